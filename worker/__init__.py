@@ -1,0 +1,1 @@
+"""henrei application: reading, normalising, linking, reporting, CLI, configuration."""
