@@ -1,0 +1,30 @@
+"""ecert_expired — the マイナンバーカード e-certificate expired over 3 months before the check.
+
+Catches: 電子証明書有効期限 more than 3 months before the online check date. Online checks
+still work for 3 months after expiry (DOMAIN §5), so a recent expiry is no finding.
+Fix: tell the patient to renew the e-certificate at the municipal office; meanwhile
+confirm eligibility with 資格情報のお知らせ / 資格確認書 (or as 資格情報なし, DOMAIN §5).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules._context import date_text
+from rules.findings import make_findings
+
+CATEGORY = "ecert_expired"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    exp = df["on_ecert_expiry"]
+    when = df["on_checked_on"].fillna(df["on_date"])
+    limit = exp + pd.DateOffset(months=3)
+    mask = exp.notna() & when.notna() & (when > limit)
+    return make_findings(
+        df, mask, category=CATEGORY, rule_id="ECERT_EXPIRED", severity="warning",
+        expected="有効な電子証明書（期限後3か月以内）", actual="有効期限 " + date_text(exp),
+        message="マイナンバーカードの電子証明書の有効期限（" + date_text(exp) + "）から3か月を過ぎています（照会日 "
+        + date_text(when) + "）。",
+        action="患者に市区町村窓口での電子証明書の更新を案内し、資格情報のお知らせや資格確認書で資格を確認してください。",
+    )

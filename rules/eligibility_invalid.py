@@ -1,0 +1,51 @@
+"""eligibility_invalid — the online result says 資格無効 for the claim.
+
+Catches: QualificationValidity 2 (無効) or 3 (無効（新しい資格あり）) on the check linked
+to the receipt (DOMAIN §5, MHLW 2025-11-12).
+Fix: 無効 — bill against the LOST qualification shown online (it may be returned once
+until the insurer registers the new one, then it is paid on re-claim); never file it as
+不詳. 新しい資格あり — ask the patient for the new 資格確認書 / 資格情報のお知らせ and bill
+the new insurer; until then, the lost qualification.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules.findings import concat_findings, make_findings
+
+CATEGORY = "eligibility_invalid"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    validity = df["on_validity"]
+    old = (
+        "保険者番号 " + df["on_insurer_no"].fillna("").astype("object")
+        + " 記号 " + df["on_card_symbol"].fillna("").astype("object")
+        + " 番号 " + df["on_card_number"].fillna("").astype("object")
+    )
+    lost = make_findings(
+        df,
+        validity.eq("2"),
+        category=CATEGORY,
+        rule_id="ELIG_INVALID",
+        severity="error",
+        expected="有効な資格",
+        actual="資格無効",
+        message="オンライン資格確認の結果が「資格無効」です（" + old + "）。",
+        action="有効な資格がない場合は、喪失した資格（" + old + "）で請求してください"
+        "（新しい資格の登録前なら一度返戻され、再請求で支払われます）。不詳レセプトにはしないでください。",
+    )
+    new = make_findings(
+        df,
+        validity.eq("3"),
+        category=CATEGORY,
+        rule_id="ELIG_INVALID_NEW",
+        severity="error",
+        expected="新しい資格",
+        actual="無効（新しい資格あり）",
+        message="オンライン資格確認の結果が「無効（新しい資格あり）」です（喪失した資格: " + old + "）。",
+        action="患者に新しい資格確認書または資格情報のお知らせの提示を求め、新しい保険者で請求してください。"
+        "確認できない場合は喪失した資格で請求します（不詳レセプトにはしないでください）。",
+    )
+    return concat_findings([lost, new])

@@ -1,0 +1,44 @@
+"""eligibility_not_found — the online result is 該当資格なし (no such insured person).
+
+Catches: QualificationValidity 4 on the check linked to the receipt.
+Fix: look for the insurer in マイナポータル, 資格情報のお知らせ or past visits; bill it.
+Only if none identifies the insurer and the patient presented a マイナ保険証 may the claim
+go as 不詳 (77777777) with a 被保険者資格申立書 (DOMAIN §5). Already filed as 不詳: info.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules.findings import concat_findings, make_findings
+
+CATEGORY = "eligibility_not_found"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    none = df["on_validity"].eq("4")
+    fusho = df["is_fusho"]
+    open_ = make_findings(
+        df,
+        none & ~fusho,
+        category=CATEGORY,
+        rule_id="ELIG_NOT_FOUND",
+        severity="error",
+        expected="有効な資格",
+        actual="該当資格なし",
+        message="オンライン資格確認の結果が「該当資格なし」です。この保険者番号・記号番号の資格が見つかりません。",
+        action="マイナポータル、資格情報のお知らせ、過去の受診記録で保険者を確認して請求してください。"
+        "どれでも分からず、マイナ保険証の提示があった場合のみ、被保険者資格申立書をもらって不詳レセプトで請求できます。",
+    )
+    filed = make_findings(
+        df,
+        none & fusho,
+        category=CATEGORY,
+        rule_id="ELIG_NOT_FOUND_FUSHO",
+        severity="info",
+        expected="不詳レセプト",
+        actual="該当資格なし",
+        message="オンライン資格確認の結果「該当資格なし」のため不詳レセプトで請求しています。",
+        action="摘要欄の記載事項（連絡先・患者連絡日など）がそろっているか確認してください。",
+    )
+    return concat_findings([open_, filed])

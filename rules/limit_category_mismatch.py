@@ -1,0 +1,32 @@
+"""limit_category_mismatch — 限度額適用区分 online differs from the certificate.
+
+Catches: the online result's 限度額区分 (A01–B10 / ア–オ, 現役並み, 一般, 低所得) and the
+certificate's differ, so the 高額療養費 ceiling applied at the window may be wrong.
+Fix: confirm the category with the insurer and apply the right ceiling.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules._context import online_usable
+from rules.findings import make_findings
+
+CATEGORY = "limit_category_mismatch"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    on, cd = df["on_limit_category"], df["cd_limit_category"]
+    mask = online_usable(df) & on.notna() & cd.notna() & on.ne(cd)
+    on_t, cd_t = on.fillna("").astype("object"), cd.fillna("").astype("object")
+    return make_findings(
+        df,
+        mask,
+        category=CATEGORY,
+        rule_id="LIMIT_ONLINE_CARD",
+        severity="warning",
+        expected="保険者に確認した限度額区分",
+        actual="オン資 " + on_t + " / 券面 " + cd_t,
+        message="限度額適用区分がオンライン資格確認（" + on_t + "）と証（" + cd_t + "）で異なります。",
+        action="保険者に正しい限度額区分を確認し、窓口での自己負担限度額を確かめてください。",
+    )

@@ -1,0 +1,40 @@
+"""ratio_billed_vs_verified — the billed 負担割合 is not the ratio that holds.
+
+Catches: the receipt's 負担割合 (or 給付割合 converted to 負担) differs from the verified
+ratio: the one online and card agree on, or the single plausible source (DOMAIN §3).
+The money impact is 合計点数 × 10円 × Δratio, each side rounded to 10円 (DOMAIN §2);
+positive = the patient paid too much.
+Fix: correct the ratio on the receipt and settle the difference with the patient.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules._context import ratio_text, yen
+from rules.findings import make_findings
+
+CATEGORY = "ratio_billed_vs_verified"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    billed, ver = df["billed_ratio"], df["verified_ratio"]
+    mask = billed.notna() & ver.notna() & billed.ne(ver) & billed.ne(10)
+    diff = (yen(df["points"], billed) - yen(df["points"], ver)).round()
+    t_b, t_v = ratio_text(billed), ratio_text(ver)
+    direction = diff.map(
+        lambda d: "" if pd.isna(d) else ("患者の払い過ぎ" if d > 0 else "患者の払い不足")
+    )
+    return make_findings(
+        df,
+        mask,
+        category=CATEGORY,
+        rule_id="RATIO_BILLED",
+        severity="error",
+        expected=t_v,
+        actual=t_b,
+        message="請求した負担割合 " + t_b + " が、" + df["verified_source"].astype("object")
+        + "で確認できた " + t_v + " と異なります（" + direction + "）。",
+        action="レセプトの負担割合を " + t_v + " に直して請求し、窓口負担の差額を患者と精算してください。",
+        copay_diff_yen=diff.astype("Int64"),
+    )

@@ -1,0 +1,78 @@
+"""ratio_implausible_for_age — a burden ratio impossible for the age and insurer.
+
+Catches (each source on its own: the receipt, the online result, the card), judged on the
+service date with the exact boundaries of DOMAIN §2: 未就学 2割 up to the 3/31 after
+reaching 6; 3割 to 69; 70–74 2割 or 3割 from the 1st of the month after the 70th birthday
+(the birthday month when born on the 1st), never 1割 (except those born before
+1944-04-02); 後期 (39…) from the 75th birthday 1・2・3割 (2割 only from 2022-10-01).
+Also: a patient of 75 or more billed to an insurer that is not 後期.
+Fix: the billed ratio — correct it; the online or card ratio — ask the insurer.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules import _age
+from rules._context import date_text, ratio_text
+from rules.findings import concat_findings, make_findings
+
+CATEGORY = "ratio_implausible_for_age"
+
+_SOURCES = (
+    ("billed_ratio", "allowed_billed", "請求", "error", "RATIO_AGE_BILLED",
+     "レセプトの負担割合を年齢にあう割合に直してください（保険者にも確認してください）。"),
+    ("usable_online_ratio", "allowed_online", "オンライン資格確認", "warning", "RATIO_AGE_ONLINE",
+     "オンライン資格確認の負担割合が年齢とあいません。保険者に正しい割合を確認し、登録の訂正を依頼してください。"),
+    ("cd_card_ratio", "allowed_card", "券面", "warning", "RATIO_AGE_CARD",
+     "券面の負担割合が年齢とあいません。証の種類と有効期間を確認し、保険者に問い合わせてください。"),
+)  # fmt: skip
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    age = _age.age_on(df["birth"], df["on_date"]).astype("object")
+    age_t = age.map(lambda a: "" if pd.isna(a) else f"{a}歳")
+    parts = []
+    for col, allowed, label, severity, rule_id, action in _SOURCES:
+        ratio = df[col]
+        judged = ratio.notna() & ratio.ne(10) & df[allowed].ne(0)
+        if col == "billed_ratio":
+            judged &= ~df["is_fusho"]
+        mask = judged & ~_age.ratio_allowed(ratio, df[allowed])
+        allowed_t = _age.describe_mask(df[allowed]).astype("object")
+        parts.append(
+            make_findings(
+                df,
+                mask,
+                category=CATEGORY,
+                rule_id=rule_id,
+                severity=severity,  # type: ignore[arg-type]
+                expected=allowed_t,
+                actual=label + " " + ratio_text(ratio),
+                message=label + "の負担割合 " + ratio_text(ratio) + " は、" + date_text(df["on_date"])
+                + " 時点の年齢（" + age_t + "）では ありえません（" + allowed_t + " のはずです）。",
+                action=action,
+            )
+        )
+    k75 = _age.kouki_start(df["birth"])
+    ins = df["insurer_no"].fillna("")
+    not_kouki = (
+        df["on_date"].ge(k75) & ins.ne("") & ~ins.str.startswith("39") & ~df["is_fusho"]
+        & df["service_date"].notna()
+    )
+    parts.append(
+        make_findings(
+            df,
+            not_kouki,
+            category=CATEGORY,
+            rule_id="AGE75_NOT_KOUKI",
+            severity="warning",
+            expected="後期高齢者医療（保険者番号 39…）",
+            actual="保険者番号 " + ins,
+            message="75歳の誕生日（" + date_text(k75) + "）以降の受診ですが、後期高齢者医療以外の保険者 "
+            + ins + " で請求しています。",
+            action="後期高齢者医療の資格確認書等で保険者番号と負担割合を確認し、後期高齢者医療に請求してください"
+            "（生活保護など例外の場合は対象外にしてください）。",
+        )
+    )
+    return concat_findings(parts)

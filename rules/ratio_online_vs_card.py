@@ -1,0 +1,38 @@
+"""ratio_online_vs_card — the online result's 負担割合 differs from the card's.
+
+Catches: オンライン資格確認 (有効) gives one burden ratio and the certificate the patient
+holds (資格確認書, 高齢受給者証, 後期の証) another — the survey's most common trouble for
+patients over 70 (DOMAIN §1).
+Fix: the clerk cannot know which is right: ask the insurer (保険者) which ratio holds and
+bill with it; report the wrong one. The engine never guesses.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules._context import ratio_text
+from rules.findings import make_findings
+
+CATEGORY = "ratio_online_vs_card"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    on = df["usable_online_ratio"]
+    cd = df["cd_card_ratio"]
+    mask = on.notna() & cd.notna() & on.ne(cd)
+    t_on, t_cd = ratio_text(on), ratio_text(cd)
+    doc = df["cd_doc_type"].fillna("").replace("", "券面")
+    return make_findings(
+        df,
+        mask,
+        category=CATEGORY,
+        rule_id="RATIO_ONLINE_CARD",
+        severity="warning",
+        expected="保険者に確認した負担割合",
+        actual="オン資 " + t_on + " / " + doc + " " + t_cd,
+        message="オンライン資格確認の負担割合（" + t_on + "）と" + doc + "の負担割合（" + t_cd
+        + "）が異なります。",
+        action="どちらが正しいか保険者に問い合わせ、正しい負担割合で請求・窓口徴収してください。"
+        "誤っている側の情報の訂正を保険者に依頼してください。",
+    )

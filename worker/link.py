@@ -1,0 +1,126 @@
+"""Link each receipt to its online result and its card record (by patient ID).
+
+- Online: the check nearest on or before the service date within the claim month; the
+  latest check in the claim month when there is no service date or no check before it.
+- Card: among the patient's card records, the one valid on the service date (or the
+  claim month when there is none), preferring one that carries a 負担割合, then the
+  newest (発効期日, 交付年月日).
+
+The result has the receipt's own columns plus ``on_*`` and ``cd_*`` columns; a receipt
+with no online result or no card has NA there. Everything is joins and sorts on whole
+columns.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ONLINE_FIELDS = (
+    "checked_on", "validity", "insurer_no", "card_symbol", "card_number", "card_branch",
+    "relation", "name", "name_kana", "sex", "birth_date", "online_ratio", "limit_category",
+    "ecert_expiry", "card_valid_until", "address", "_file", "_sheet", "_row",
+)  # fmt: skip
+CARD_FIELDS = (
+    "doc_type", "insurer_no", "card_symbol", "card_number", "card_branch", "relation",
+    "name", "name_kana", "sex", "birth_date", "card_ratio", "effective_from",
+    "card_valid_until", "issued_on", "limit_category", "address", "_file", "_sheet", "_row",
+)  # fmt: skip
+
+
+def _month_start(s: pd.Series) -> pd.Series:
+    return s.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+
+
+def link_online(receipts: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
+    """For each receipt (by index), the index label of its online result, or -1."""
+    result = pd.Series(-1, index=receipts.index, dtype="int64")
+    if online.empty or receipts.empty:
+        return result
+    o = online.loc[online["patient_id"].ne("") & online["checked_on"].notna()]
+    o = pd.DataFrame(
+        {
+            "patient_id": o["patient_id"].astype(str),
+            "_month": _month_start(o["checked_on"]),
+            "checked_on": o["checked_on"],
+            "_oi": o.index.to_numpy(dtype="int64"),
+        }
+    ).sort_values(["checked_on", "_oi"], kind="stable")
+    r = pd.DataFrame(
+        {
+            "patient_id": receipts["patient_id"].astype(str),
+            "_month": receipts["claim_month"].astype("datetime64[ns]"),
+            "service_date": receipts["service_date"].astype("datetime64[ns]"),
+            "_ri": receipts.index.to_numpy(dtype="int64"),
+        }
+    )
+    dated = r.loc[r["service_date"].notna() & r["_month"].notna()].sort_values("service_date")
+    if len(dated):
+        asof = pd.merge_asof(
+            dated,
+            o,
+            left_on="service_date",
+            right_on="checked_on",
+            by=["patient_id", "_month"],
+            direction="backward",
+        )
+        hit = asof["_oi"].notna()
+        result.loc[asof.loc[hit, "_ri"].to_numpy()] = asof.loc[hit, "_oi"].astype("int64").to_numpy()
+    latest = o.drop_duplicates(["patient_id", "_month"], keep="last")
+    rest = r.loc[result.reindex(r["_ri"]).to_numpy() == -1]
+    if len(rest):
+        m = rest.merge(latest[["patient_id", "_month", "_oi"]], on=["patient_id", "_month"], how="inner")
+        result.loc[m["_ri"].to_numpy()] = m["_oi"].to_numpy(dtype="int64")
+    return result
+
+
+def link_cards(receipts: pd.DataFrame, cards: pd.DataFrame) -> pd.Series:
+    """For each receipt (by index), the index label of its card record, or -1."""
+    result = pd.Series(-1, index=receipts.index, dtype="int64")
+    if cards.empty or receipts.empty:
+        return result
+    on = receipts["service_date"].fillna(receipts["claim_month"]).astype("datetime64[ns]")
+    r = pd.DataFrame({"patient_id": receipts["patient_id"].astype(str), "_on": on, "_ri": receipts.index})
+    c = cards.loc[cards["patient_id"].ne("")]
+    c = pd.DataFrame(
+        {
+            "patient_id": c["patient_id"].astype(str),
+            "_from": c["effective_from"].astype("datetime64[ns]"),
+            "_until": c["card_valid_until"].astype("datetime64[ns]"),
+            "_newest": c["effective_from"].fillna(c["issued_on"]).astype("datetime64[ns]"),
+            "_has_ratio": c["card_ratio"].notna(),
+            "_ci": c.index,
+        }
+    )
+    m = r.merge(c, on="patient_id", how="inner")
+    if m.empty:
+        return result
+    started = m["_from"].isna() | m["_on"].isna() | (m["_from"] <= m["_on"])
+    not_over = m["_until"].isna() | m["_on"].isna() | (m["_until"] >= m["_on"])
+    m["_score"] = (started & not_over).astype("int64") * 4 + started.astype("int64") * 2 + m[
+        "_has_ratio"
+    ].astype("int64")
+    m = m.sort_values(["_ri", "_score", "_newest", "_ci"], ascending=[True, False, False, False])
+    best = m.drop_duplicates("_ri", keep="first")
+    result.loc[best["_ri"].to_numpy()] = best["_ci"].to_numpy(dtype="int64")
+    return result
+
+
+def _take(table: pd.DataFrame, fields: tuple[str, ...], at: pd.Series, prefix: str) -> pd.DataFrame:
+    """Columns of ``table`` at the linked labels ``at`` (-1: no link, NA of the right dtype)."""
+    present = [f for f in fields if f in table]
+    src = table[present].reindex(at.to_numpy())
+    src.index = at.index
+    return src.rename(columns={f: prefix + f.lstrip("_") for f in present})
+
+
+def link(receipts: pd.DataFrame, online: pd.DataFrame, cards: pd.DataFrame) -> pd.DataFrame:
+    """Receipts with their linked online result (``on_*``) and card (``cd_*``)."""
+    oi = link_online(receipts, online) if len(online) else pd.Series(-1, index=receipts.index)
+    ci = link_cards(receipts, cards) if len(cards) else pd.Series(-1, index=receipts.index)
+    out = pd.concat(
+        [receipts, _take(online, ONLINE_FIELDS, oi, "on_"), _take(cards, CARD_FIELDS, ci, "cd_")],
+        axis=1,
+    )
+    out["on_linked"] = oi.to_numpy() >= 0
+    out["cd_linked"] = ci.to_numpy() >= 0
+    return out

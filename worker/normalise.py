@@ -1,0 +1,155 @@
+"""Normalise raw text tables into typed columns; unreadable values become findings.
+
+Data flows read -> **normalise** -> link -> rules. Every table kind gets the same
+treatment per field; a value that cannot be read is blanked (so rules ignore it) and
+reported as an ``input_invalid`` finding naming file, sheet, row, column and value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from rules.findings import make_findings
+from worker import values as v
+from worker.schema import TableKind
+from worker.tables import RawTable
+
+Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+
+#: fields parsed with an invalid mask (these can produce input_invalid)
+CHECKED: dict[str, Parser] = {
+    "claim_month": v.parse_months,
+    "return_month": v.parse_months,
+    "service_date": v.parse_dates,
+    "birth_date": v.parse_dates,
+    "checked_on": v.parse_dates,
+    "ecert_expiry": v.parse_dates,
+    "card_valid_until": v.parse_dates,
+    "effective_from": v.parse_dates,
+    "issued_on": v.parse_dates,
+    "sex": v.parse_sex,
+    "relation": v.parse_relation,
+    "validity": v.parse_validity,
+    "limit_category": v.parse_limit,
+    "billed_ratio": v.parse_burden,
+    "online_ratio": v.parse_burden,
+    "card_ratio": v.parse_burden,
+    "benefit_ratio": v.parse_benefit,
+    "days": v.parse_numbers,
+    "points": v.parse_numbers,
+    "copay_collected": v.parse_numbers,
+}
+
+#: fields cleaned without an invalid mask
+CLEANED: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "patient_id": v.parse_ids,
+    "insurer_no": v.parse_insurer,
+    "card_symbol": v.parse_card,
+    "card_number": v.parse_card,
+    "card_branch": v.parse_branch,
+    "receipt_no": v.parse_ids,
+}
+
+_EXPECTED_FORM: dict[str, str] = {
+    "claim_month": "年月（2026-10、R8.10、令和8年10月など）",
+    "return_month": "年月（2026-10、R8.10、令和8年10月など）",
+    "sex": "1/2 または 男/女",
+    "relation": "本人/家族 または 1/2",
+    "validity": "有効/無効/無効（新しい資格あり）/該当資格なし/複数該当 または 1〜5",
+    "limit_category": "ア〜オ、現役並みⅢ〜Ⅰ、一般Ⅱ、一般Ⅰ、低所得Ⅱ/Ⅰ または A01〜B10",
+    "billed_ratio": "負担割合 1割・2割・3割（3、30、0.3、30% も可）",
+    "online_ratio": "負担割合 1割・2割・3割（3、30、0.3、30% も可）",
+    "card_ratio": "負担割合 1割・2割・3割（3、30、0.3、30% も可）",
+    "benefit_ratio": "給付割合 7割・8割・9割（70、0.7 も可）",
+    "days": "数値",
+    "points": "数値",
+    "copay_collected": "金額（数値）",
+}
+_DATE_FORM = "日付（2026-10-01、R8.10.1、令和8年10月1日など）"
+
+#: text columns every normalised table has (empty when absent from the file)
+TEXT_FIELDS = (
+    "patient_id", "name", "name_kana", "insurer_no", "card_symbol", "card_number",
+    "card_branch", "tekiyo", "confirmation_method", "visit_type", "special_notes",
+    "doc_type", "receipt_no", "reason_code", "reason", "note", "address",
+)  # fmt: skip
+
+
+def _empty_like(parse: Parser, n: int, index: pd.Index) -> pd.Series:
+    """An all-missing column of the dtype ``parse`` produces (for a field the file lacks)."""
+    values, _ = parse(pd.Series([None] * n, index=index, dtype="object"))
+    return values
+
+
+def empty_table(kind: TableKind) -> pd.DataFrame:
+    """A normalised table with no rows (every column present), for a missing table kind."""
+    frame = pd.DataFrame({"_row": pd.Series(dtype="int64")})
+    typed, _ = normalise(RawTable(kind=kind, file="", sheet="", frame=frame))
+    return typed
+
+
+def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed table (canonical columns, ``_file``/``_sheet``/``_row``) and its input findings."""
+    raw = table.frame
+    out = pd.DataFrame(index=raw.index)
+    out["_file"] = table.file
+    out["_sheet"] = table.sheet
+    out["_row"] = raw["_row"].astype("int64")
+    findings: list[pd.DataFrame] = []
+    for f in TEXT_FIELDS:
+        if f in CLEANED and f in raw:
+            out[f] = CLEANED[f](raw[f]).fillna("")
+        elif f in raw:
+            out[f] = v.parse_text(raw[f])
+        else:
+            out[f] = ""
+    invalid_by_field: dict[str, pd.Series] = {}
+    for f, parse in CHECKED.items():
+        if f not in raw:
+            out[f] = _empty_like(parse, len(out), out.index)
+            continue
+        values, invalid = parse(raw[f])
+        out[f] = values
+        if invalid.any():
+            invalid_by_field[f] = invalid
+    if "benefit_ratio" in out:
+        # a 給付割合 column is the billed ratio in 負担 terms (DOMAIN §3)
+        br = out["billed_ratio"] if "billed_ratio" in out else pd.Series(float("nan"), index=out.index)
+        out["billed_ratio"] = br.fillna(out["benefit_ratio"])
+    base = out[["_file", "_sheet", "_row", "patient_id", "claim_month"]]
+    for f, invalid in invalid_by_field.items():
+        header = table.headers.get(f, f)
+        value = raw[f].astype("object").where(invalid, "").astype(str)
+        form = _EXPECTED_FORM.get(f, _DATE_FORM)
+        findings.append(
+            make_findings(
+                base,
+                invalid,
+                category="input_invalid",
+                rule_id=f"input_invalid.{f}",
+                severity="error",
+                expected=form,
+                actual=f"「{header}」列: " + value,
+                message=f"「{header}」列の値「" + value + "」を読み取れません。",
+                action=f"元のデータの「{header}」を正しい値（{form}）に直して出力し直してください。",
+            )
+        )
+    missing_id = out["patient_id"].eq("") & (table.kind != "returns")
+    if missing_id.any():
+        header = table.headers.get("patient_id", "患者ID")
+        findings.append(
+            make_findings(
+                base,
+                missing_id,
+                category="input_invalid",
+                rule_id="input_invalid.patient_id",
+                severity="error",
+                expected="患者ID",
+                actual=f"「{header}」列: 空欄",
+                message=f"「{header}」が空欄のため、この行を他の表と照合できません。",
+                action="レセコンで患者IDを確認し、入力して出力し直してください。",
+            )
+        )
+    return out, pd.concat(findings, ignore_index=True) if findings else pd.DataFrame()

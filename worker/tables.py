@@ -1,0 +1,33 @@
+"""Tables as read from a file, before and after normalisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from worker.schema import TableKind
+
+
+@dataclass
+class RawTable:
+    """One table found in a sheet: text cells under canonical field names.
+
+    ``frame`` has one column per recognised field (text or None), ``_row`` (1-based Excel
+    row of each data row), and unknown columns kept as ``extra:<header>``.
+    """
+
+    kind: TableKind
+    file: str
+    sheet: str
+    frame: pd.DataFrame
+    #: field -> header text as found in the file (for messages naming the column)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FileProblem:
+    """A file that could not be read at all: shown to the clerk, the run goes on."""
+
+    file: str
+    message: str

@@ -1,0 +1,350 @@
+"""Vectorised parsers for the value forms of CONTRACT §1.
+
+Every parser takes a column of text (as read, ``None``/"" for empty) and returns the
+parsed column plus a boolean ``invalid`` mask: True where a non-empty value could not be
+read. Work is done once per *distinct* value (``pd.factorize``), so a column of a million
+receipts with a few thousand distinct dates costs a few thousand Python calls.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any, Final, TypeVar
+
+import numpy as np
+import pandas as pd
+
+T = TypeVar("T")
+
+_ERAS: Final[dict[str, int]] = {
+    "M": 1868, "明": 1868, "明治": 1868, "1": 1868,
+    "T": 1912, "大": 1912, "大正": 1912, "2": 1912,
+    "S": 1926, "昭": 1926, "昭和": 1926, "3": 1926,
+    "H": 1989, "平": 1989, "平成": 1989, "4": 1989,
+    "R": 2019, "令": 2019, "令和": 2019, "5": 2019,
+}  # fmt: skip
+
+_EXCEL_EPOCH: Final = date(1899, 12, 30)
+
+
+def nfkc(text: str) -> str:
+    """NFKC-normalise and strip (full-width digits and letters become ASCII)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def is_blank(col: pd.Series) -> pd.Series:
+    """True where a cell is empty (None, NaN or only spaces)."""
+    s = col.astype("object")
+    return s.isna() | s.astype(str).str.strip().isin(["", "nan", "None"])
+
+
+def map_distinct(
+    col: pd.Series, parse: Callable[[str], Any], dtype: str | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """Apply ``parse`` once per distinct non-blank value; return (values, invalid mask).
+
+    ``parse`` returns the parsed value, or raises ``ValueError`` for an unreadable value.
+    """
+    blank = is_blank(col)
+    codes, uniques = pd.factorize(col.astype("object").where(~blank, None), use_na_sentinel=True)
+    parsed: list[Any] = []
+    bad = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, u in enumerate(uniques):
+        try:
+            parsed.append(parse(str(u)))
+        except ValueError:
+            parsed.append(None)
+            bad[i] = True
+    parsed.append(None)  # the sentinel slot for blanks (code -1)
+    arr = np.empty(len(parsed), dtype=object)
+    arr[:] = parsed
+    values = pd.Series(arr[codes], index=col.index)
+    if dtype is not None:
+        values = values.astype(dtype)
+    invalid = pd.Series(bad[codes], index=col.index)
+    return values, invalid
+
+
+# ---------------------------------------------------------------- dates and months
+
+_DATE_WEST = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DATE_ERA = re.compile(
+    r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr明大昭平令])\.?(\d{1,2}|元)[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
+)
+_DATE_GYYMMDD = re.compile(r"^([1-5])(\d{2})(\d{2})(\d{2})$")
+_SERIAL = re.compile(r"^\d{2,5}(?:\.\d+)?$")
+
+_MONTH_WEST = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
+_MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
+_MONTH_ERA = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr明大昭平令])\.?(\d{1,2}|元)[-/.年](\d{1,2})月?$")
+_MONTH_GYYMM = re.compile(r"^([1-5])(\d{2})(\d{2})$")
+
+
+def _era_year(era: str, year: str) -> int:
+    base = _ERAS[era.upper() if len(era) == 1 and era.isascii() else era]
+    n = 1 if year == "元" else int(year)
+    if n < 1:
+        raise ValueError(year)
+    return base + n - 1
+
+
+def parse_date_text(text: str) -> date:
+    """Read one date in any form of CONTRACT §1; raise ValueError if it is no date."""
+    s = nfkc(text).replace(" ", "") if not _DATE_WEST.match(nfkc(text)) else nfkc(text)
+    try:
+        if m := _DATE_WEST.match(s):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DATE_COMPACT.match(s):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DATE_ERA.match(s):
+            return date(_era_year(m[1], m[2]), int(m[3]), int(m[4]))
+        if m := _DATE_GYYMMDD.match(s):
+            return date(_era_year(m[1], m[2]), int(m[3]), int(m[4]))
+        if _SERIAL.match(s):
+            serial = float(s)
+            if 1 <= serial < 2_958_466:
+                return _EXCEL_EPOCH + timedelta(days=int(serial))
+    except (KeyError, OverflowError) as exc:
+        raise ValueError(text) from exc
+    raise ValueError(text)
+
+
+def parse_month_text(text: str) -> date:
+    """Read a claim month (2026-10, 202610, R8.10, 令和8年10月 …) as its first day."""
+    s = nfkc(text).replace(" ", "")
+    try:
+        if m := _MONTH_WEST.match(s):
+            return date(int(m[1]), int(m[2]), 1)
+        if m := _MONTH_COMPACT.match(s):
+            return date(int(m[1]), int(m[2]), 1)
+        if m := _MONTH_ERA.match(s):
+            return date(_era_year(m[1], m[2]), int(m[3]), 1)
+        if m := _MONTH_GYYMM.match(s):
+            return date(_era_year(m[1], m[2]), int(m[3]), 1)
+    except KeyError as exc:
+        raise ValueError(text) from exc
+    return parse_date_text(text).replace(day=1)
+
+
+def parse_dates(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Column of dates -> (datetime64[ns] with NaT, invalid mask)."""
+    values, invalid = map_distinct(col, parse_date_text)
+    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), invalid
+
+
+def parse_months(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Column of months -> (datetime64 first-of-month with NaT, invalid mask)."""
+    values, invalid = map_distinct(col, parse_month_text)
+    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), invalid
+
+
+# ---------------------------------------------------------------- numbers and ratios
+
+_NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
+
+
+def parse_number_text(text: str) -> float:
+    s = nfkc(text).replace(",", "").replace("，", "")
+    s = re.sub(r"(点|円|日|回|¥|\\)", "", s).strip()
+    if not _NUMBER.match(s):
+        raise ValueError(text)
+    return float(s)
+
+
+def parse_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Column of counts or amounts (full-width, commas, 点/円) -> (float64, invalid)."""
+    values, invalid = map_distinct(col, parse_number_text)
+    return pd.to_numeric(values, errors="coerce").astype("float64"), invalid
+
+
+_RATIO = re.compile(r"^(\d+(?:\.\d+)?)\s*(割|%|パーセント)?$")
+
+
+def _ratio_tenths(text: str) -> float:
+    """A ratio written in any CONTRACT form, in 割 (tenths): '3割','30','030','0.3','30%' -> 3."""
+    s = nfkc(text).replace(" ", "")
+    m = _RATIO.match(s)
+    if not m:
+        raise ValueError(text)
+    num, unit = float(m[1]), m[2]
+    if unit == "割":
+        v = num
+    elif unit in ("%", "パーセント"):
+        v = num / 10
+    elif "." in m[1] and num <= 1:
+        v = num * 10  # 0.3 -> 3割, 1.0 -> 10割
+    elif len(m[1]) == 1:
+        v = num  # a bare digit is 割
+    else:
+        v = num / 10  # "30", "030", "100": percent
+    if v < 0 or v > 10 or round(v, 6) != round(v):
+        raise ValueError(text)
+    return float(round(v))
+
+
+def parse_burden_text(text: str) -> float:
+    """A 負担割合 value in 割; only 0–3 and 10 exist (4–9割 負担 is no burden ratio)."""
+    v = _ratio_tenths(text)
+    if v not in (0.0, 1.0, 2.0, 3.0, 10.0):
+        raise ValueError(text)
+    return v
+
+
+def parse_benefit_text(text: str) -> float:
+    """A 給付割合 value converted to 負担 in 割: 負担 = 10 − 給付 ('70', '7割' -> 3)."""
+    v = 10.0 - _ratio_tenths(text)
+    if v not in (0.0, 1.0, 2.0, 3.0, 10.0):
+        raise ValueError(text)
+    return v
+
+
+def parse_burden(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    values, invalid = map_distinct(col, parse_burden_text)
+    return pd.to_numeric(values, errors="coerce").astype("float64"), invalid
+
+
+def parse_benefit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    values, invalid = map_distinct(col, parse_benefit_text)
+    return pd.to_numeric(values, errors="coerce").astype("float64"), invalid
+
+
+# ---------------------------------------------------------------- codes
+
+def _lookup(table: dict[str, str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        s = nfkc(text).replace(" ", "").replace("　", "")
+        if s in table:
+            return table[s]
+        raise ValueError(text)
+
+    return parse
+
+
+_SEX = {"1": "1", "男": "1", "男性": "1", "M": "1", "2": "2", "女": "2", "女性": "2", "F": "2"}
+_RELATION = {
+    "1": "1", "本人": "1", "本": "1", "被保険者": "1", "被保険者本人": "1",
+    "2": "2", "家族": "2", "家": "2", "被扶養者": "2", "被保険者家族": "2",
+}  # fmt: skip
+_VALIDITY = {
+    "1": "1", "有効": "1", "資格有効": "1",
+    "2": "2", "無効": "2", "資格無効": "2",
+    "3": "3", "無効(新しい資格あり)": "3", "資格無効(新しい資格あり)": "3", "無効(新資格あり)": "3",
+    "4": "4", "該当資格なし": "4", "資格情報なし": "4", "該当なし": "4",
+    "5": "5", "複数該当": "5",
+}  # fmt: skip
+_LIMIT = {
+    "A01": "ア", "ア": "ア", "区分ア": "ア",
+    "A02": "イ", "イ": "イ", "区分イ": "イ",
+    "A03": "ウ", "ウ": "ウ", "区分ウ": "ウ",
+    "A04": "エ", "エ": "エ", "区分エ": "エ",
+    "A05": "オ", "オ": "オ", "区分オ": "オ",
+    "A06": "オ(境)", "オ(境)": "オ(境)",
+    "B01": "現役並みIII", "現役並みIII": "現役並みIII", "現役並み3": "現役並みIII",
+    "B02": "現役並みII", "現役並みII": "現役並みII", "現役並み2": "現役並みII",
+    "B03": "現役並みI", "現役並みI": "現役並みI", "現役並み1": "現役並みI",
+    "B04": "一般", "一般": "一般",
+    "B05": "低所得II", "低所得II": "低所得II", "低所得2": "低所得II",
+    "B06": "低所得I", "低所得I": "低所得I", "低所得1": "低所得I",
+    "B09": "一般II", "一般II": "一般II", "一般2": "一般II",
+    "B10": "一般I", "一般I": "一般I", "一般1": "一般I",
+}  # fmt: skip
+
+
+def parse_sex(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return map_distinct(col, _lookup(_SEX))
+
+
+def parse_relation(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return map_distinct(col, _lookup(_RELATION))
+
+
+def parse_validity(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return map_distinct(col, _lookup(_VALIDITY))
+
+
+def _parse_limit(text: str) -> str:
+    # NFKC turns Ⅲ into III; keep the canonical spelling of the certificate
+    s = nfkc(text).replace(" ", "").replace("区分", "区分")
+    s = s.upper() if re.fullmatch(r"[abAB]\d{2}", s) else s
+    return _lookup(_LIMIT)(s)
+
+
+def parse_limit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return map_distinct(col, _parse_limit)
+
+
+# ---------------------------------------------------------------- identifiers
+
+def _digits_only(text: str) -> str:
+    s = nfkc(text)
+    if re.fullmatch(r"\d+\.0+", s):
+        s = s.split(".")[0]
+    return re.sub(r"[\s\-ー‐－]", "", s)
+
+
+def parse_insurer_text(text: str) -> str:
+    """An insurer number restored to its real length (DOMAIN §4, CONTRACT §1).
+
+    7 digits lost a leading zero (1040013 -> 01040013); a 6-digit 国保 number may come
+    zero- or space-padded to 8 (00138057 -> 138057); 5 digits are a 国保 number that
+    lost its zero. Anything that is not digits is kept as is (the rule reports it).
+    """
+    s = _digits_only(text)
+    if not s.isdigit():
+        return s
+    if len(s) == 8 and s.startswith("00"):
+        return s[2:]
+    if len(s) == 7:
+        return "0" + s
+    if len(s) == 5:
+        return "0" + s
+    return s
+
+
+def parse_insurer(col: pd.Series) -> pd.Series:
+    values, _ = map_distinct(col, parse_insurer_text)
+    return values
+
+
+def parse_branch_text(text: str) -> str:
+    """枝番: always 2 digits when numeric ("0" lost its zero -> "00")."""
+    s = _digits_only(text)
+    return s.zfill(2) if s.isdigit() and len(s) < 2 else s
+
+
+def parse_branch(col: pd.Series) -> pd.Series:
+    values, _ = map_distinct(col, parse_branch_text)
+    return values
+
+
+def parse_card_text(text: str) -> str:
+    """記号・番号: NFKC, no spaces, integral floats from Excel as integers."""
+    s = nfkc(text)
+    if re.fullmatch(r"\d+\.0+", s):
+        s = s.split(".")[0]
+    return re.sub(r"\s", "", s)
+
+
+def parse_card(col: pd.Series) -> pd.Series:
+    values, _ = map_distinct(col, parse_card_text)
+    return values
+
+
+def parse_text(col: pd.Series) -> pd.Series:
+    """Free text: NFKC-normalised, stripped, '' for blank."""
+    values, _ = map_distinct(col, nfkc)
+    return values.where(values.notna(), "")
+
+
+def parse_id_text(text: str) -> str:
+    """A patient ID: NFKC, no spaces, Excel float artefacts removed ('123.0' -> '123')."""
+    return parse_card_text(text)
+
+
+def parse_ids(col: pd.Series) -> pd.Series:
+    values, _ = map_distinct(col, parse_id_text)
+    return values
