@@ -1,0 +1,113 @@
+"""Value forms of CONTRACT §1: dates, months, ratios, numbers, identifiers, codes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from worker import values as v
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01", date(2026, 11, 1)),
+        ("2026/11/1", date(2026, 11, 1)),
+        ("20261101", date(2026, 11, 1)),
+        ("R8.11.1", date(2026, 11, 1)),
+        ("令和8年11月1日", date(2026, 11, 1)),
+        ("H12.4.1", date(2000, 4, 1)),
+        ("S24/3/5", date(1949, 3, 5)),
+        ("平成元年1月8日", date(1989, 1, 8)),
+        ("5081101", date(2026, 11, 1)),
+        ("3240305", date(1949, 3, 5)),
+        ("２０２６／１１／０１", date(2026, 11, 1)),
+        ("46000", date(2025, 12, 9)),  # Excel serial
+        ("2026-11-01 00:00:00", date(2026, 11, 1)),
+        ("r8.11.1", date(2026, 11, 1)),
+    ],
+)
+def test_date_forms(text: str, expected: date) -> None:
+    assert v.parse_date_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["令和99年13月40日", "2026-02-30", "明日", "R8", "12/5"])
+def test_unreadable_dates(text: str) -> None:
+    with pytest.raises(ValueError):
+        v.parse_date_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2026-10", date(2026, 10, 1)), ("2026/10", date(2026, 10, 1)), ("202610", date(2026, 10, 1)),
+     ("R8.10", date(2026, 10, 1)), ("令和8年10月", date(2026, 10, 1)), ("R8.10.15", date(2026, 10, 1))],
+)
+def test_month_forms(text: str, expected: date) -> None:
+    assert v.parse_month_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["3", "3割", "30", "30%", "0.3", "030", "３割", "３０％", " 3 割 "])
+def test_burden_forms_all_mean_3(text: str) -> None:
+    assert v.parse_burden_text(text) == 3.0
+
+
+@pytest.mark.parametrize(("text", "expected"), [("10割", 10.0), ("100", 10.0), ("1.0", 10.0), ("010", 1.0), ("0.1", 1.0)])
+def test_burden_edge_forms(text: str, expected: float) -> None:
+    assert v.parse_burden_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["7割", "70", "0.7", "5", "三割", "3.5割"])
+def test_burden_impossible_values(text: str) -> None:
+    with pytest.raises(ValueError):
+        v.parse_burden_text(text)
+
+
+@pytest.mark.parametrize(("text", "burden"), [("70", 3.0), ("7割", 3.0), ("0.8", 2.0), ("90%", 1.0), ("９割", 1.0)])
+def test_benefit_ratio_is_ten_minus(text: str, burden: float) -> None:
+    assert v.parse_benefit_text(text) == burden
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1040013", "01040013"), ("01040013", "01040013"), ("  138057", "138057"), ("00138057", "138057"),
+     ("138057", "138057"), ("1040013.0", "01040013"), ("０１０４００１３", "01040013"), ("39280003", "39280003")],
+)
+def test_insurer_numbers_restored(text: str, expected: str) -> None:
+    assert v.parse_insurer_text(text) == expected
+
+
+def test_branch_keeps_two_digits() -> None:
+    assert v.parse_branch_text("00") == "00"
+    assert v.parse_branch_text("0") == "00"
+    assert v.parse_branch_text("1") == "01"
+
+
+def test_parse_column_reports_only_bad_nonblank_values() -> None:
+    col = pd.Series(["R8.10.1", "", None, "bad", "R8.10.1"], dtype="object")
+    values, invalid = v.parse_dates(col)
+    assert invalid.tolist() == [False, False, False, True, False]
+    assert values.iloc[0] == pd.Timestamp("2026-10-01")
+    assert pd.isna(values.iloc[1]) and pd.isna(values.iloc[3])
+
+
+@pytest.mark.parametrize(("text", "code"), [("有効", "1"), ("無効", "2"), ("無効（新しい資格あり）", "3"),
+                                            ("該当資格なし", "4"), ("複数該当", "5"), ("３", "3")])
+def test_validity(text: str, code: str) -> None:
+    values, invalid = v.parse_validity(pd.Series([text]))
+    assert values.iloc[0] == code and not invalid.iloc[0]
+
+
+@pytest.mark.parametrize(("text", "norm"), [("A01", "ア"), ("区分ア", "ア"), ("現役並みⅢ", "現役並みIII"),
+                                            ("B01", "現役並みIII"), ("一般Ⅱ", "一般II"), ("B09", "一般II"),
+                                            ("低所得Ⅰ", "低所得I"), ("B06", "低所得I")])
+def test_limit_categories(text: str, norm: str) -> None:
+    values, _ = v.parse_limit(pd.Series([text]))
+    assert values.iloc[0] == norm
+
+
+def test_numbers_with_units_and_commas() -> None:
+    values, invalid = v.parse_numbers(pd.Series(["1,234点", "１２３４", "1234円", "千"]))
+    assert values.tolist()[:3] == [1234.0, 1234.0, 1234.0]
+    assert invalid.tolist() == [False, False, False, True]
