@@ -10,6 +10,7 @@ Effective dates:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -22,21 +23,26 @@ ELDERLY_1WARI_BORN_BEFORE: Final = pd.Timestamp("1944-04-02")
 BIT: Final[dict[int, int]] = {1: 1, 2: 2, 3: 4}
 
 
+def _parts(birth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(months since 1970-01, day of month, NaT mask) of a datetime column, in numpy."""
+    d = birth.to_numpy(dtype="datetime64[D]")
+    nat = np.isnat(d)
+    months = d.astype("datetime64[M]")
+    day = (d - months.astype("datetime64[D]")).astype("int64") + 1
+    return months.astype("int64"), day, nat
+
+
+def _series(values: np.ndarray, nat: np.ndarray, index: pd.Index) -> pd.Series:
+    out = values.astype("datetime64[ns]")
+    out[nat] = np.datetime64("NaT")
+    return pd.Series(out, index=index)
+
+
 def anniversary(birth: pd.Series, years: int) -> pd.Series:
-    """The Nth birthday; a 2/29 birthday falls on 3/1 in common years."""
-    y = birth.dt.year + years
-    m = birth.dt.month
-    d = birth.dt.day
-    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-    feb29 = (m == 2) & (d == 29) & ~leap
-    m = m.where(~feb29, 3)
-    d = d.where(~feb29, 1)
-    parts = pd.DataFrame({"year": y, "month": m, "day": d})
-    out = pd.Series(pd.NaT, index=birth.index, dtype="datetime64[ns]")
-    ok = birth.notna()
-    if ok.any():
-        out.loc[ok] = pd.to_datetime(parts.loc[ok].astype("int64"))
-    return out
+    """The Nth birthday; a 2/29 birthday falls on 3/1 in common years (day overflow)."""
+    months, day, nat = _parts(birth)
+    first = (months + 12 * years).astype("datetime64[M]").astype("datetime64[D]")
+    return _series(first + (day - 1), nat, birth.index)
 
 
 def reaching(birth: pd.Series, years: int) -> pd.Series:
@@ -46,15 +52,12 @@ def reaching(birth: pd.Series, years: int) -> pd.Series:
 
 def preschool_end(birth: pd.Series) -> pd.Series:
     """Last day of 未就学 (2割): the first 3/31 on or after the day the child reaches 6."""
-    r6 = reaching(birth, 6)
-    year = r6.dt.year + (r6.dt.month > 3).astype("Int64")
-    out = pd.Series(pd.NaT, index=birth.index, dtype="datetime64[ns]")
-    ok = r6.notna()
-    if ok.any():
-        out.loc[ok] = pd.to_datetime(
-            pd.DataFrame({"year": year[ok].astype("int64"), "month": 3, "day": 31})
-        )
-    return out
+    r6 = reaching(birth, 6).to_numpy(dtype="datetime64[D]")
+    nat = np.isnat(r6)
+    m = r6.astype("datetime64[M]").astype("int64")  # months since 1970-01
+    year = m // 12 + (m % 12 >= 3)  # April or later: next year's 3/31
+    end = (year * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1  # 4/1 - 1 day
+    return _series(end, nat, birth.index)
 
 
 def elderly_start(birth: pd.Series) -> pd.Series:
@@ -63,8 +66,10 @@ def elderly_start(birth: pd.Series) -> pd.Series:
     Born on the 1st: one reaches 70 on the last day of the previous month, so this is
     the 1st of the birthday month itself.
     """
-    r70 = reaching(birth, 70)
-    return r70.dt.to_period("M").dt.to_timestamp() + pd.DateOffset(months=1)
+    r70 = reaching(birth, 70).to_numpy(dtype="datetime64[D]")
+    nat = np.isnat(r70)
+    nxt = (r70.astype("datetime64[M]") + 1).astype("datetime64[D]")
+    return _series(nxt, nat, birth.index)
 
 
 def kouki_start(birth: pd.Series) -> pd.Series:
@@ -72,36 +77,76 @@ def kouki_start(birth: pd.Series) -> pd.Series:
     return anniversary(birth, 75)
 
 
-def allowed_ratios(
-    birth: pd.Series, on: pd.Series, kouki_insurer: pd.Series
-) -> pd.Series:
+@dataclass(frozen=True)
+class Boundaries:
+    """The age boundaries of one birth-date column, computed once."""
+
+    birth: pd.Series
+    preschool_end: pd.Series
+    elderly_start: pd.Series
+    kouki_start: pd.Series
+    age65: pd.Series
+
+    @classmethod
+    def of(cls, birth: pd.Series) -> Boundaries:
+        months, day, nat = _parts(birth)
+
+        def nth(years: int) -> np.ndarray:  # the Nth birthday, in days
+            return (months + 12 * years).astype("datetime64[M]").astype("datetime64[D]") + (day - 1)
+
+        r6 = (nth(6) - 1).astype("datetime64[M]").astype("int64")
+        pre = ((r6 // 12 + (r6 % 12 >= 3)) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1
+        e70 = ((nth(70) - 1).astype("datetime64[M]") + 1).astype("datetime64[D]")
+        ix = birth.index
+        return cls(birth, _series(pre, nat, ix), _series(e70, nat, ix), _series(nth(75), nat, ix),
+                   _series(nth(65), nat, ix))
+
+
+@dataclass(frozen=True)
+class AgeBands:
+    """Where each row stands on one date: the age-only ratio mask and the 65–74 band.
+
+    Computed once per date column; ``allowed`` then applies an insurer column cheaply.
+    """
+
+    base: np.ndarray  # allowed mask ignoring the insurer (0 where birth/date unknown)
+    kouki_ratios: np.ndarray  # the 後期 mask on that date (2割 only from 2022-10-01)
+    band_65_74: np.ndarray  # may be a disabled 後期 member
+    known: np.ndarray
+
+    @classmethod
+    def on(cls, b: Boundaries, on: pd.Series) -> AgeBands:
+        d = on.to_numpy(dtype="datetime64[ns]")
+        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
+        birth = b.birth.to_numpy(dtype="datetime64[ns]")
+        elderly = np.where(
+            birth < ELDERLY_1WARI_BORN_BEFORE.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3]
+        )
+        k75 = b.kouki_start.to_numpy(dtype="datetime64[ns]")
+        base = np.select(
+            [d <= b.preschool_end.to_numpy(dtype="datetime64[ns]"),
+             d < b.elderly_start.to_numpy(dtype="datetime64[ns]"), d < k75],
+            [BIT[2], BIT[3], elderly],
+            default=kouki_ratios,
+        )
+        band = (d >= b.age65.to_numpy(dtype="datetime64[ns]")) & (d < k75)
+        known = ~np.isnat(birth) & ~np.isnat(d)
+        return cls(base, kouki_ratios, band, known)
+
+    def allowed(self, kouki_insurer: pd.Series) -> pd.Series:
+        """Bit mask (1割=1, 2割=2, 3割=4) of possible ratios for rows with that insurer kind."""
+        kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
+        mask = np.where(kouki & self.band_65_74, self.kouki_ratios, self.base)
+        return pd.Series(np.where(self.known, mask, 0), index=kouki_insurer.index, dtype="int64")
+
+
+def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd.Series:
     """Bit mask (1割=1, 2割=2, 3割=4) of the burden ratios possible on date ``on``.
 
     ``kouki_insurer`` marks rows whose insurer is 後期高齢者医療 (39…): 65–74 with a
     recognised disability may be members and then pay as 後期. 0 where unknown.
     """
-    kouki_ratios = np.where(on >= KOUKI_2WARI_FROM, BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
-    elderly = np.where(
-        birth < ELDERLY_1WARI_BORN_BEFORE, BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3]
-    )
-    pre = preschool_end(birth)
-    e70 = elderly_start(birth)
-    k75 = kouki_start(birth)
-    a65 = anniversary(birth, 65)
-    kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
-    mask = np.select(
-        [
-            (on <= pre).to_numpy(dtype=bool),
-            (on < e70).to_numpy(dtype=bool),
-            (on < k75).to_numpy(dtype=bool),
-        ],
-        [BIT[2], BIT[3], elderly],
-        default=kouki_ratios,
-    )
-    disabled_kouki = kouki & (on >= a65).to_numpy(dtype=bool) & (on < k75).to_numpy(dtype=bool)
-    mask = np.where(disabled_kouki, kouki_ratios, mask)
-    known = (birth.notna() & on.notna()).to_numpy(dtype=bool)
-    return pd.Series(np.where(known, mask, 0), index=birth.index, dtype="int64")
+    return AgeBands.on(b, on).allowed(kouki_insurer)
 
 
 def ratio_allowed(ratio: pd.Series, mask: pd.Series) -> pd.Series:

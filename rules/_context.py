@@ -8,6 +8,8 @@
 - ``verified_ratio``: the ratio two sources agree on (online and card), or the single
   source present when it is plausible for age; NA when online and card disagree (the
   rules say so and never guess which is right). ``verified_source`` says which.
+
+Also small text helpers that rules use on the rows they report (never whole columns).
 """
 
 from __future__ import annotations
@@ -19,9 +21,22 @@ from rules import _age
 from rules._insurer import is_fusho, is_kouki
 
 
+def text(col: pd.Series) -> pd.Series:
+    """A column as display text: '' for missing."""
+    return col.astype("object").where(col.notna(), "").astype(str).astype("object")
+
+
 def ratio_text(r: pd.Series) -> pd.Series:
     """3.0 -> '3割'; NA -> ''."""
     return r.map(lambda x: "" if pd.isna(x) else f"{int(x)}割").astype("object")
+
+
+def date_text(d: pd.Series) -> pd.Series:
+    return d.dt.strftime("%Y-%m-%d").astype("object").where(d.notna(), "")
+
+
+def yen_text(x: pd.Series) -> pd.Series:
+    return x.map(lambda v: "" if pd.isna(v) else f"{int(v):,}円").astype("object")
 
 
 def yen(points: pd.Series, ratio: pd.Series) -> pd.Series:
@@ -30,47 +45,52 @@ def yen(points: pd.Series, ratio: pd.Series) -> pd.Series:
     return (np.floor(raw / 10 + 0.5) * 10).astype("float64")
 
 
-def date_text(d: pd.Series) -> pd.Series:
-    return d.dt.strftime("%Y-%m-%d").astype("object").where(d.notna(), "")
-
-
 def online_usable(df: pd.DataFrame) -> pd.Series:
     """The online result can be trusted for ratio and identity: 有効, or no validity given."""
     return df["on_linked"] & (df["on_validity"].isna() | df["on_validity"].eq("1"))
 
 
 def prepare(linked: pd.DataFrame) -> pd.DataFrame:
-    df = linked.copy()
+    """Add the shared derived columns to ``linked`` (in place) and return it."""
+    df = linked
     month_end = df["claim_month"] + pd.offsets.MonthEnd(0)
     df["on_date"] = df["service_date"].fillna(month_end)
     df["on_date_first"] = df["service_date"].fillna(df["claim_month"])
     birth = df["birth_date"].fillna(df["on_birth_date"]).fillna(df["cd_birth_date"])
     df["birth"] = birth
+    bounds = _age.Boundaries.of(birth)
+    no_service_date = df["service_date"].isna()
+    df["k75"] = bounds.kouki_start
+
+    at_last = _age.AgeBands.on(bounds, df["on_date"])
+    at_first = _age.AgeBands.on(bounds, df["on_date_first"]) if no_service_date.any() else None
 
     def allowed(insurer: pd.Series) -> pd.Series:
         kouki = is_kouki(insurer)
-        last = _age.allowed_ratios(birth, df["on_date"], kouki)
-        first = _age.allowed_ratios(birth, df["on_date_first"], kouki)
+        last = at_last.allowed(kouki)
+        if at_first is None:
+            return last
         # no service date: the claim month may span a boundary (e.g. the 75th birthday)
-        return last | first.where(df["service_date"].isna(), 0)
+        return last | at_first.allowed(kouki).where(no_service_date, 0)
 
     df["allowed_billed"] = allowed(df["insurer_no"])
     df["allowed_online"] = allowed(df["on_insurer_no"].fillna(df["insurer_no"]))
     df["allowed_card"] = allowed(df["cd_insurer_no"].fillna(df["insurer_no"]))
     df["is_fusho"] = is_fusho(df["insurer_no"])
+    df["online_ok"] = online_usable(df)
 
-    on = df["on_online_ratio"].where(online_usable(df))
+    on = df["on_online_ratio"].where(df["online_ok"])
     cd = df["cd_card_ratio"]
     on_ok = on.notna() & _age.ratio_allowed(on, df["allowed_online"]) & on.ne(10)
     cd_ok = cd.notna() & _age.ratio_allowed(cd, df["allowed_card"]) & cd.ne(10)
-    agree = on.notna() & cd.notna() & on.eq(cd)
-    only_on = on_ok & cd.isna()
-    only_cd = cd_ok & on.isna()
+    agree = (on.notna() & cd.notna() & on.eq(cd)).to_numpy()
+    only_on = (on_ok & cd.isna()).to_numpy()
+    only_cd = (cd_ok & on.isna()).to_numpy()
     df["verified_ratio"] = np.select(
-        [agree, only_on, only_cd], [on, on, cd], default=np.nan
+        [agree, only_on, only_cd], [on.to_numpy(), on.to_numpy(), cd.to_numpy()], default=np.nan
     ).astype("float64")
-    df["verified_source"] = np.select(
-        [agree, only_on, only_cd], ["オンライン資格確認と券面", "オンライン資格確認", "券面"], default=""
-    )
+    df["verified_source"] = pd.Series(
+        np.select([agree, only_on, only_cd], [1, 2, 3], default=0), index=df.index
+    ).map({0: "", 1: "オンライン資格確認と券面", 2: "オンライン資格確認", 3: "券面"})
     df["usable_online_ratio"] = on
     return df

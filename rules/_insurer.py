@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -16,26 +17,31 @@ FUSHO_INSURERS: Final[frozenset[str]] = frozenset({"77777777", "77777779"})
 DISASTER_INSURER: Final = "99999999"
 
 
-def check_digit_ok(numbers: pd.Series) -> pd.Series:
-    """True where a 6- or 8-digit number's last digit is its check digit.
+def per_distinct(col: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    """``test`` applied once per distinct value of a text column (missing -> False)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    results = np.fromiter((test(str(u)) for u in uniques), dtype=bool, count=len(uniques))
+    return pd.Series(np.append(results, False)[codes], index=col.index)
+
+
+def check_digit_valid(number: str) -> bool:
+    """The last digit of a 6- or 8-digit number is its check digit (DOMAIN §4).
 
     From the rightmost digit of the body, multiply alternately by 2,1,2,…, sum the DIGITS
-    of each product; check = (10 − sum mod 10) mod 10. Non-digit or other lengths: False.
+    of each product; check = (10 − sum mod 10) mod 10.
     """
-    s = numbers.fillna("").astype(str)
-    out = pd.Series(False, index=s.index)
-    for length in (6, 8):
-        sel = s.str.len().eq(length) & s.str.fullmatch(r"\d+").fillna(False).astype(bool)
-        if not sel.any():
-            continue
-        digits = np.frombuffer("".join(s[sel]).encode("ascii"), dtype=np.uint8).reshape(-1, length) - 48
-        body = digits[:, :-1][:, ::-1].astype(np.int64)  # rightmost body digit first
-        weights = np.where(np.arange(length - 1) % 2 == 0, 2, 1)
-        prod = body * weights
-        total = (prod // 10 + prod % 10).sum(axis=1)
-        check = (10 - total % 10) % 10
-        out.loc[sel] = check == digits[:, -1]
-    return out
+    if len(number) not in (6, 8) or not number.isdigit():
+        return False
+    total = 0
+    for k, ch in enumerate(reversed(number[:-1])):
+        p = int(ch) * (2 if k % 2 == 0 else 1)
+        total += p // 10 + p % 10
+    return (10 - total % 10) % 10 == int(number[-1])
+
+
+def check_digit_ok(numbers: pd.Series) -> pd.Series:
+    """``check_digit_valid`` on a column (once per distinct number)."""
+    return per_distinct(numbers, check_digit_valid)
 
 
 def is_fusho(numbers: pd.Series) -> pd.Series:
@@ -44,5 +50,4 @@ def is_fusho(numbers: pd.Series) -> pd.Series:
 
 def is_kouki(numbers: pd.Series) -> pd.Series:
     """後期高齢者医療: 8 digits starting 39."""
-    s = numbers.fillna("").astype(str)
-    return s.str.len().eq(8) & s.str.startswith("39")
+    return per_distinct(numbers, lambda n: len(n) == 8 and n.startswith("39"))

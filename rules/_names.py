@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Final
 
 import jaconv
@@ -41,20 +42,6 @@ def fold_kana_text(text: str) -> str:
     return s.translate(_SMALL_KANA)
 
 
-def _fold_column(col: pd.Series, fold: object) -> pd.Series:
-    codes, uniques = pd.factorize(col.fillna(""))
-    folded = np.array([fold(str(u)) for u in uniques], dtype=object)  # type: ignore[operator]
-    return pd.Series(folded[codes] if len(uniques) else [], index=col.index, dtype=object)
-
-
-def fold_names(col: pd.Series) -> pd.Series:
-    return _fold_column(col, fold_name_text)
-
-
-def fold_kana(col: pd.Series) -> pd.Series:
-    return _fold_column(col, fold_kana_text)
-
-
 def _wildcard_equal(a: str, b: str) -> bool:
     """Equal when every ● on either side may stand for any one character."""
     if len(a) != len(b):
@@ -62,15 +49,17 @@ def _wildcard_equal(a: str, b: str) -> bool:
     return all(x == y or MASK_CHAR in (x, y) for x, y in zip(a, b, strict=True))
 
 
-def names_differ(a: pd.Series, b: pd.Series) -> pd.Series:
-    """True where two folded names really differ (both present, not equal even with ●)."""
-    both = (a != "") & (b != "") & a.notna() & b.notna()
-    differ = both & (a != b)
-    masked = differ & (a.str.contains(MASK_CHAR, regex=False) | b.str.contains(MASK_CHAR, regex=False))
-    if masked.any():
-        idx = masked[masked].index
-        same = [_wildcard_equal(x, y) for x, y in zip(a[idx], b[idx], strict=True)]
-        differ.loc[idx] = ~np.array(same, dtype=bool)
+def names_differ(a: pd.Series, b: pd.Series, fold: Callable[[str], str]) -> pd.Series:
+    """True where two names really differ: both present and unequal after ``fold``, with ●
+    matching any one character. Only rows whose raw text differs are folded (in Python)."""
+    differ = (a.ne(b) & a.ne("") & b.ne("") & a.notna() & b.notna()).fillna(False).astype(bool)
+    if not differ.any():
+        return differ
+    idx = differ[differ].index
+    same = [
+        _wildcard_equal(fold(x), fold(y)) for x, y in zip(a[idx].astype(str), b[idx].astype(str), strict=True)
+    ]
+    differ.loc[idx] = ~np.array(same, dtype=bool)
     return differ
 
 

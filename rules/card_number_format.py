@@ -10,38 +10,54 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules._context import text
+from rules._insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "card_number_format"
 
 
-def check(df: pd.DataFrame) -> pd.DataFrame:
-    num = df["card_number"].fillna("").astype(str)
-    br = df["card_branch"].fillna("").astype(str)
-    bad_branch = br.ne("") & ~br.str.fullmatch(r"\d{2}").fillna(False).astype(bool)
+def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Rows whose 番号 is a source's 番号 + 枝番 with an empty 枝番, and that source's split."""
     merged = pd.Series(False, index=df.index)
     right = pd.Series("", index=df.index, dtype="object")
+    # only rows with an empty 枝番 and a 番号 long enough can carry the export bug
+    cols = ["card_number", "on_card_number", "on_card_branch", "cd_card_number", "cd_card_branch"]
+    cand = df.loc[df["card_branch"].eq("") & df["card_number"].str.len().ge(3).fillna(False).astype(bool), cols]
+    if cand.empty:
+        return merged, right
+    num = cand["card_number"]
+    head, tail = num.str[:-2], num.str[-2:]
+    found = pd.Series(False, index=cand.index)
     for p in ("on_", "cd_"):
-        rn = df[p + "card_number"].fillna("").astype(str)
-        rb = df[p + "card_branch"].fillna("").astype(str)
-        m = br.eq("") & rn.ne("") & rb.str.fullmatch(r"\d{2}").fillna(False).astype(bool) & num.eq(rn + rb)
-        right = right.where(~m | merged, "番号 " + rn + " 枝番 " + rb)
-        merged |= m
-    bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(False).astype(bool) & ~df["is_fusho"]
-    action_split = "番号と枝番を分けて入力してください（枝番は番号の末尾2桁）。レセコンの出力設定も確認してください。"
+        rn, rb = cand[p + "card_number"], cand[p + "card_branch"]
+        m = (rn.eq(head) & rb.eq(tail) & rn.ne("")).fillna(False).astype(bool) & ~found
+        if m.any():
+            right.loc[m[m].index] = ("番号 " + text(rn[m]) + " 枝番 " + text(rb[m])).to_numpy()
+        found |= m
+    merged.loc[found.index] = found.to_numpy()
+    return merged, right
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    num, br = df["card_number"], df["card_branch"]
+    bad_branch = br.ne("") & per_distinct(br, lambda b: not (len(b) == 2 and b.isdigit()))
+    merged, _ = _split_like_source(df)
+    bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool) & ~df["is_fusho"]
     return concat_findings(
         [
             make_findings(df, merged, category=CATEGORY, rule_id="CARD_BRANCH_IN_NUMBER", severity="error",
-                          expected=right, actual="番号 " + num + " 枝番 (空欄)",
-                          message="枝番が番号の末尾に入っています（番号「" + num + "」、枝番が空欄）。",
-                          action=action_split),
+                          expected=lambda d: _split_like_source(d)[1],
+                          actual=lambda d: "番号 " + text(d["card_number"]) + " 枝番 (空欄)",
+                          message=lambda d: "枝番が番号の末尾に入っています（番号「" + text(d["card_number"]) + "」、枝番が空欄）。",
+                          action="番号と枝番を分けて入力してください（枝番は番号の末尾2桁）。レセコンの出力設定も確認してください。"),
             make_findings(df, bad_branch & ~merged, category=CATEGORY, rule_id="CARD_BRANCH_FORM", severity="error",
-                          expected="2桁の数字（例: 00, 01）", actual="枝番 " + br,
-                          message="枝番「" + br + "」が2桁の数字ではありません。",
+                          expected="2桁の数字（例: 00, 01）", actual=lambda d: "枝番 " + text(d["card_branch"]),
+                          message=lambda d: "枝番「" + text(d["card_branch"]) + "」が2桁の数字ではありません。",
                           action="証に記載の枝番（2桁）を入力してください。"),
             make_findings(df, bad_chars, category=CATEGORY, rule_id="CARD_NUMBER_CHARS", severity="warning",
-                          expected="数字・英字", actual="番号 " + num,
-                          message="被保険者証の番号「" + num + "」に使えない文字が含まれています。",
+                          expected="数字・英字", actual=lambda d: "番号 " + text(d["card_number"]),
+                          message=lambda d: "被保険者証の番号「" + text(d["card_number"]) + "」に使えない文字が含まれています。",
                           action="証の番号を確認して入力し直してください。"),
         ]
     )

@@ -19,12 +19,12 @@ CATEGORY = "ecert_expired"
 def check(df: pd.DataFrame) -> pd.DataFrame:
     exp = df["on_ecert_expiry"]
     when = df["on_checked_on"].fillna(df["on_date"])
-    limit = exp + pd.DateOffset(months=3)
-    mask = exp.notna() & when.notna() & (when > limit)
+    mask = exp.notna() & when.notna() & (when > exp + pd.DateOffset(months=3))
     return make_findings(
         df, mask, category=CATEGORY, rule_id="ECERT_EXPIRED", severity="warning",
-        expected="有効な電子証明書（期限後3か月以内）", actual="有効期限 " + date_text(exp),
-        message="マイナンバーカードの電子証明書の有効期限（" + date_text(exp) + "）から3か月を過ぎています（照会日 "
-        + date_text(when) + "）。",
+        expected="有効な電子証明書（期限後3か月以内）",
+        actual=lambda d: "有効期限 " + date_text(d["on_ecert_expiry"]),
+        message=lambda d: "マイナンバーカードの電子証明書の有効期限（" + date_text(d["on_ecert_expiry"])
+        + "）から3か月を過ぎています（照会日 " + date_text(d["on_checked_on"].fillna(d["on_date"])) + "）。",
         action="患者に市区町村窓口での電子証明書の更新を案内し、資格情報のお知らせや資格確認書で資格を確認してください。",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Literal
 
 import numpy as np
@@ -89,12 +89,19 @@ def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in FINDING_COLUMNS})
 
 
-def _as_text(value: pd.Series | str | None, index: pd.Index) -> pd.Series:
+Text = str | pd.Series | Callable[[pd.DataFrame], "pd.Series | str"] | None
+
+
+def _resolve(value: Text, sub: pd.DataFrame) -> pd.Series:
+    """A text argument on the selected rows: a constant, a column, or f(selected rows)."""
+    if callable(value):
+        value = value(sub)
     if value is None:
-        return pd.Series("", index=index, dtype="object")
+        return pd.Series("", index=sub.index, dtype="object")
     if isinstance(value, str):
-        return pd.Series(value, index=index, dtype="object")
-    return value.reindex(index).astype("object").where(value.reindex(index).notna(), "")
+        return pd.Series(value, index=sub.index, dtype="object")
+    v = value.reindex(sub.index)
+    return v.astype("object").where(v.notna(), "")
 
 
 def make_findings(
@@ -104,29 +111,30 @@ def make_findings(
     category: str,
     rule_id: str,
     severity: Severity,
-    message: pd.Series | str,
-    action: pd.Series | str,
-    expected: pd.Series | str | None = None,
-    actual: pd.Series | str | None = None,
-    copay_diff_yen: pd.Series | None = None,
+    message: Text,
+    action: Text,
+    expected: Text = None,
+    actual: Text = None,
+    copay_diff_yen: pd.Series | Callable[[pd.DataFrame], pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Findings for the rows of ``table`` selected by ``mask``.
 
     ``table`` must carry ``_file``, ``_sheet``, ``_row``, ``patient_id`` and ``claim_month``
-    (the row's origin); text arguments are either one string for all rows or a column
-    aligned with ``table``.
+    (the row's origin). Text arguments are one string for all rows, a column, or — best on
+    large tables — a function of the selected rows, so text is only built for findings.
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return empty_findings()
     sub = table.loc[m]
     idx = sub.index
-    if len(idx) == 0:
-        return empty_findings()
     month = sub["claim_month"] if "claim_month" in sub else pd.Series(pd.NaT, index=idx)
-    month_text = _month_text(month)
+    if callable(copay_diff_yen):
+        copay_diff_yen = copay_diff_yen(sub)
     diff = (
-        copay_diff_yen.reindex(idx).astype("Int64")
+        copay_diff_yen.reindex(idx).round().astype("Int64")
         if copay_diff_yen is not None
         else pd.Series(pd.NA, index=idx, dtype="Int64")
     )
@@ -135,15 +143,15 @@ def make_findings(
             "source_file": sub["_file"].astype("object"),
             "sheet": sub["_sheet"].astype("object"),
             "row": sub["_row"].astype("int64"),
-            "patient_id": _as_text(sub.get("patient_id"), idx),
-            "claim_month": month_text,
+            "patient_id": _resolve(sub["patient_id"] if "patient_id" in sub else None, sub),
+            "claim_month": _month_text(month),
             "category": category,
             "rule_id": rule_id,
             "severity": severity,
-            "expected": _as_text(expected, idx),
-            "actual": _as_text(actual, idx),
-            "message": _as_text(message, idx),
-            "action": _as_text(action, idx),
+            "expected": _resolve(expected, sub),
+            "actual": _resolve(actual, sub),
+            "message": _resolve(message, sub),
+            "action": _resolve(action, sub),
             "copay_diff_yen": diff,
         },
         index=idx,

@@ -10,36 +10,48 @@ what was collected minus the right copay.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from rules import _age
-from rules._context import online_usable, ratio_text, yen
+from rules._context import ratio_text, yen, yen_text
 from rules.findings import make_findings
 
 CATEGORY = "full_charge_collected"
 _SINGLE = {_age.BIT[1]: 1.0, _age.BIT[2]: 2.0, _age.BIT[3]: 3.0}
 
 
+def _right_ratio(d: pd.DataFrame) -> pd.Series:
+    """The ratio the patient should have paid: verified, else the only one the age allows."""
+    right = d["verified_ratio"].fillna(d["allowed_billed"].map(_SINGLE))
+    return right.where(right.notna(), d["billed_ratio"].where(d["billed_ratio"].lt(10)))
+
+
+def _paid(d: pd.DataFrame) -> pd.Series:
+    return d["copay_collected"].fillna(yen(d["points"], pd.Series(10.0, index=d.index)))
+
+
+def _refund(d: pd.DataFrame) -> pd.Series:
+    right = _right_ratio(d)
+    return (_paid(d) - yen(d["points"], right)).where(right.notna())
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     points = df["points"]
-    full = yen(points, pd.Series(10.0, index=df.index))
     collected = df["copay_collected"]
     charged_full = df["billed_ratio"].eq(10) | (
-        collected.notna() & points.gt(0) & collected.ge(full - 10)
+        collected.notna() & points.gt(0) & collected.ge(points * 10 - 10)
     )
-    insured = df["verified_ratio"].notna() | df["cd_linked"] | online_usable(df)
-    right = df["verified_ratio"].fillna(df["allowed_billed"].map(_SINGLE))
-    right = right.where(right.notna(), df["billed_ratio"].where(df["billed_ratio"].lt(10)))
-    paid = collected.fillna(full)
-    refund = (paid - yen(points, right)).where(right.notna())
-    mask = (charged_full & insured).to_numpy(dtype=bool)
-    refund_t = refund.map(lambda x: "" if pd.isna(x) else f"{int(x):,}円").astype("object")
-    right_t = ratio_text(right).replace("", "正しい負担割合")
+    insured = df["verified_ratio"].notna() | df["cd_linked"] | df["online_ok"]
+
+    def right_t(d: pd.DataFrame) -> pd.Series:
+        return ratio_text(_right_ratio(d)).replace("", "正しい負担割合")
+
     return make_findings(
-        df, mask, category=CATEGORY, rule_id="FULL_CHARGE", severity="error",
-        expected=right_t, actual="10割（" + paid.map(lambda x: f"{int(x):,}円" if not np.isnan(x) else "").astype("object") + "）",
-        message="窓口で10割を徴収していますが、この患者は保険の資格があります（返金額の目安 " + refund_t + "）。",
-        action="保険者に " + right_t + " で請求し、差額を患者に返金してください。",
-        copay_diff_yen=refund.round().astype("Int64"),
+        df, charged_full & insured, category=CATEGORY, rule_id="FULL_CHARGE", severity="error",
+        expected=right_t,
+        actual=lambda d: "10割（" + yen_text(_paid(d)) + "）",
+        message=lambda d: "窓口で10割を徴収していますが、この患者は保険の資格があります（返金額の目安 "
+        + yen_text(_refund(d)) + "）。",
+        action=lambda d: "保険者に " + right_t(d) + " で請求し、差額を患者に返金してください。",
+        copay_diff_yen=_refund,
     )

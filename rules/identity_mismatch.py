@@ -26,17 +26,19 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     for a, b, la, lb in _PAIRS:
         ba, bb = df[a + "birth_date"], df[b + "birth_date"]
         sa, sb = df[a + "sex"], df[b + "sex"]
-        birth_diff = ba.notna() & bb.notna() & ba.ne(bb)
-        sex_diff = sa.notna() & sb.notna() & sa.ne(sb)
-        mask = (birth_diff | sex_diff) & ~seen
+        mask = ((ba.notna() & bb.notna() & ba.ne(bb)) | (sa.notna() & sb.notna() & sa.ne(sb))) & ~seen
         seen |= mask
-        detail = (
-            birth_diff.map({True: "生年月日", False: ""}).astype("object")
-            + (birth_diff & sex_diff).map({True: "・", False: ""}).astype("object")
-            + sex_diff.map({True: "性別", False: ""}).astype("object")
-        )
-        va = date_text(ba) + " " + sa.map(_SEX).fillna("").astype("object")
-        vb = date_text(bb) + " " + sb.map(_SEX).fillna("").astype("object")
+
+        def side(d: pd.DataFrame, p: str) -> pd.Series:
+            return (date_text(d[p + "birth_date"]) + " " + d[p + "sex"].map(_SEX).fillna("").astype("object")).str.strip()
+
+        def message(d: pd.DataFrame, a: str = a, b: str = b, la: str = la, lb: str = lb) -> pd.Series:
+            birth = d[a + "birth_date"].ne(d[b + "birth_date"]) & d[b + "birth_date"].notna()
+            sex = d[a + "sex"].ne(d[b + "sex"]) & d[b + "sex"].notna()
+            what = (birth & sex).map({True: "生年月日・性別", False: ""}).where(birth & sex, birth.map({True: "生年月日", False: "性別"}))
+            return (la + "と" + lb + "で" + what.astype("object") + "が異なります（" + side(d, a) + " / "
+                    + side(d, b) + "）。別人の情報が紐づいている可能性があります。")
+
         parts.append(
             make_findings(
                 df,
@@ -44,10 +46,9 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 category=CATEGORY,
                 rule_id="IDENTITY_" + (a or "rc_").upper().rstrip("_") + "_" + b.upper().rstrip("_"),
                 severity="error",
-                expected=la + ": " + va.str.strip(),
-                actual=lb + ": " + vb.str.strip(),
-                message=la + "と" + lb + "で" + detail + "が異なります（" + va.str.strip() + " / "
-                + vb.str.strip() + "）。別人の情報が紐づいている可能性があります。",
+                expected=lambda d, a=a, la=la: la + ": " + side(d, a),
+                actual=lambda d, b=b, lb=lb: lb + ": " + side(d, b),
+                message=message,
                 action="本人確認書類で生年月日・性別を確認してください。オンラインの情報が別人のものなら"
                 "使わずに保険者へ連絡し、レセコンの登録が誤っていれば直してください。",
             )

@@ -11,61 +11,53 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import online_usable
+from rules._context import text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "insurer_changed"
 
 
-def _ident(df: pd.DataFrame, prefix: str) -> pd.Series:
+def _ident(d: pd.DataFrame, prefix: str) -> pd.Series:
     return (
-        df[prefix + "insurer_no"].fillna("").astype("object") + " "
-        + df[prefix + "card_symbol"].fillna("").astype("object") + " "
-        + df[prefix + "card_number"].fillna("").astype("object")
+        text(d[prefix + "insurer_no"]) + " " + text(d[prefix + "card_symbol"]) + " "
+        + text(d[prefix + "card_number"])
     ).str.strip()
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    ok_online = online_usable(df) & df["on_insurer_no"].fillna("").ne("")
+    ok_online = df["online_ok"] & df["on_insurer_no"].fillna("").ne("")
     card_current = (
         df["cd_linked"]
         & df["cd_insurer_no"].fillna("").ne("")
         & (df["cd_card_valid_until"].isna() | (df["cd_card_valid_until"] >= df["on_date"]))
         & (df["cd_effective_from"].isna() | (df["cd_effective_from"] <= df["on_date"]))
     )
-    differs = df["on_insurer_no"].ne(df["cd_insurer_no"]) | (
-        df["on_card_number"].fillna("").ne("")
-        & df["cd_card_number"].fillna("").ne("")
-        & df["on_card_number"].ne(df["cd_card_number"])
-    )
-    on_t, cd_t, bill_t = _ident(df, "on_"), _ident(df, "cd_"), _ident(df, "")
+    on_num, cd_num = df["on_card_number"].fillna(""), df["cd_card_number"].fillna("")
+    differs = df["on_insurer_no"].ne(df["cd_insurer_no"]) | (on_num.ne("") & cd_num.ne("") & on_num.ne(cd_num))
     stale = make_findings(
         df,
         ok_online & card_current & differs,
         category=CATEGORY,
         rule_id="INSURER_ONLINE_STALE",
         severity="warning",
-        expected=cd_t,
-        actual=on_t,
-        message="現在有効な証（" + cd_t + "）とオンライン資格確認（" + on_t
+        expected=lambda d: _ident(d, "cd_"),
+        actual=lambda d: _ident(d, "on_"),
+        message=lambda d: "現在有効な証（" + _ident(d, "cd_") + "）とオンライン資格確認（" + _ident(d, "on_")
         + "）で保険者または番号が異なります。保険者の変更がオンラインに反映されていない可能性があります。",
         action="患者に新しい証を確認し、正しい保険者で請求してください。オンラインの情報が古い場合は保険者に登録を依頼してください。",
     )
     agreed = ok_online & card_current & ~differs
-    billed_other = (
-        agreed & df["insurer_no"].fillna("").ne("") & df["insurer_no"].ne(df["on_insurer_no"])
-        & ~df["is_fusho"]
-    )
+    billed_other = agreed & df["insurer_no"].ne("") & df["insurer_no"].ne(df["on_insurer_no"]) & ~df["is_fusho"]
     billed = make_findings(
         df,
         billed_other,
         category=CATEGORY,
         rule_id="INSURER_BILLED_OTHER",
         severity="error",
-        expected=on_t,
-        actual=bill_t,
-        message="請求先の保険者（" + bill_t + "）が、オンライン資格確認と証が一致して示す保険者（"
-        + on_t + "）と異なります。",
-        action="レセプトの保険者番号・記号・番号を " + on_t + " に直して請求してください。",
+        expected=lambda d: _ident(d, "on_"),
+        actual=lambda d: _ident(d, ""),
+        message=lambda d: "請求先の保険者（" + _ident(d, "") + "）が、オンライン資格確認と証が一致して示す保険者（"
+        + _ident(d, "on_") + "）と異なります。",
+        action=lambda d: "レセプトの保険者番号・記号・番号を " + _ident(d, "on_") + " に直して請求してください。",
     )
     return concat_findings([stale, billed])

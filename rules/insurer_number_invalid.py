@@ -11,33 +11,38 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_ok, is_fusho
+from rules._context import text
+from rules._insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_ok, per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "insurer_number_invalid"
 
 
+def _hint(d: pd.DataFrame) -> pd.Series:
+    other = text(d["on_insurer_no"]).where(text(d["on_insurer_no"]).ne(""), text(d["cd_insurer_no"]))
+    return other.map(lambda h: f"（オンライン資格確認・券面では {h}）" if h else "")
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    ins = df["insurer_no"].fillna("").astype(str)
-    judged = ins.ne("") & ~is_fusho(ins) & ins.ne(DISASTER_INSURER)
-    digits = ins.str.fullmatch(r"\d+").fillna(False).astype(bool)
-    bad_form = judged & (~digits | ~ins.str.len().isin([6, 8]))
-    bad_houbetsu = judged & ~bad_form & ins.str.len().eq(8) & ~ins.str[:2].isin(KNOWN_HOUBETSU)
+    ins = df["insurer_no"]
+    judged = ins.ne("") & ~df["is_fusho"] & ins.ne(DISASTER_INSURER)
+    bad_form = judged & per_distinct(ins, lambda n: not (n.isdigit() and len(n) in (6, 8)))
+    bad_houbetsu = judged & ~bad_form & per_distinct(ins, lambda n: len(n) == 8 and n[:2] not in KNOWN_HOUBETSU)
     bad_check = judged & ~bad_form & ~bad_houbetsu & ~check_digit_ok(ins)
-    hint = df["on_insurer_no"].fillna(df["cd_insurer_no"]).fillna("").astype("object")
-    hint_t = hint.map(lambda h: f"（オンライン資格確認・券面では {h}）" if h else "")
     action = "証またはオンライン資格確認の保険者番号を確認して入力し直してください。"
-    common = {"category": CATEGORY, "severity": "error", "actual": ins.astype("object"), "action": action}
+
+    def found(mask: pd.Series, rule_id: str, expected: str, what: str) -> pd.DataFrame:
+        return make_findings(
+            df, mask, category=CATEGORY, rule_id=rule_id, severity="error", expected=expected,
+            actual=lambda d: text(d["insurer_no"]), action=action,
+            message=lambda d: "保険者番号「" + text(d["insurer_no"]) + "」" + what + _hint(d) + "。",
+        )
+
     return concat_findings(
         [
-            make_findings(df, bad_form, rule_id="INSURER_FORM", expected="6桁（国保）または8桁の数字",
-                          message="保険者番号「" + ins + "」は桁数または文字が正しくありません" + hint_t + "。",
-                          **common),  # type: ignore[arg-type]
-            make_findings(df, bad_houbetsu, rule_id="INSURER_HOUBETSU", expected="既知の法別番号（01, 06, 31, 39 など）",
-                          message="保険者番号「" + ins + "」の法別番号「" + ins.str[:2] + "」は医療保険にありません" + hint_t + "。",
-                          **common),  # type: ignore[arg-type]
-            make_findings(df, bad_check, rule_id="INSURER_CHECK_DIGIT", expected="検証番号が正しい保険者番号",
-                          message="保険者番号「" + ins + "」の検証番号（最後の1桁）が合いません" + hint_t + "。",
-                          **common),  # type: ignore[arg-type]
+            found(bad_form, "INSURER_FORM", "6桁（国保）または8桁の数字", "は桁数または文字が正しくありません"),
+            found(bad_houbetsu, "INSURER_HOUBETSU", "既知の法別番号（01, 06, 31, 39 など）",
+                  "の法別番号（先頭2桁）は医療保険にありません"),
+            found(bad_check, "INSURER_CHECK_DIGIT", "検証番号が正しい保険者番号", "の検証番号（最後の1桁）が合いません"),
         ]
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import online_usable
+from rules._context import text
 from rules.findings import make_findings
 
 CATEGORY = "limit_category_mismatch"
@@ -17,8 +17,7 @@ CATEGORY = "limit_category_mismatch"
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     on, cd = df["on_limit_category"], df["cd_limit_category"]
-    mask = online_usable(df) & on.notna() & cd.notna() & on.ne(cd)
-    on_t, cd_t = on.fillna("").astype("object"), cd.fillna("").astype("object")
+    mask = df["online_ok"] & on.notna() & cd.notna() & on.ne(cd)
     return make_findings(
         df,
         mask,
@@ -26,7 +25,8 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         rule_id="LIMIT_ONLINE_CARD",
         severity="warning",
         expected="保険者に確認した限度額区分",
-        actual="オン資 " + on_t + " / 券面 " + cd_t,
-        message="限度額適用区分がオンライン資格確認（" + on_t + "）と証（" + cd_t + "）で異なります。",
+        actual=lambda d: "オン資 " + text(d["on_limit_category"]) + " / 券面 " + text(d["cd_limit_category"]),
+        message=lambda d: "限度額適用区分がオンライン資格確認（" + text(d["on_limit_category"]) + "）と証（"
+        + text(d["cd_limit_category"]) + "）で異なります。",
         action="保険者に正しい限度額区分を確認し、窓口での自己負担限度額を確かめてください。",
     )

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules._context import text
 from rules._names import has_mask
 from rules.findings import make_findings
 
 CATEGORY = "masked_characters"
 
-_COLUMNS = ("name", "on_name", "cd_name", "address", "on_address", "cd_address")
+_LABELS = {
+    "name": "レセプトの氏名", "on_name": "オンライン資格確認の氏名", "cd_name": "券面の氏名",
+    "address": "レセプトの住所", "on_address": "オンライン資格確認の住所", "cd_address": "券面の住所",
+}  # fmt: skip
+
+
+def _where(d: pd.DataFrame) -> pd.Series:
+    """The first source column holding a ●, as '<label>「value」'."""
+    out = pd.Series("", index=d.index, dtype="object")
+    for c, label in _LABELS.items():
+        m = has_mask(d[c]) & out.eq("")
+        out = out.where(~m, label + "「" + text(d[c]) + "」")
+    return out
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     masked = pd.Series(False, index=df.index)
-    where = pd.Series("", index=df.index, dtype="object")
-    labels = {"name": "レセプトの氏名", "on_name": "オンライン資格確認の氏名", "cd_name": "券面の氏名",
-              "address": "レセプトの住所", "on_address": "オンライン資格確認の住所", "cd_address": "券面の住所"}  # fmt: skip
-    for c in _COLUMNS:
-        if c not in df:
-            continue
-        m = has_mask(df[c])
-        where = where.where(~m | masked, labels[c] + "「" + df[c].fillna("").astype("object") + "」")
-        masked |= m
+    for c in _LABELS:
+        masked |= has_mask(df[c])
     return make_findings(
         df,
         masked,
@@ -36,7 +42,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         rule_id="MASKED_CHAR",
         severity="info",
         expected="",
-        actual=where,
-        message=where + "に●が含まれています（システムで表示できない文字）。",
+        actual=_where,
+        message=lambda d: _where(d) + "に●が含まれています（システムで表示できない文字）。",
         action="対応は不要です。●があってもそのまま請求でき、10割負担を求める必要はありません。",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import ratio_text, yen
+from rules._context import ratio_text, text, yen
 from rules.findings import make_findings
 
 CATEGORY = "ratio_billed_vs_verified"
@@ -20,21 +20,27 @@ CATEGORY = "ratio_billed_vs_verified"
 def check(df: pd.DataFrame) -> pd.DataFrame:
     billed, ver = df["billed_ratio"], df["verified_ratio"]
     mask = billed.notna() & ver.notna() & billed.ne(ver) & billed.ne(10)
-    diff = (yen(df["points"], billed) - yen(df["points"], ver)).round()
-    t_b, t_v = ratio_text(billed), ratio_text(ver)
-    direction = diff.map(
-        lambda d: "" if pd.isna(d) else ("患者の払い過ぎ" if d > 0 else "患者の払い不足")
-    )
+
+    def diff(d: pd.DataFrame) -> pd.Series:
+        return yen(d["points"], d["billed_ratio"]) - yen(d["points"], d["verified_ratio"])
+
+    def message(d: pd.DataFrame) -> pd.Series:
+        direction = diff(d).map(
+            lambda x: "" if pd.isna(x) else ("患者の払い過ぎ" if x > 0 else "患者の払い不足")
+        )
+        return ("請求した負担割合 " + ratio_text(d["billed_ratio"]) + " が、" + text(d["verified_source"])
+                + "で確認できた " + ratio_text(d["verified_ratio"]) + " と異なります（" + direction + "）。")
+
     return make_findings(
         df,
         mask,
         category=CATEGORY,
         rule_id="RATIO_BILLED",
         severity="error",
-        expected=t_v,
-        actual=t_b,
-        message="請求した負担割合 " + t_b + " が、" + df["verified_source"].astype("object")
-        + "で確認できた " + t_v + " と異なります（" + direction + "）。",
-        action="レセプトの負担割合を " + t_v + " に直して請求し、窓口負担の差額を患者と精算してください。",
-        copay_diff_yen=diff.astype("Int64"),
+        expected=lambda d: ratio_text(d["verified_ratio"]),
+        actual=lambda d: ratio_text(d["billed_ratio"]),
+        message=message,
+        action=lambda d: "レセプトの負担割合を " + ratio_text(d["verified_ratio"])
+        + " に直して請求し、窓口負担の差額を患者と精算してください。",
+        copay_diff_yen=diff,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rules import _age
-from rules._context import date_text, ratio_text
+from rules._context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "ratio_implausible_for_age"
@@ -30,8 +30,6 @@ _SOURCES = (
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    age = _age.age_on(df["birth"], df["on_date"]).astype("object")
-    age_t = age.map(lambda a: "" if pd.isna(a) else f"{a}歳")
     parts = []
     for col, allowed, label, severity, rule_id, action in _SOURCES:
         ratio = df[col]
@@ -39,7 +37,13 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         if col == "billed_ratio":
             judged &= ~df["is_fusho"]
         mask = judged & ~_age.ratio_allowed(ratio, df[allowed])
-        allowed_t = _age.describe_mask(df[allowed]).astype("object")
+
+        def message(d: pd.DataFrame, col: str = col, allowed: str = allowed, label: str = label) -> pd.Series:
+            age = _age.age_on(d["birth"], d["on_date"]).map(lambda a: "" if pd.isna(a) else f"{a}歳")
+            return (label + "の負担割合 " + ratio_text(d[col]) + " は、" + date_text(d["on_date"])
+                    + " 時点の年齢（" + age.astype("object") + "）ではありえません（"
+                    + _age.describe_mask(d[allowed]).astype("object") + " のはずです）。")
+
         parts.append(
             make_findings(
                 df,
@@ -47,17 +51,15 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 category=CATEGORY,
                 rule_id=rule_id,
                 severity=severity,  # type: ignore[arg-type]
-                expected=allowed_t,
-                actual=label + " " + ratio_text(ratio),
-                message=label + "の負担割合 " + ratio_text(ratio) + " は、" + date_text(df["on_date"])
-                + " 時点の年齢（" + age_t + "）では ありえません（" + allowed_t + " のはずです）。",
+                expected=lambda d, allowed=allowed: _age.describe_mask(d[allowed]),
+                actual=lambda d, col=col, label=label: label + " " + ratio_text(d[col]),
+                message=message,
                 action=action,
             )
         )
-    k75 = _age.kouki_start(df["birth"])
-    ins = df["insurer_no"].fillna("")
+    ins = df["insurer_no"]
     not_kouki = (
-        df["on_date"].ge(k75) & ins.ne("") & ~ins.str.startswith("39") & ~df["is_fusho"]
+        df["on_date"].ge(df["k75"]) & ins.ne("") & ~ins.str.startswith("39") & ~df["is_fusho"]
         & df["service_date"].notna()
     )
     parts.append(
@@ -68,9 +70,9 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             rule_id="AGE75_NOT_KOUKI",
             severity="warning",
             expected="後期高齢者医療（保険者番号 39…）",
-            actual="保険者番号 " + ins,
-            message="75歳の誕生日（" + date_text(k75) + "）以降の受診ですが、後期高齢者医療以外の保険者 "
-            + ins + " で請求しています。",
+            actual=lambda d: "保険者番号 " + text(d["insurer_no"]),
+            message=lambda d: "75歳の誕生日（" + date_text(d["k75"]) + "）以降の受診ですが、後期高齢者医療以外の保険者 "
+            + text(d["insurer_no"]) + " で請求しています。",
             action="後期高齢者医療の資格確認書等で保険者番号と負担割合を確認し、後期高齢者医療に請求してください"
             "（生活保護など例外の場合は対象外にしてください）。",
         )

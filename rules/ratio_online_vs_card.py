@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import ratio_text
+from rules._context import ratio_text, text
 from rules.findings import make_findings
 
 CATEGORY = "ratio_online_vs_card"
@@ -21,8 +21,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     on = df["usable_online_ratio"]
     cd = df["cd_card_ratio"]
     mask = on.notna() & cd.notna() & on.ne(cd)
-    t_on, t_cd = ratio_text(on), ratio_text(cd)
-    doc = df["cd_doc_type"].fillna("").replace("", "券面")
+
+    def doc(d: pd.DataFrame) -> pd.Series:
+        return text(d["cd_doc_type"]).replace("", "券面")
+
     return make_findings(
         df,
         mask,
@@ -30,9 +32,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         rule_id="RATIO_ONLINE_CARD",
         severity="warning",
         expected="保険者に確認した負担割合",
-        actual="オン資 " + t_on + " / " + doc + " " + t_cd,
-        message="オンライン資格確認の負担割合（" + t_on + "）と" + doc + "の負担割合（" + t_cd
-        + "）が異なります。",
+        actual=lambda d: "オン資 " + ratio_text(d["usable_online_ratio"]) + " / " + doc(d) + " "
+        + ratio_text(d["cd_card_ratio"]),
+        message=lambda d: "オンライン資格確認の負担割合（" + ratio_text(d["usable_online_ratio"]) + "）と"
+        + doc(d) + "の負担割合（" + ratio_text(d["cd_card_ratio"]) + "）が異なります。",
         action="どちらが正しいか保険者に問い合わせ、正しい負担割合で請求・窓口徴収してください。"
         "誤っている側の情報の訂正を保険者に依頼してください。",
     )

@@ -49,5 +49,5 @@ RECEIPT_RULES: tuple[ModuleType, ...] = (
 
 def run(linked: pd.DataFrame) -> pd.DataFrame:
     """All findings of the receipt rules on a linked table (see ``worker.link``)."""
-    df = prepare(linked)
+    df = prepare(linked.copy(deep=False))
     return concat_findings([rule.check(df) for rule in RECEIPT_RULES])

@@ -9,34 +9,39 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import online_usable
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "relation_mismatch"
 _LABEL = {"1": "本人", "2": "家族"}
 
 
+def _label(col: pd.Series) -> pd.Series:
+    return col.map(_LABEL).fillna("").astype("object")
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     rel = df["relation"]
     parts = []
     seen = pd.Series(False, index=df.index)
-    for p, label, usable in (("on_", "オンライン資格確認", online_usable(df)), ("cd_", "券面", df["cd_linked"])):
+    for p, label, usable in (("on_", "オンライン資格確認", df["online_ok"]), ("cd_", "券面", df["cd_linked"])):
         other = df[p + "relation"]
         mask = usable & rel.notna() & other.notna() & rel.ne(other) & ~seen
         seen |= mask
-        rt, ot = rel.map(_LABEL).fillna("").astype("object"), other.map(_LABEL).fillna("").astype("object")
         parts.append(
             make_findings(df, mask, category=CATEGORY, rule_id="RELATION_" + p.upper().rstrip("_"),
-                          severity="error", expected=label + ": " + ot, actual="レセプト: " + rt,
-                          message="本人・家族の区分がレセプト（" + rt + "）と" + label + "（" + ot + "）で異なります。",
+                          severity="error",
+                          expected=lambda d, p=p, label=label: label + ": " + _label(d[p + "relation"]),
+                          actual=lambda d: "レセプト: " + _label(d["relation"]),
+                          message=lambda d, p=p, label=label: "本人・家族の区分がレセプト（" + _label(d["relation"])
+                          + "）と" + label + "（" + _label(d[p + "relation"]) + "）で異なります。",
                           action="証で本人・家族を確認し、正しい区分で請求してください（審査で訂正されず返戻になります）。")
         )
     on, cd = df["on_relation"], df["cd_relation"]
-    both = online_usable(df) & on.notna() & cd.notna() & on.ne(cd) & rel.isna()
+    both = df["online_ok"] & on.notna() & cd.notna() & on.ne(cd) & rel.isna()
     parts.append(
         make_findings(df, both, category=CATEGORY, rule_id="RELATION_ONLINE_CARD", severity="warning",
-                      expected="券面: " + cd.map(_LABEL).fillna("").astype("object"),
-                      actual="オン資: " + on.map(_LABEL).fillna("").astype("object"),
+                      expected=lambda d: "券面: " + _label(d["cd_relation"]),
+                      actual=lambda d: "オン資: " + _label(d["on_relation"]),
                       message="本人・家族の区分がオンライン資格確認と券面で異なります。",
                       action="証で本人・家族を確認し、保険者に登録内容を確認してください。")
     )

@@ -16,6 +16,8 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 T = TypeVar("T")
 
@@ -35,37 +37,83 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def is_blank(col: pd.Series) -> pd.Series:
-    """True where a cell is empty (None, NaN or only spaces)."""
-    s = col.astype("object")
-    return s.isna() | s.astype(str).str.strip().isin(["", "nan", "None"])
-
-
 def map_distinct(
     col: pd.Series, parse: Callable[[str], Any], dtype: str | None = None
 ) -> tuple[pd.Series, pd.Series]:
-    """Apply ``parse`` once per distinct non-blank value; return (values, invalid mask).
+    """Apply ``parse`` once per distinct value; return (values, invalid mask).
 
     ``parse`` returns the parsed value, or raises ``ValueError`` for an unreadable value.
+    Missing and blank cells stay missing and are not invalid.
     """
-    blank = is_blank(col)
-    codes, uniques = pd.factorize(col.astype("object").where(~blank, None), use_na_sentinel=True)
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
     parsed: list[Any] = []
     bad = np.zeros(len(uniques) + 1, dtype=bool)
     for i, u in enumerate(uniques):
+        text = str(u)
+        if not text.strip():
+            parsed.append(None)
+            continue
         try:
-            parsed.append(parse(str(u)))
+            parsed.append(parse(text))
         except ValueError:
             parsed.append(None)
             bad[i] = True
-    parsed.append(None)  # the sentinel slot for blanks (code -1)
+    parsed.append(None)  # the slot for missing cells (code -1)
     arr = np.empty(len(parsed), dtype=object)
     arr[:] = parsed
-    values = pd.Series(arr[codes], index=col.index)
-    if dtype is not None:
-        values = values.astype(dtype)
+    taken = arr[codes]
+    values = pd.Series(taken, index=col.index, dtype=dtype) if dtype else pd.Series(taken, index=col.index)
     invalid = pd.Series(bad[codes], index=col.index)
     return values, invalid
+
+
+def map_array(
+    col: pd.Series, parse: Callable[[str], Any], dtype: str, missing: Any
+) -> tuple[np.ndarray, pd.Series]:
+    """Like ``map_distinct`` but the result is a numpy array of ``dtype`` (for dates, numbers)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    out = np.full(len(uniques) + 1, missing, dtype=dtype)
+    bad = np.zeros(len(uniques) + 1, dtype=bool)
+    for i, u in enumerate(uniques):
+        text = str(u)
+        if not text.strip():
+            continue
+        try:
+            out[i] = parse(text)
+        except ValueError:
+            bad[i] = True
+    return out[codes], pd.Series(bad[codes], index=col.index)
+
+
+#: text that NFKC leaves unchanged: printable ASCII, hiragana, full-width katakana, CJK
+#: unified ideographs. Values made only of these skip the per-value Python path.
+NFKC_STABLE: Final = r"^[\x20-\x7E\x{3041}-\x{3096}\x{30A1}-\x{30FA}\x{30FC}\x{4E00}-\x{9FFF}々]*$"
+#: identifiers that need no cleaning at all (no spaces, no ".0", no full-width)
+PLAIN_ID: Final = r"^[0-9A-Za-z\-]*$"
+
+
+def map_text(col: pd.Series, parse: Callable[[str], str], stable: str | None = None) -> pd.Series:
+    """``parse`` once per distinct value into a ``str`` column ('' when blank).
+
+    With ``stable`` (a regex), values matching it are only trimmed, vectorised in Arrow;
+    only the others go through ``parse`` — a million clean IDs cost no Python call.
+    """
+    if stable is None or len(col) == 0:
+        values, _ = map_distinct(col, parse, dtype="str")
+        return values.fillna("")
+    arr = pa.array(col, from_pandas=True)
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    ok = pc.fill_null(pc.match_substring_regex(arr, stable), True)
+    out = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
+    slow = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+    if len(slow):
+        sub = col.iloc[slow]
+        fixed, _ = map_distinct(sub, parse, dtype="str")
+        values = out.to_numpy(zero_copy_only=False).astype(object)
+        values[slow] = fixed.fillna("").to_numpy(dtype=object)
+        return pd.Series(values, index=col.index, dtype="str")
+    return pd.Series(out.to_pandas(), index=col.index, dtype="str")
 
 
 # ---------------------------------------------------------------- dates and months
@@ -132,14 +180,14 @@ def parse_month_text(text: str) -> date:
 
 def parse_dates(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Column of dates -> (datetime64[ns] with NaT, invalid mask)."""
-    values, invalid = map_distinct(col, parse_date_text)
-    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), invalid
+    values, invalid = map_array(col, parse_date_text, "datetime64[ns]", np.datetime64("NaT"))
+    return pd.Series(values, index=col.index), invalid
 
 
 def parse_months(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Column of months -> (datetime64 first-of-month with NaT, invalid mask)."""
-    values, invalid = map_distinct(col, parse_month_text)
-    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), invalid
+    values, invalid = map_array(col, parse_month_text, "datetime64[ns]", np.datetime64("NaT"))
+    return pd.Series(values, index=col.index), invalid
 
 
 # ---------------------------------------------------------------- numbers and ratios
@@ -157,8 +205,8 @@ def parse_number_text(text: str) -> float:
 
 def parse_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Column of counts or amounts (full-width, commas, 点/円) -> (float64, invalid)."""
-    values, invalid = map_distinct(col, parse_number_text)
-    return pd.to_numeric(values, errors="coerce").astype("float64"), invalid
+    values, invalid = map_array(col, parse_number_text, "float64", np.nan)
+    return pd.Series(values, index=col.index), invalid
 
 
 _RATIO = re.compile(r"^(\d+(?:\.\d+)?)\s*(割|%|パーセント)?$")
@@ -203,16 +251,20 @@ def parse_benefit_text(text: str) -> float:
 
 
 def parse_burden(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values, invalid = map_distinct(col, parse_burden_text)
-    return pd.to_numeric(values, errors="coerce").astype("float64"), invalid
+    values, invalid = map_array(col, parse_burden_text, "float64", np.nan)
+    return pd.Series(values, index=col.index), invalid
 
 
 def parse_benefit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values, invalid = map_distinct(col, parse_benefit_text)
-    return pd.to_numeric(values, errors="coerce").astype("float64"), invalid
+    values, invalid = map_array(col, parse_benefit_text, "float64", np.nan)
+    return pd.Series(values, index=col.index), invalid
 
 
 # ---------------------------------------------------------------- codes
+
+def _codes(col: pd.Series, parse: Callable[[str], str]) -> tuple[pd.Series, pd.Series]:
+    return map_distinct(col, parse, dtype="str")
+
 
 def _lookup(table: dict[str, str]) -> Callable[[str], str]:
     def parse(text: str) -> str:
@@ -255,15 +307,15 @@ _LIMIT = {
 
 
 def parse_sex(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return map_distinct(col, _lookup(_SEX))
+    return _codes(col, _lookup(_SEX))
 
 
 def parse_relation(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return map_distinct(col, _lookup(_RELATION))
+    return _codes(col, _lookup(_RELATION))
 
 
 def parse_validity(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return map_distinct(col, _lookup(_VALIDITY))
+    return _codes(col, _lookup(_VALIDITY))
 
 
 def _parse_limit(text: str) -> str:
@@ -274,7 +326,7 @@ def _parse_limit(text: str) -> str:
 
 
 def parse_limit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return map_distinct(col, _parse_limit)
+    return _codes(col, _parse_limit)
 
 
 # ---------------------------------------------------------------- identifiers
@@ -306,8 +358,7 @@ def parse_insurer_text(text: str) -> str:
 
 
 def parse_insurer(col: pd.Series) -> pd.Series:
-    values, _ = map_distinct(col, parse_insurer_text)
-    return values
+    return map_text(col, parse_insurer_text)
 
 
 def parse_branch_text(text: str) -> str:
@@ -317,8 +368,7 @@ def parse_branch_text(text: str) -> str:
 
 
 def parse_branch(col: pd.Series) -> pd.Series:
-    values, _ = map_distinct(col, parse_branch_text)
-    return values
+    return map_text(col, parse_branch_text)
 
 
 def parse_card_text(text: str) -> str:
@@ -330,14 +380,12 @@ def parse_card_text(text: str) -> str:
 
 
 def parse_card(col: pd.Series) -> pd.Series:
-    values, _ = map_distinct(col, parse_card_text)
-    return values
+    return map_text(col, parse_card_text, PLAIN_ID)
 
 
 def parse_text(col: pd.Series) -> pd.Series:
     """Free text: NFKC-normalised, stripped, '' for blank."""
-    values, _ = map_distinct(col, nfkc)
-    return values.where(values.notna(), "")
+    return map_text(col, nfkc, NFKC_STABLE)
 
 
 def parse_id_text(text: str) -> str:
@@ -346,5 +394,4 @@ def parse_id_text(text: str) -> str:
 
 
 def parse_ids(col: pd.Series) -> pd.Series:
-    values, _ = map_distinct(col, parse_id_text)
-    return values
+    return map_text(col, parse_id_text, PLAIN_ID)

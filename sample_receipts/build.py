@@ -1,0 +1,1041 @@
+"""Build the bundled sample month (令和8年10月診療分) of a small clinic.
+
+Run ``python sample_receipts/build.py``. Deterministic (fixed seed): writes
+
+- ``2026-10/receipts_2026-10.xlsx``      receipts, two sheets (社保・後期 / 国保 with 給付割合)
+- ``2026-10/online_results_2026-10.csv`` online eligibility results, CP932
+- ``2026-10/card_records_2026-10.xlsx``  card records, two sheets (資格確認書等 / 高齢受給者証)
+- ``expected_problems.json``             the seeded problems and the category a correct
+                                         engine emits for each (null: must not be flagged)
+- ``README.md``                          for clerks (Japanese) and developers (English)
+
+The files use the vendor-like forms of CONTRACT §1 (title rows, stray spaces in headers,
+和暦, full-width digits, insurer numbers that lost their leading zero, 給付割合, CP932 …).
+About 220 clean patients come from ``worker.synth.generate_month``; every seeded problem
+is built here explicitly, at least twice. All names, addresses and numbers are made up.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(HERE.parent))
+
+import jaconv  # noqa: E402
+import xlsxwriter  # noqa: E402
+
+from worker.synth import (  # noqa: E402
+    BAND_ELDERLY,
+    BAND_KOUKI,
+    BAND_PRESCHOOL,
+    CARD_HEADERS,
+    GIVEN_FEMALE,
+    GIVEN_MALE,
+    LIMIT_CODES,
+    ONLINE_HEADERS,
+    SURNAMES,
+    VALIDITY_WORDS,
+    age_band,
+    check_digit,
+    elderly_start,
+    generate_month,
+    kouki_start,
+)
+
+SEED = 20261001
+CLAIM = "2026-10"
+OUT = HERE / CLAIM
+N_BASE = 220  # clean patients from the generator; the seeded cases come on top
+FIRST_ID = 100001
+
+RECEIPTS_FILE = f"receipts_{CLAIM}.xlsx"
+ONLINE_FILE = f"online_results_{CLAIM}.csv"
+CARDS_FILE = f"card_records_{CLAIM}.xlsx"
+SHEET_SHAHO = "社保・後期"
+SHEET_KOKUHO = "国保"
+SHEET_CARDS = "資格確認書等"
+SHEET_KOREI = "高齢受給者証"
+
+CREATED = dt.datetime(2026, 11, 2, 9, 0, 0)  # workbook metadata, fixed for reproducibility
+AUG_START = dt.date(2026, 8, 1)
+AUG_END = dt.date(2026 + 1, 7, 31)
+
+rng = random.Random(SEED)  # choices for the seeded cases
+vrng = random.Random(SEED + 1)  # choices of the value forms (vendor quirks)
+
+
+def ins(body: str) -> str:
+    """An insurer number with its valid check digit."""
+    return body + check_digit(body)
+
+
+INSURERS = {
+    "kyokai": [ins("0113001"), ins("0111001"), ins("0114001")],
+    "kumiai": [ins("0613002"), ins("0613118"), ins("0614035")],
+    "kyosai": [ins("3113001"), ins("3313005")],
+    "kokuho": [ins("13801"), ins("13802"), ins("13110")],
+    "kouki": [ins("3913001"), ins("3913002")],
+}
+TOKKI = {
+    "ア": "26", "イ": "27", "ウ": "28", "エ": "29", "オ": "30", "現役並みⅢ": "26",
+    "現役並みⅡ": "27", "現役並みⅠ": "28", "低所得Ⅱ": "30", "低所得Ⅰ": "30", "一般Ⅱ": "41",
+    "一般Ⅰ": "42",
+}  # fmt: skip
+VALIDITY_CODE = {w: str(i) for i, w in enumerate(VALIDITY_WORDS) if w}
+
+
+def d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def iso(x: dt.date | None) -> str:
+    return x.isoformat() if x else ""
+
+
+def band_of(birth: dt.date, service: dt.date) -> int:
+    return int(age_band(birth.isoformat(), service.isoformat()))
+
+
+def pick_name(sex: str) -> tuple[str, str]:
+    s_kanji, s_kana = rng.choice(SURNAMES)
+    g_kanji, g_kana = rng.choice(GIVEN_MALE if sex == "男" else GIVEN_FEMALE)
+    return f"{s_kanji}\u3000{g_kanji}", f"{s_kana}\u3000{g_kana}"
+
+
+# ---------------------------------------------------------------------------------------
+# One seeded case: a patient with receipts, online results and card records.
+
+
+@dataclass
+class Case:
+    key: str
+    category: str | None
+    note: str  # 問題 (Japanese, for the README)
+    must_not: list[str] = field(default_factory=list)
+    also_ok: list[str] = field(default_factory=list)
+    receipts: list[dict[str, object]] = field(default_factory=list)
+    online: list[dict[str, object]] = field(default_factory=list)
+    cards: list[dict[str, object]] = field(default_factory=list)
+    pid: str = ""
+
+
+def visit(
+    *,
+    birth: str,
+    service: str,
+    sex: str,
+    kind: str,
+    ratio: int | None = None,
+    limit: str | None = None,
+    name: tuple[str, str] | None = None,
+    relation: str | None = None,
+    method: str = "マイナ保険証",
+    points: int | None = None,
+    days: int = 1,
+    insurer: str | None = None,
+    number: str | None = None,
+) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
+    """A clean receipt, its online result and the card valid on the service date."""
+    b, s = d(birth), d(service)
+    band = band_of(b, s)
+    if (band == BAND_KOUKI) != (kind == "kouki"):
+        raise ValueError(f"insurer kind {kind} does not fit birth {birth} at {service}")
+    if ratio is None:
+        ratio = {BAND_PRESCHOOL: 2, BAND_ELDERLY: 2, BAND_KOUKI: 1}.get(band, 3)
+    if limit is None:
+        limit = ""
+        if band in (BAND_ELDERLY, BAND_KOUKI):
+            limit = {1: "一般Ⅰ", 2: "一般Ⅱ" if band == BAND_KOUKI else "一般", 3: "現役並みⅠ"}[
+                ratio
+            ]
+    name = name or pick_name(sex)
+    age = (s - b).days // 365
+    if relation is None:
+        relation = "本人" if band == BAND_KOUKI or (age >= 20 and rng.random() < 0.7) else "家族"
+    insurer = insurer or rng.choice(INSURERS[kind])
+    if kind == "kouki":
+        symbol, branch = "", ""
+        number = number or f"{rng.randint(10_000_000, 99_999_999)}"
+    elif kind == "kokuho":
+        symbol = rng.choice(["01", "02", "区01", "国01", "一般"])
+        number = number or f"{rng.randint(100_000, 9_999_999)}"
+        branch = "00" if relation == "本人" else f"{rng.randint(1, 4):02d}"
+    else:
+        symbol = f"{rng.randint(1000, 99_999_999)}"
+        number = number or f"{rng.randint(1, 99_999)}"
+        branch = "00" if relation == "本人" else f"{rng.randint(1, 4):02d}"
+    if points is None:
+        points = rng.randint(150, 900) * days
+    copay = (points * ratio + 5) // 10 * 10
+    myna = method in ("マイナ保険証", "マイナポータル")
+    receipt: dict[str, object] = {
+        "患者ID": "", "診療年月": CLAIM, "診療日": service, "氏名": name[0],
+        "カナ氏名": name[1], "性別": sex, "生年月日": birth, "保険者番号": insurer,
+        "記号": symbol, "番号": number, "枝番": branch, "本人家族": relation,
+        "負担割合": f"{ratio}割", "実日数": str(days), "合計点数": str(points),
+        "一部負担金": str(copay), "特記事項": TOKKI.get(limit, ""), "摘要": "",
+        "資格確認方法": method, "初再診": "初診" if rng.random() < 0.2 else "再診",
+        "_kind": kind, "_raw": set(),
+    }  # fmt: skip
+    ecert = dt.date(rng.randint(2027, 2031), rng.randint(1, 12), 1) - dt.timedelta(days=1)
+    online: dict[str, object] = {
+        "患者ID": "", "照会日": service, "資格有効性": "有効", "保険者番号": insurer,
+        "記号": symbol, "番号": number, "枝番": branch, "本人家族": relation,
+        "氏名": name[0], "カナ氏名": name[1], "性別": "1" if sex == "男" else "2",
+        "生年月日": birth, "負担割合": f"{ratio}割", "限度額適用区分": limit,
+        "電子証明書有効期限": iso(ecert) if myna else "",
+        "有効期限": iso(AUG_END) if band in (BAND_ELDERLY, BAND_KOUKI) else "",
+        "_raw": set(),
+    }  # fmt: skip
+    if band == BAND_ELDERLY:
+        doc, eff, until = "高齢受給者証", max(_d(elderly_start(birth)), AUG_START), AUG_END
+    elif band == BAND_KOUKI:
+        doc, eff, until = (
+            "後期高齢者医療資格確認書",
+            max(_d(kouki_start(birth)), AUG_START),
+            AUG_END,
+        )
+    else:
+        doc = "資格確認書" if method == "資格確認書" else "資格情報のお知らせ"
+        eff = max(d("2023-04-01") - dt.timedelta(days=rng.randint(0, 2000)), b)
+        until = d("2030-03-31") if doc == "資格確認書" else None
+    card: dict[str, object] = {
+        "患者ID": "", "証の種類": doc, "保険者番号": insurer, "記号": symbol, "番号": number,
+        "枝番": branch, "本人家族": relation, "氏名": name[0], "カナ氏名": name[1],
+        "生年月日": birth,
+        "負担割合": f"{ratio}割" if band in (BAND_ELDERLY, BAND_KOUKI, BAND_PRESCHOOL) else "",
+        "発効期日": iso(eff), "有効期限": iso(until),
+        "交付年月日": iso(max(eff - dt.timedelta(days=rng.randint(3, 20)), b)),
+        "限度額適用区分": limit if band in (BAND_ELDERLY, BAND_KOUKI) else "",
+        "_raw": set(),
+    }  # fmt: skip
+    return receipt, online, card
+
+
+def _d(x: object) -> dt.date:
+    return dt.date.fromisoformat(str(x)[:10])
+
+
+def case(key: str, category: str | None, note: str, **kw: object) -> Case:
+    c = Case(key, category, note, **kw)  # type: ignore[arg-type]
+    CASES.append(c)
+    return c
+
+
+def add(c: Case, r: dict[str, object], o: dict[str, object], *cards: dict[str, object]) -> None:
+    c.receipts.append(r)
+    c.online.append(o)
+    c.cards.extend(cards)
+
+
+def set_ratio(row: dict[str, object], ratio: int, *, copay: bool = True) -> None:
+    row["負担割合"] = f"{ratio}割"
+    if copay and "合計点数" in row:
+        row["一部負担金"] = str((int(str(row["合計点数"])) * ratio + 5) // 10 * 10)
+
+
+CASES: list[Case] = []
+RATIO = ["ratio_online_vs_card", "ratio_billed_vs_verified", "ratio_implausible_for_age"]
+
+
+def seed_cases() -> None:
+    # --- wrong billed ratio while online and card agree ---------------------------------
+    c = case("billed_ratio_wrong_elderly", "ratio_billed_vs_verified",
+             "71歳・オン資と高齢受給者証は2割、3割で請求")  # fmt: skip
+    r, o, k = visit(birth="1955-06-12", service="2026-10-07", sex="女", kind="kyokai")
+    set_ratio(r, 3)
+    add(c, r, o, k)
+    c = case("billed_ratio_wrong_elderly", "ratio_billed_vs_verified",
+             "72歳・国保・オン資と高齢受給者証は2割、給付割合70（3割負担）で請求")  # fmt: skip
+    r, o, k = visit(birth="1954-03-20", service="2026-10-15", sex="男", kind="kokuho")
+    set_ratio(r, 3)
+    add(c, r, o, k)
+    for birth, kind, sex in (("2022-08-05", "kumiai", "男"), ("2021-12-24", "kokuho", "女")):
+        c = case("billed_ratio_wrong_child", "ratio_billed_vs_verified",
+                 "未就学児（4歳）・オン資と券面は2割、3割で請求",
+                 also_ok=["ratio_implausible_for_age"])  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-09", sex=sex, kind=kind, relation="家族")
+        set_ratio(r, 3)
+        add(c, r, o, k)
+
+    # --- online ratio differs from the card (70+) -------------------------------------------
+    c = case("online_card_ratio", "ratio_online_vs_card",
+             "72歳・オン資3割、高齢受給者証2割（2割で請求）")  # fmt: skip
+    r, o, k = visit(birth="1954-03-15", service="2026-10-05", sex="男", kind="kyokai", limit="")
+    set_ratio(o, 3)
+    add(c, r, o, k)
+    c = case("online_card_ratio", "ratio_online_vs_card",
+             "73歳・国保・オン資2割、高齢受給者証3割（3割で請求）")  # fmt: skip
+    r, o, k = visit(birth="1953-07-08", service="2026-10-13", sex="女", kind="kokuho", ratio=3,
+                    limit="")  # fmt: skip
+    set_ratio(o, 2)
+    add(c, r, o, k)
+    c = case("online_card_ratio", "ratio_online_vs_card",
+             "78歳・後期・オン資1割、資格確認書2割（2割で請求）")  # fmt: skip
+    r, o, k = visit(birth="1948-05-30", service="2026-10-21", sex="女", kind="kouki", ratio=2,
+                    limit="")  # fmt: skip
+    set_ratio(o, 1)
+    add(c, r, o, k)
+
+    # --- a ratio impossible for age -------------------------------------------------------
+    for birth, kind, sex in (("1954-01-20", "kyokai", "女"), ("1953-09-09", "kokuho", "男")):
+        c = case("card_1wari_age70_74", "ratio_implausible_for_age",
+                 "72–73歳の高齢受給者証に1割（70–74歳に1割はない）",
+                 also_ok=["ratio_online_vs_card"])  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-16", sex=sex, kind=kind)
+        set_ratio(k, 1)
+        add(c, r, o, k)
+    for birth, kind, sex in (("2021-06-10", "kyokai", "男"), ("2021-05-03", "kumiai", "女")):
+        c = case("preschool_3wari_all_sources", "ratio_implausible_for_age",
+                 "5歳（未就学）がオン資・請求とも3割",
+                 also_ok=["ratio_billed_vs_verified"])  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-19", sex=sex, kind=kind, relation="家族")
+        set_ratio(r, 3)
+        set_ratio(o, 3)
+        k["負担割合"] = ""
+        add(c, r, o, k)
+    for birth, sex, lim in (("1946-02-11", "男", "一般Ⅱ"), ("1943-12-01", "女", "一般Ⅰ")):
+        c = case("kouki_3wari_ippan", "ratio_implausible_for_age",
+                 f"後期・3割で請求（オン資・券面も3割）だが限度額区分は{lim}"
+                 "（一般は1割か2割）")  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-22", sex=sex, kind="kouki", ratio=3,
+                        limit=lim)  # fmt: skip
+        r["特記事項"] = ""
+        add(c, r, o, k)
+
+    # --- 70th birthday: born on the 1st vs the 2nd ------------------------------------------
+    ok70 = dict(must_not=RATIO)
+    c = case("age70_boundary_ok", None,
+             "1956-10-01生（1日生まれ）：10月から高齢受給者 2割で正しい", **ok70)  # fmt: skip
+    r, o, k = visit(birth="1956-10-01", service="2026-10-14", sex="女", kind="kyokai")
+    add(c, r, o, k)
+    c = case("age70_boundary_ok", None,
+             "1956-10-02生（2日生まれ）：11月から高齢受給者、10月は3割で正しい"
+             "（11/1発効の高齢受給者証が登録済み）", **ok70)  # fmt: skip
+    r, o, k = visit(birth="1956-10-02", service="2026-10-20", sex="男", kind="kumiai",
+                    method="資格確認書")  # fmt: skip
+    add(c, r, o, k, future_korei(k, "2026-11-01", 2))
+    c = case("age70_boundary_billed_wrong", "ratio_billed_vs_verified",
+             "1956-10-02生：10月はまだ3割なのに11/1発効の高齢受給者証で2割請求",
+             also_ok=["ratio_implausible_for_age"])  # fmt: skip
+    r, o, k = visit(birth="1956-10-02", service="2026-10-26", sex="女", kind="kyokai",
+                    method="資格確認書")  # fmt: skip
+    set_ratio(r, 2)
+    add(c, r, o, k, future_korei(k, "2026-11-01", 2))
+    c = case("age70_boundary_billed_wrong", "ratio_billed_vs_verified",
+             "1956-10-01生：10月から2割（オン資・高齢受給者証とも2割）"
+             "なのに給付割合70で請求")  # fmt: skip
+    r, o, k = visit(birth="1956-10-01", service="2026-10-08", sex="男", kind="kokuho")
+    set_ratio(r, 3)
+    add(c, r, o, k)
+
+    # --- 未就学 boundary: born 4/1 vs 4/2 -------------------------------------------------
+    c = case("preschool_boundary_ok", None,
+             "2020-04-01生：2026-03-31で未就学終了、10月は3割で正しい", must_not=RATIO)  # fmt: skip
+    r, o, k = visit(birth="2020-04-01", service="2026-10-06", sex="男", kind="kyokai",
+                    relation="家族")  # fmt: skip
+    add(c, r, o, k)
+    c = case("preschool_boundary_ok", None,
+             "2020-04-02生：2027-03-31まで未就学、10月は2割で正しい", must_not=RATIO)  # fmt: skip
+    r, o, k = visit(birth="2020-04-02", service="2026-10-06", sex="女", kind="kumiai",
+                    relation="家族")  # fmt: skip
+    add(c, r, o, k)
+    c = case("preschool_boundary_billed_wrong", "ratio_billed_vs_verified",
+             "2020-04-01生（小学1年）を2割で請求、オン資は3割",
+             also_ok=["ratio_implausible_for_age"])  # fmt: skip
+    r, o, k = visit(birth="2020-04-01", service="2026-10-23", sex="女", kind="kyokai",
+                    relation="家族")  # fmt: skip
+    set_ratio(r, 2)
+    add(c, r, o, k)
+    c = case("preschool_boundary_billed_wrong", "ratio_billed_vs_verified",
+             "2020-04-02生（未就学）を3割で請求、オン資・券面は2割",
+             also_ok=["ratio_implausible_for_age"])  # fmt: skip
+    r, o, k = visit(birth="2020-04-02", service="2026-10-27", sex="男", kind="kokuho",
+                    relation="家族")  # fmt: skip
+    set_ratio(r, 3)
+    add(c, r, o, k)
+
+    # --- 75th birthday in October: two receipts ----------------------------------------------
+    turns75 = [
+        ("1951-10-15", "男", "kyokai", 2, "2026-10-06", 1, "2026-10-22", None),
+        ("1951-10-20", "女", "kokuho", 2, "2026-10-08", 2, "2026-10-27", None),
+        ("1951-10-10", "男", "kyokai", 3, "2026-10-05", 1, "2026-10-19", 3),
+        ("1951-10-25", "女", "kumiai", 3, "2026-10-09", 2, "2026-10-28", 3),
+    ]
+    for birth, sex, kind, r1, s1, r2, s2, billed in turns75:
+        if billed is None:
+            c = case("turns75_in_month_ok", None,
+                     f"{birth}生：75歳の誕生日前は{KIND_JA[kind]}{r1}割、誕生日から後期{r2}割"
+                     "（同月に2件のレセプト）",
+                     must_not=[*RATIO, "insurer_changed", "card_expired"])  # fmt: skip
+        else:
+            c = case("turns75_billed_wrong", "ratio_billed_vs_verified",
+                     f"{birth}生：誕生日後の後期分（{r2}割）を旧割合{billed}割で請求")  # fmt: skip
+        name = pick_name(sex)
+        ra, oa, ka = visit(birth=birth, service=s1, sex=sex, kind=kind, ratio=r1, name=name,
+                           relation="本人")  # fmt: skip
+        ka["有効期限"] = iso(d(birth).replace(year=2026) - dt.timedelta(days=1))
+        oa["有効期限"] = ka["有効期限"]
+        rb, ob, kb = visit(birth=birth, service=s2, sex=sex, kind="kouki", ratio=r2, name=name)
+        kb["発効期日"] = iso(d(birth).replace(year=2026))
+        kb["交付年月日"] = "2026-09-25"
+        if billed is not None:
+            set_ratio(rb, billed)
+            rb["特記事項"] = ""
+        add(c, ra, oa, ka)
+        add(c, rb, ob, kb)
+
+    # --- 限度額区分 ------------------------------------------------------------------------
+    c = case("limit_category_mismatch", "limit_category_mismatch",
+             "52歳・限度額区分がオン資エ（A04）、券面ウ")  # fmt: skip
+    r, o, k = visit(birth="1974-05-18", service="2026-10-12", sex="男", kind="kyokai",
+                    limit="ウ", method="資格確認書")  # fmt: skip
+    o["限度額適用区分"] = "A04"
+    o["_raw"].add("限度額適用区分")  # type: ignore[attr-defined]
+    k["限度額適用区分"] = "ウ"
+    add(c, r, o, k)
+    c = case("limit_category_mismatch", "limit_category_mismatch",
+             "72歳・国保3割・限度額区分がオン資 現役並みⅡ、高齢受給者証 現役並みⅠ")  # fmt: skip
+    r, o, k = visit(birth="1954-08-08", service="2026-10-14", sex="女", kind="kokuho", ratio=3,
+                    limit="現役並みⅠ")  # fmt: skip
+    o["限度額適用区分"] = "現役並みⅡ"
+    add(c, r, o, k)
+
+    # --- 資格無効 / 該当資格なし ---------------------------------------------------------------
+    for key, cat, note, val, birth, sex, kind in (
+        ("eligibility_invalid", "eligibility_invalid", "オン資「無効」（文字）", "無効",
+         "1981-03-02", "男", "kumiai"),
+        ("eligibility_invalid", "eligibility_invalid", "オン資「無効」（コード2）", "2",
+         "1958-07-19", "女", "kokuho"),
+        ("eligibility_invalid_new", "eligibility_invalid", "オン資「無効（新しい資格あり）」",
+         "無効（新しい資格あり）", "1993-11-27", "女", "kyokai"),
+        ("eligibility_invalid_new", "eligibility_invalid",
+         "オン資「無効（新しい資格あり）」（コード3）", "3", "1949-06-06", "男", "kouki"),
+        ("eligibility_not_found", "eligibility_not_found", "オン資「該当資格なし」",
+         "該当資格なし", "1985-01-30", "男", "kyokai"),
+        ("eligibility_not_found", "eligibility_not_found", "オン資「該当資格なし」（コード4）",
+         "4", "2018-02-14", "女", "kumiai"),
+    ):  # fmt: skip
+        c = case(key, cat, note)
+        r, o, k = visit(birth=birth, service=f"2026-10-{rng.randint(1, 28):02d}", sex=sex,
+                        kind=kind)  # fmt: skip
+        o["資格有効性"] = val
+        o["_raw"].add("資格有効性")  # type: ignore[attr-defined]
+        if cat == "eligibility_not_found":
+            for col in ONLINE_HEADERS[3:8] + ONLINE_HEADERS[12:]:
+                o[col] = ""
+            k["証の種類"] = "資格確認書"
+            k["有効期限"] = "2030-03-31"
+            r["資格確認方法"] = "資格確認書"
+        add(c, r, o, k)
+
+    # --- insurer changed: card shows the new insurer, online the old ---------------------
+    c = case("insurer_changed", "insurer_changed",
+             "38歳・転職で新しい組合の資格確認書（9/1発効）、"
+             "オン資は旧協会けんぽのまま有効")  # fmt: skip
+    r, o, k = visit(birth="1988-04-21", service="2026-10-13", sex="男", kind="kyokai",
+                    method="資格確認書", relation="本人")  # fmt: skip
+    new = INSURERS["kumiai"][1]
+    for row in (r, k):
+        row["保険者番号"], row["記号"], row["番号"], row["枝番"] = new, "4501", "311", "00"
+    k.update({"証の種類": "資格確認書", "発効期日": "2026-09-01", "交付年月日": "2026-09-12",
+              "有効期限": "2031-08-31"})  # fmt: skip
+    add(c, r, o, k)
+    c = case("insurer_changed", "insurer_changed",
+             "73歳・退職で国保に加入（9/1発効の高齢受給者証）、"
+             "オン資は旧組合のまま有効")  # fmt: skip
+    r, o, k = visit(birth="1953-05-05", service="2026-10-20", sex="女", kind="kokuho",
+                    method="資格確認書", relation="本人")  # fmt: skip
+    old = INSURERS["kumiai"][2]
+    o["保険者番号"], o["記号"], o["番号"], o["枝番"] = old, "7702", "1186", "00"
+    k.update({"発効期日": "2026-09-01", "交付年月日": "2026-09-10"})
+    add(c, r, o, k)
+
+    # --- identity: birth date or sex differs online vs card/receipt -----------------------
+    c = case("identity_birth_date", "identity_mismatch",
+             "生年月日がオン資1950-05-04、券面・レセ1950-05-14")  # fmt: skip
+    r, o, k = visit(birth="1950-05-14", service="2026-10-02", sex="女", kind="kouki")
+    o["生年月日"] = "1950-05-04"
+    add(c, r, o, k)
+    c = case("identity_birth_date", "identity_mismatch",
+             "生年月日の月日が入れ替わり（オン資1988-03-02）")  # fmt: skip
+    r, o, k = visit(birth="1988-02-03", service="2026-10-28", sex="男", kind="kyokai")
+    o["生年月日"] = "1988-03-02"
+    add(c, r, o, k)
+    c = case("identity_sex", "identity_mismatch", "性別がオン資は男、レセプトは女")
+    r, o, k = visit(birth="1966-09-30", service="2026-10-17", sex="女", kind="kokuho")
+    o["性別"] = "1"
+    add(c, r, o, k)
+    c = case("identity_sex", "identity_mismatch", "性別がオン資は女、レセプトは男")
+    r, o, k = visit(birth="2011-01-12", service="2026-10-24", sex="男", kind="kumiai",
+                    relation="家族")  # fmt: skip
+    o["性別"] = "2"
+    add(c, r, o, k)
+
+    # --- names -----------------------------------------------------------------------------
+    for mine, other, birth, sex in (
+        (("山田\u3000花子", "ヤマダ\u3000ハナコ"), ("山本\u3000幸子", "ヤマモト\u3000サチコ"),
+         "1961-08-25", "女"),
+        (("中村\u3000健一", "ナカムラ\u3000ケンイチ"), ("中川\u3000修", "ナカガワ\u3000オサム"),
+         "1972-12-09", "男"),
+    ):  # fmt: skip
+        c = case("name_different", "name_mismatch", f"オン資の氏名が別人（{other[0]}）")
+        r, o, k = visit(birth=birth, service="2026-10-09", sex=sex, kind="kyokai", name=mine)
+        o["氏名"], o["カナ氏名"] = other
+        add(c, r, o, k)
+    no_name = ["name_mismatch"]
+    for mine, shown in (
+        (("髙橋\u3000一郎", "タカハシ\u3000イチロウ"), "●橋\u3000一郎"),
+        (("山﨑\u3000幸子", "ヤマザキ\u3000サチコ"), "山●\u3000幸子"),
+    ):  # fmt: skip
+        c = case("masked_name", None, f"オン資の氏名が「{shown}」（●表示、氏名の誤りではない）",
+                 must_not=no_name, also_ok=["masked_characters"])  # fmt: skip
+        r, o, k = visit(birth=f"19{rng.randint(55, 90)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                        service="2026-10-15", sex="男" if "一郎" in mine[0] else "女",
+                        kind="kyokai", name=mine)  # fmt: skip
+        o["氏名"] = shown
+        add(c, r, o, k)
+    for mine, std, sex in (
+        (("髙橋\u3000美智子", "タカハシ\u3000ミチコ"), "高橋\u3000美智子", "女"),
+        (("宮﨑\u3000和夫", "ミヤザキ\u3000カズオ"), "宮崎\u3000和夫", "男"),
+        (("渡邊\u3000清", "ワタナベ\u3000キヨシ"), "渡辺\u3000清", "男"),
+    ):  # fmt: skip
+        c = case("itaiji_name", None, f"異体字：券面・レセ「{mine[0]}」、オン資「{std}」",
+                 must_not=no_name)  # fmt: skip
+        r, o, k = visit(birth=f"19{rng.randint(40, 50)}-1{rng.randint(0, 2)}-0{rng.randint(1, 9)}",
+                        service="2026-10-26", sex=sex, kind="kouki", name=mine)  # fmt: skip
+        o["氏名"] = std
+        add(c, r, o, k)
+    for birth, sex in (("1979-07-07", "男"), ("1990-10-31", "女")):
+        c = case("halfwidth_kana", None, "レセプトのカナ氏名が半角（ｶﾅ）、オン資は全角",
+                 must_not=no_name)  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-08", sex=sex, kind="kumiai")
+        r["カナ氏名"] = half_kana(str(r["カナ氏名"]))
+        r["_raw"].add("カナ氏名")  # type: ignore[attr-defined]
+        add(c, r, o, k)
+
+    # --- insurer numbers ---------------------------------------------------------------------
+    for key, note, kind, wrong in (
+        ("insurer_bad_check_digit", "保険者番号の検証番号誤り", "kyokai",
+         INSURERS["kyokai"][0][:-1] + "3"),
+        ("insurer_bad_check_digit", "国保保険者番号（6桁）の検証番号誤り", "kokuho",
+         INSURERS["kokuho"][0][:-1] + "9"),
+        ("insurer_unknown_hobetsu", "保険者番号の法別09は存在しない（検証番号は正しい）",
+         "kyokai", ins("0913001")),
+        ("insurer_unknown_hobetsu", "保険者番号の法別45は存在しない（検証番号は正しい）",
+         "kumiai", ins("4513002")),
+        ("insurer_wrong_length", "保険者番号が5桁", "kokuho", "13805"),
+        ("insurer_wrong_length", "保険者番号が9桁", "kumiai", INSURERS["kumiai"][0] + "7"),
+    ):  # fmt: skip
+        c = case(key, "insurer_number_invalid", f"{note}（{wrong}）")
+        r, o, k = visit(birth=f"19{rng.randint(55, 99)}-0{rng.randint(1, 9)}-2{rng.randint(0, 8)}",
+                        service=f"2026-10-{rng.randint(1, 30):02d}", sex=rng.choice("男女"),
+                        kind=kind)  # fmt: skip
+        r["保険者番号"] = wrong
+        r["_raw"].add("保険者番号")  # type: ignore[attr-defined]
+        add(c, r, o, k)
+
+    # --- 不詳 claims (correctly filed: must not be flagged as an invalid insurer) ----------
+    fusho_ok = ["insurer_number_invalid", "fusho_missing_entry", "fusho_not_allowed",
+                "fusho_followup_required"]  # fmt: skip
+    for marker, birth, sex, tel, office in (
+        ("77777777", "1974-02-17", "女", "0101", "株式会社見本商事"),
+        ("77777777", "1997-09-03", "男", "0102", "架空運輸株式会社"),
+        ("77777779", "1969-06-28", "男", "0103", "有限会社サンプル工務店"),
+    ):  # fmt: skip
+        c = case("fusho_" + marker, None,
+                 f"不詳レセプト（保険者番号{marker}、摘要「不詳…」記載済み・マイナ保険証・初診1日）",
+                 must_not=fusho_ok, also_ok=["eligibility_not_found"])  # fmt: skip
+        r, o, _ = visit(birth=birth, service="2026-10-10", sex=sex, kind="kyokai", days=1)
+        contact = "令和8年10月16日"
+        r.update({
+            "保険者番号": marker, "記号": "", "番号": "777777777", "枝番": "", "初再診": "初診",
+            "摘要": (f"不詳　カナ氏名：{r['カナ氏名']}　保険種別：社保（わからない）　"
+                     f"保険者等名称：わからない　事業所名：{office}　"
+                     f"住所：東京都架空区見本町{tel[-1]}-2-3　連絡先：03-0000-{tel}　"
+                     f"患者への連絡を行った日：{contact}"),
+        })  # fmt: skip
+        r["_raw"].add("保険者番号")  # type: ignore[attr-defined]
+        o["資格有効性"] = "該当資格なし"
+        for col in ONLINE_HEADERS[3:8] + ONLINE_HEADERS[12:]:
+            o[col] = ""
+        add(c, r, o)  # no card on file
+
+    # --- 枝番 inside 番号 -------------------------------------------------------------------
+    for kind, rel in (("kyokai", "家族"), ("kokuho", "本人")):
+        c = case("branch_in_number", "card_number_format", "番号の末尾に枝番が付き、枝番が空欄")
+        r, o, k = visit(birth=f"19{rng.randint(60, 99)}-11-1{rng.randint(0, 9)}",
+                        service="2026-10-05", sex="女", kind=kind, relation=rel)  # fmt: skip
+        r["番号"], r["枝番"] = f"{r['番号']}{r['枝番']}", ""
+        add(c, r, o, k)
+
+    # --- 本人/家族 -----------------------------------------------------------------------
+    for rel, other in (("本人", "家族"), ("家族", "本人")):
+        c = case("relation_mismatch", "relation_mismatch",
+                 f"本人家族がレセ「{other}」、オン資・券面「{rel}」")  # fmt: skip
+        r, o, k = visit(birth=f"19{rng.randint(60, 99)}-03-0{rng.randint(1, 9)}",
+                        service="2026-10-19", sex="男", kind="kyokai", relation=rel)  # fmt: skip
+        r["本人家族"] = other
+        add(c, r, o, k)
+
+    # --- expired cards ---------------------------------------------------------------------
+    c = case("card_expired", "card_expired", "高齢受給者証の有効期限2026-07-31（更新分が未登録）")
+    r, o, k = visit(birth="1954-02-02", service="2026-10-07", sex="女", kind="kyokai",
+                    method="資格確認書")  # fmt: skip
+    k.update({"発効期日": "2025-08-01", "有効期限": "2026-07-31", "交付年月日": "2025-07-20"})
+    add(c, r, o, k)
+    c = case("card_expired", "card_expired", "資格確認書の有効期限2026-09-30が診療日に切れている")
+    r, o, k = visit(birth="1982-10-12", service="2026-10-14", sex="男", kind="kumiai",
+                    method="資格確認書")  # fmt: skip
+    k.update({"発効期日": "2021-10-01", "有効期限": "2026-09-30", "交付年月日": "2021-09-20"})
+    add(c, r, o, k)
+    for birth, sex, kind, until in (("1968-04-04", "男", "kyokai", ""),
+                                    ("1991-06-16", "女", "kumiai", "2025-12-01")):  # fmt: skip
+        c = case("old_health_insurance_card", "card_expired",
+                 "旧健康保険証で受付（猶予は2026-03-31まで）")  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-21", sex=sex, kind=kind, method="保険証")
+        k.update({"証の種類": "健康保険証", "発効期日": "2019-04-01", "有効期限": until,
+                  "交付年月日": "2019-04-10"})  # fmt: skip
+        add(c, r, o, k)
+
+    # --- e-certificate ----------------------------------------------------------------------
+    for key, cat, ecert, service, note in (
+        ("ecert_expired", "ecert_expired", "2026-05-31", "2026-10-06",
+         "電子証明書が2026-05-31に失効（3か月超）"),
+        ("ecert_expired", "ecert_expired", "2026-03-31", "2026-10-20",
+         "電子証明書が2026-03-31に失効（3か月超）"),
+        ("ecert_expired_recently_ok", None, "2026-09-05", "2026-10-06",
+         "電子証明書が約1か月前に失効（3か月以内は照会可、指摘しない）"),
+        ("ecert_expired_recently_ok", None, "2026-08-31", "2026-10-20",
+         "電子証明書が約1か月半前に失効（3か月以内、指摘しない）"),
+    ):  # fmt: skip
+        c = case(key, cat, note, must_not=[] if cat else ["ecert_expired"])
+        r, o, k = visit(birth=f"19{rng.randint(55, 95)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                        service=service, sex=rng.choice("男女"), kind="kyokai")  # fmt: skip
+        o["電子証明書有効期限"] = ecert
+        add(c, r, o, k)
+
+    # --- 10割 charged with valid eligibility --------------------------------------------------
+    for birth, sex, kind, points in (("1978-01-25", "男", "kyokai", 420),
+                                     ("1946-07-14", "女", "kouki", 350)):  # fmt: skip
+        c = case("full_charge_10wari", "full_charge_collected",
+                 f"資格は有効なのに10割徴収（{points}点 → {points * 10}円）")  # fmt: skip
+        r, o, k = visit(birth=birth, service="2026-10-03", sex=sex, kind=kind, points=points)
+        r["一部負担金"] = str(points * 10)
+        add(c, r, o, k)
+
+    # --- unreadable values ---------------------------------------------------------------------
+    for col, bad, note in (
+        ("生年月日", "令和99年13月40日", "生年月日が読めない（令和99年13月40日）"),
+        ("生年月日", "1950/02/30", "生年月日が存在しない日付（1950/02/30）"),
+        ("負担割合", "7割", "負担割合欄に「7割」（給付割合の取り違え？）"),
+        ("負担割合", "7割", "負担割合欄に「7割」"),
+        ("合計点数", "未確定", "合計点数が文字（未確定）"),
+        ("合計点数", "算定中", "合計点数が文字（算定中）"),
+    ):  # fmt: skip
+        c = case(UNREADABLE_KEYS[col], "input_invalid", note)
+        r, o, k = visit(birth=f"19{rng.randint(53, 59)}-0{rng.randint(1, 9)}-0{rng.randint(1, 9)}",
+                        service=f"2026-10-{rng.randint(1, 30):02d}", sex=rng.choice("男女"),
+                        kind=rng.choice(["kyokai", "kumiai"]))  # fmt: skip
+        r[col] = bad
+        r["_raw"].add(col)  # type: ignore[attr-defined]
+        add(c, r, o, k)
+
+
+UNREADABLE_KEYS = {"生年月日": "unreadable_birth_date", "負担割合": "unreadable_ratio",
+                   "合計点数": "unreadable_points"}  # fmt: skip
+KIND_JA = {"kyokai": "協会けんぽ", "kumiai": "健保組合", "kyosai": "共済", "kokuho": "国保",
+           "kouki": "後期"}  # fmt: skip
+
+
+def future_korei(card: dict[str, object], eff: str, ratio: int) -> dict[str, object]:
+    """A 高齢受給者証 already registered but effective only from ``eff``."""
+    out = dict(card)
+    out.update({
+        "証の種類": "高齢受給者証", "負担割合": f"{ratio}割", "発効期日": eff,
+        "有効期限": iso(AUG_END), "交付年月日": "2026-10-10", "限度額適用区分": "一般",
+        "_raw": set(),
+    })  # fmt: skip
+    return out
+
+
+def half_kana(text: str) -> str:
+    return jaconv.z2h(text, kana=True, ascii=False, digit=False).replace("\u3000", " ")
+
+
+# ---------------------------------------------------------------------------------------
+# Value forms (vendor quirks).
+
+ERAS = (
+    (dt.date(2019, 5, 1), "R", "令和"),
+    (dt.date(1989, 1, 8), "H", "平成"),
+    (dt.date(1926, 12, 25), "S", "昭和"),
+    (dt.date(1912, 7, 30), "T", "大正"),
+)
+
+
+def wareki(x: dt.date, style: str) -> str:
+    for start, letter, kanji in ERAS:
+        if x >= start:
+            y = x.year - start.year + 1
+            if style == "long":
+                ys = "元" if y == 1 else str(y)
+                return f"{kanji}{ys}年{x.month}月{x.day}日"
+            sep = "/" if style == "slash" else "."
+            return f"{letter}{y}{sep}{x.month}{sep}{x.day}"
+    return x.isoformat()
+
+
+def date_form(value: object, forms: list[str], weights: list[int] | None = None) -> object:
+    """Render an ISO date in one of ``forms``; anything else is returned unchanged."""
+    text = str(value)
+    try:
+        x = dt.date.fromisoformat(text)
+    except ValueError:
+        return value
+    form = vrng.choices(forms, weights)[0]
+    return {
+        "wareki": lambda: wareki(x, "short"),
+        "wareki_slash": lambda: wareki(x, "slash"),
+        "wareki_long": lambda: wareki(x, "long"),
+        "slash": lambda: x.strftime("%Y/%m/%d"),
+        "slash_short": lambda: f"{x.year}/{x.month}/{x.day}",
+        "iso": lambda: text,
+        "compact": lambda: x.strftime("%Y%m%d"),
+        "datetime": lambda: (
+            x.strftime("%Y/%m/%d ") + f"{vrng.randint(8, 18):02d}:{vrng.randint(0, 59):02d}"
+        ),
+        "excel": lambda: dt.datetime(x.year, x.month, x.day),
+    }[form]()
+
+
+def to_int_or_text(value: object) -> object:
+    text = str(value)
+    return int(text) if text.isdigit() else text
+
+
+# ---------------------------------------------------------------------------------------
+# Writers. Each returns {patient_id: [(sheet, excel_row, service_date), ...]} for receipts.
+
+TITLE = "レセプト一覧 令和8年10月診療分"
+
+SHAHO_HEADERS = [
+    "患者 ＩＤ", "診療年月", "診療日", "氏　名", "カナ氏名", "性別", "生年月日", " 保険者番号",
+    "記号", "番号", "枝番", "本人家族", "負担割合", "実日数", "合計点数", "一部負担金",
+    "特記事項", "摘要", "資格確認方法", "初再診", "備考",
+]  # fmt: skip
+KOKUHO_HEADERS = [
+    "カルテ番号", "診療年月", "受診日", "患者氏名", "フリガナ", "男女区分", "生年月日",
+    "保険者番号", "被保険者証記号", "被保険者証番号", "枝番", "続柄区分", "給付割合",
+    "診療実日数", "請求点数", "窓口負担額", "特記事項", "摘要欄", "確認方法", "初診再診",
+]  # fmt: skip
+REMARKS = ["往診", "紹介状あり", "電話再診", "次回検査予定", "家族受診"]
+
+
+def shaho_row(r: dict[str, object]) -> list[object]:
+    raw: set[str] = r["_raw"]  # type: ignore[assignment]
+    insurer = str(r["保険者番号"])
+    if "保険者番号" not in raw and insurer.isdigit() and len(insurer) == 8:
+        if insurer.startswith("0") and vrng.random() < 0.7:
+            insurer_cell: object = int(insurer)  # Excel lost the leading zero
+        elif insurer.startswith("39") and vrng.random() < 0.5:
+            insurer_cell = int(insurer)
+        else:
+            insurer_cell = insurer
+    else:
+        insurer_cell = insurer
+    ratio = str(r["負担割合"])
+    if "負担割合" not in raw and ratio.endswith("割"):
+        ratio = vrng.choices([ratio, ratio.translate(FULLWIDTH), ratio[:-1]], [75, 15, 10])[0]
+    remark = vrng.choice(REMARKS) if vrng.random() < 0.1 else ""
+    return [
+        to_int_or_text(r["患者ID"]), "令和8年10月",
+        date_form(r["診療日"], ["wareki", "wareki_long", "slash"], [3, 2, 1]),
+        r["氏名"], r["カナ氏名"], r["性別"],
+        date_form(r["生年月日"], ["wareki", "wareki_slash", "wareki_long", "slash", "iso"],
+                  [3, 2, 2, 2, 1]),
+        insurer_cell, r["記号"], r["番号"], r["枝番"], r["本人家族"], ratio,
+        to_int_or_text(r["実日数"]), to_int_or_text(r["合計点数"]),
+        to_int_or_text(r["一部負担金"]), r["特記事項"], r["摘要"], r["資格確認方法"],
+        r["初再診"], remark,
+    ]  # fmt: skip
+
+
+def kokuho_row(r: dict[str, object]) -> list[object]:
+    raw: set[str] = r["_raw"]  # type: ignore[assignment]
+    burden = str(r["負担割合"])
+    if "負担割合" not in raw and burden.endswith("割"):
+        benefit = 10 - int(burden[:-1])
+        ratio = vrng.choice([f"{benefit}0", f"{benefit}割"])
+    else:
+        ratio = burden
+    kana = str(r["カナ氏名"]) if "カナ氏名" in raw else half_kana(str(r["カナ氏名"]))
+    return [
+        str(r["患者ID"]), "202610",
+        date_form(r["診療日"], ["compact", "wareki_long"], [2, 1]),
+        r["氏名"], kana, "1" if r["性別"] == "男" else "2",
+        date_form(r["生年月日"], ["wareki", "slash_short"], [1, 1]),
+        r["保険者番号"], r["記号"], r["番号"], r["枝番"],
+        "1" if r["本人家族"] == "本人" else "2", ratio, r["実日数"], r["合計点数"],
+        r["一部負担金"], r["特記事項"], r["摘要"], r["資格確認方法"], r["初再診"],
+    ]  # fmt: skip
+
+
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def workbook(path: Path) -> xlsxwriter.Workbook:
+    """A workbook with fixed metadata, so that rebuilding gives the same bytes."""
+    wb = xlsxwriter.Workbook(str(path))
+    wb.set_properties({"title": path.stem, "author": "henrei sample", "created": CREATED})
+    return wb
+
+
+def write_receipts(path: Path, rows: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:
+    wb = workbook(path)
+    bold = wb.add_format({"bold": True})
+    where: dict[str, list[dict[str, object]]] = {}
+    shaho = [r for r in rows if r["_kind"] != "kokuho"]
+    kokuho = [r for r in rows if r["_kind"] == "kokuho"]
+    for sheet, part, headers, first, render, title in (
+        (SHEET_SHAHO, shaho, SHAHO_HEADERS, 3, shaho_row, TITLE),
+        (SHEET_KOKUHO, kokuho, KOKUHO_HEADERS, 2, kokuho_row, "国保分 " + TITLE),
+    ):
+        ws = wb.add_worksheet(sheet)
+        ws.write_string(0, 0, title, bold)
+        ws.write_row(first - 1, 0, headers, bold)
+        ws.freeze_panes(first, 0)
+        for i, r in enumerate(sorted(part, key=lambda x: (x["患者ID"], x["診療日"]))):
+            for j, v in enumerate(render(r)):
+                write_cell(ws, first + i, j, v)
+            where.setdefault(str(r["患者ID"]), []).append({
+                "file": RECEIPTS_FILE, "sheet": sheet, "row": first + i + 1,
+                "service_date": str(r["診療日"]),
+            })  # fmt: skip
+        ws.set_column(0, len(headers) - 1, 12)
+    wb.close()
+    return where
+
+
+def write_cell(ws: object, row: int, col: int, v: object, date_fmt: object = None) -> None:
+    if v is None or v == "":
+        return
+    if isinstance(v, dt.datetime):
+        ws.write_datetime(row, col, v, date_fmt)  # type: ignore[attr-defined]
+    elif isinstance(v, int):
+        ws.write_number(row, col, v)  # type: ignore[attr-defined]
+    else:
+        ws.write_string(row, col, str(v))  # type: ignore[attr-defined]
+
+
+ONLINE_CSV_HEADERS = [
+    "患者番号", "照会日", "資格有効性", "保険者番号", "記号", "番号", "枝番", "本人家族",
+    "氏名", "カナ氏名", "性別", "生年月日", "一部負担金割合", "限度額適用区分",
+    "電子証明書有効期限", "有効期限",
+]  # fmt: skip
+
+
+def ratio_form(text: str) -> str:
+    if not text.endswith("割") or not text[:-1].isdigit():
+        return text
+    k = int(text[:-1])
+    return vrng.choice([f"{k}割", f"{k * 10}", f"{k * 10:03d}", f"0.{k}", f"{k * 10}%"])
+
+
+def write_online(path: Path, rows: list[dict[str, object]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(ONLINE_CSV_HEADERS)
+    for r in sorted(rows, key=lambda x: (x["照会日"], x["患者ID"])):
+        raw: set[str] = r["_raw"]  # type: ignore[assignment]
+        validity = str(r["資格有効性"])
+        if "資格有効性" not in raw and vrng.random() < 0.4:
+            validity = VALIDITY_CODE[validity]
+        insurer = str(r["保険者番号"])
+        if len(insurer) == 6:
+            insurer = vrng.choice([insurer, insurer.rjust(8), insurer.zfill(8)])
+        limit = str(r["限度額適用区分"])
+        if limit and "限度額適用区分" not in raw and vrng.random() < 0.5:
+            limit = LIMIT_CODES[limit]
+        w.writerow([
+            r["患者ID"], date_form(r["照会日"], ["slash", "compact", "wareki", "datetime"],
+                                   [4, 2, 2, 2]),
+            validity, insurer, r["記号"], r["番号"], r["枝番"], r["本人家族"], r["氏名"],
+            r["カナ氏名"], r["性別"], date_form(r["生年月日"], ["slash", "compact"]),
+            ratio_form(str(r["負担割合"])), limit,
+            date_form(r["電子証明書有効期限"], ["slash", "compact"]),
+            date_form(r["有効期限"], ["slash", "compact"]),
+        ])  # fmt: skip
+    path.write_bytes(buf.getvalue().encode("cp932"))
+
+
+CARD_XLSX_HEADERS = [
+    "患者ID", "証の種類", "保険者番号", "記号", "番号", "枝番", "本人・家族", "氏名",
+    "カナ氏名", "生年月日", "負担割合", "発効期日", "有効期限", "交付年月日", "限度額区分",
+]  # fmt: skip
+KOREI_HEADERS = [
+    "カルテNo", "証の種類", "保険者番号", "記号", "番号", "枝番", "本人家族", "氏名",
+    "フリガナ", "生年月日", "負担割合", "発効期日", "有効期限", "交付年月日", "限度額適用区分",
+]  # fmt: skip
+
+
+def write_cards(path: Path, rows: list[dict[str, object]]) -> None:
+    wb = workbook(path)
+    bold = wb.add_format({"bold": True})
+    date_fmt = wb.add_format({"num_format": "yyyy/mm/dd"})
+    general = [r for r in rows if r["証の種類"] != "高齢受給者証"]
+    korei = [r for r in rows if r["証の種類"] == "高齢受給者証"]
+    ws = wb.add_worksheet(SHEET_CARDS)
+    ws.write_row(0, 0, CARD_XLSX_HEADERS, bold)
+    forms = ["wareki_long", "wareki", "slash"]
+    for i, r in enumerate(sorted(general, key=lambda x: (x["患者ID"], x["発効期日"])), 1):
+        vals = [r[h] for h in CARD_HEADERS]
+        for j in (9, 11, 12, 13):  # dates
+            vals[j] = date_form(vals[j], forms, [3, 2, 1])
+        for j, v in enumerate(vals):
+            write_cell(ws, i, j, v)
+    ws.set_column(0, len(CARD_XLSX_HEADERS) - 1, 13)
+    ws = wb.add_worksheet(SHEET_KOREI)
+    ws.write_string(0, 0, "高齢受給者証 登録一覧（令和8年10月）", bold)
+    ws.write_row(1, 0, KOREI_HEADERS, bold)
+    for i, r in enumerate(sorted(korei, key=lambda x: (x["患者ID"], x["発効期日"])), 2):
+        vals = [r[h] for h in CARD_HEADERS]
+        vals[0] = to_int_or_text(vals[0])
+        insurer = str(vals[2])
+        vals[2] = int(insurer) if insurer.isdigit() and len(insurer) == 8 else insurer
+        vals[10] = vrng.choice([vals[10], str(vals[10]).translate(FULLWIDTH)])
+        for j in (9, 11, 12, 13):
+            vals[j] = date_form(vals[j], ["excel"])
+        for j, v in enumerate(vals):
+            write_cell(ws, i, j, v, date_fmt)
+    ws.set_column(0, len(KOREI_HEADERS) - 1, 13)
+    wb.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Assembly.
+
+
+def base_rows() -> tuple[list[Case], int]:
+    """Clean patients from the generator, one pseudo-case each (not listed as problems)."""
+    m = generate_month(N_BASE, seed=SEED, claim_month=CLAIM, problems=False)
+    out: list[Case] = []
+    cards_by_pid: dict[str, list[dict[str, object]]] = {}
+    for k in m["cards"].to_dict("records"):
+        k["_raw"] = set()
+        cards_by_pid.setdefault(str(k["患者ID"]), []).append(k)
+    for r, o in zip(m["receipts"].to_dict("records"), m["online"].to_dict("records"),
+                    strict=True):  # fmt: skip
+        insurer = str(r["保険者番号"])
+        r["_kind"] = "kokuho" if len(insurer) == 6 else "kouki" if insurer[:2] == "39" else "x"
+        r["_raw"], o["_raw"] = set(), set()
+        c = Case("clean", None, "")
+        c.receipts, c.online, c.cards = [r], [o], cards_by_pid[str(r["患者ID"])]
+        out.append(c)
+    return out, len(m["receipts"])
+
+
+def assign_ids(cases: list[Case]) -> None:
+    ids = list(range(FIRST_ID, FIRST_ID + len(cases)))
+    random.Random(SEED + 2).shuffle(ids)
+    for c, pid in zip(cases, ids, strict=True):
+        c.pid = str(pid)
+        for row in c.receipts + c.online + c.cards:
+            row["患者ID"] = c.pid
+
+
+def main() -> None:
+    seed_cases()
+    base, _ = base_rows()
+    everyone = base + CASES
+    assign_ids(everyone)
+    receipts = [r for c in everyone for r in c.receipts]
+    online = [o for c in everyone for o in c.online]
+    cards = [k for c in everyone for k in c.cards]
+    for r in receipts:
+        if "_kind" not in r:
+            raise AssertionError(r)
+    OUT.mkdir(parents=True, exist_ok=True)
+    where = write_receipts(OUT / RECEIPTS_FILE, receipts)
+    write_online(OUT / ONLINE_FILE, online)
+    write_cards(OUT / CARDS_FILE, cards)
+
+    expected = [
+        {
+            "patient_id": c.pid,
+            "problem": c.key,
+            "category": c.category,
+            "must_not": c.must_not,
+            "also_ok": c.also_ok,
+            "note": c.note,
+            "receipts": where[c.pid],
+        }
+        for c in sorted(CASES, key=lambda c: c.pid)
+    ]
+    (HERE / "expected_problems.json").write_text(
+        json.dumps(expected, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    update_readme(expected, {"n_receipts": len(receipts), "n_online": len(online),
+                             "n_cards": len(cards), "n_patients": len(everyone),
+                             "n_cases": len(CASES)})  # fmt: skip
+    print(f"{len(receipts)} receipts, {len(online)} online results, {len(cards)} card records, "
+          f"{len(CASES)} seeded cases -> {OUT}")  # fmt: skip
+
+
+CATEGORY_JA = {
+    "ratio_online_vs_card": "ratio_online_vs_card（負担割合の不一致：オン資と券面）",
+    "ratio_billed_vs_verified": "ratio_billed_vs_verified（請求した負担割合の誤り）",
+    "ratio_implausible_for_age": "ratio_implausible_for_age（年齢とあわない負担割合）",
+    "limit_category_mismatch": "limit_category_mismatch（限度額区分の不一致）",
+    "eligibility_invalid": "eligibility_invalid（資格無効）",
+    "eligibility_not_found": "eligibility_not_found（該当資格なし）",
+    "insurer_changed": "insurer_changed（保険者の変更が未反映）",
+    "identity_mismatch": "identity_mismatch（生年月日・性別の不一致）",
+    "name_mismatch": "name_mismatch（氏名の不一致）",
+    "insurer_number_invalid": "insurer_number_invalid（保険者番号の誤り）",
+    "card_number_format": "card_number_format（記号・番号・枝番の形式誤り）",
+    "relation_mismatch": "relation_mismatch（本人・家族の不一致）",
+    "card_expired": "card_expired（証の有効期限切れ）",
+    "ecert_expired": "ecert_expired（電子証明書の期限切れ）",
+    "full_charge_collected": "full_charge_collected（10割徴収）",
+    "input_invalid": "input_invalid（読み取れない値）",
+}
+
+
+README = HERE / "README.md"
+TABLE_START = "<!-- problems:start (written by build.py) -->"
+TABLE_END = "<!-- problems:end -->"
+
+
+def update_readme(expected: list[dict[str, object]], counts: dict[str, int]) -> None:
+    """Rewrite the problem table (and the counts) between the markers of README.md."""
+    lines = ["| 患者ID | 問題 | 期待される指摘区分 |", "|---|---|---|"]
+    for e in expected:
+        cat = e["category"]
+        if cat:
+            shown = CATEGORY_JA.get(str(cat), str(cat))
+        else:
+            not_list = "、".join(str(x) for x in e["must_not"])  # type: ignore[attr-defined]
+            shown = f"指摘なし（{not_list} を出さない）"
+        lines.append(f"| {e['patient_id']} | {e['note']} | {shown} |")
+    text = README.read_text(encoding="utf-8")
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    text = head + TABLE_START + "\n" + "\n".join(lines) + "\n" + TABLE_END + tail
+    for key, value in counts.items():
+        text = re.sub(rf"(<!-- {key} -->)[0-9]*", rf"\g<1>{value}", text)
+    README.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,397 @@
+"""worker.report: corrections.xlsx for clerks and findings.json for machines."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from rules.findings import (
+    CATEGORIES,
+    CATEGORY_LABELS_JA,
+    FINDING_COLUMNS,
+    SEVERITY_LABELS_JA,
+    empty_findings,
+)
+from worker import report
+from worker.report import FileStatus, RunSummary, write_reports
+
+HEADERS = [
+    "重要度",
+    "区分",
+    "患者ID",
+    "診療年月",
+    "内容",
+    "対応",
+    "正しい値",
+    "現在の値",
+    "窓口負担の差額(円)",
+    "ファイル",
+    "シート",
+    "行",
+    "区分コード",
+    "ルールID",
+]
+COL = {h: i + 1 for i, h in enumerate(HEADERS)}  # 1-based column per header
+
+DANGEROUS = [
+    '=HYPERLINK("http://x")',
+    "+81",
+    "-1",
+    "@SUM(A1)",
+    "<r>x</r>",
+    "<r><t>injected</t></r>",
+    "http://example.com/",
+    "0012",
+]
+
+# OOXML escapes a literal "_x0041_" as "_x005F_x0041_"; Excel shows "_x0041_", openpyxl
+# returns the escaped form (without the escape Excel would show "A").
+LITERAL_ESCAPE = "_x0041_"
+LITERAL_ESCAPE_XML = "_x005F_x0041_"
+
+
+def _row(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "source_file": "レセプト.xlsx",
+        "sheet": "Sheet1",
+        "row": 2,
+        "patient_id": "000123",
+        "claim_month": "2026-10",
+        "category": "ratio_billed_vs_verified",
+        "rule_id": "R001",
+        "severity": "error",
+        "expected": "3割",
+        "actual": "1割",
+        "message": "請求した負担割合が資格確認の結果と異なります。",
+        "action": "負担割合を3割に直して請求してください。",
+        "copay_diff_yen": pd.NA,
+    }
+    base.update(kw)
+    return base
+
+
+def _findings(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    for c in FINDING_COLUMNS:
+        if c == "row":
+            df[c] = df[c].astype("int64")
+        elif c == "copay_diff_yen":
+            df[c] = df[c].astype("Int64")
+        else:
+            df[c] = df[c].astype(object)
+    return df
+
+
+@pytest.fixture
+def findings() -> pd.DataFrame:
+    return _findings(
+        [
+            _row(row=2, message='=HYPERLINK("http://x")', expected="+81", copay_diff_yen=1200),
+            _row(row=3, expected="-1", actual="@SUM(A1)", copay_diff_yen=-300),
+            _row(row=4, category="eligibility_invalid", rule_id="E001", actual="<r>x</r>"),
+            _row(
+                row=5,
+                category="name_mismatch",
+                severity="warning",
+                expected="山田\x01太郎",
+                actual="<r><t>injected</t></r>",
+                copay_diff_yen=500,
+            ),
+            _row(row=6, category="name_mismatch", severity="warning", patient_id="0012"),
+            _row(
+                row=7,
+                source_file="C:\\受付\\/レセ/10月.xlsx",
+                category="masked_characters",
+                severity="info",
+                expected="",
+                actual="http://example.com/",
+                message=LITERAL_ESCAPE,
+                copay_diff_yen=pd.NA,
+            ),
+        ]
+    )
+
+
+@pytest.fixture
+def summary() -> RunSummary:
+    return RunSummary(
+        period="2026-10",
+        files=[
+            FileStatus("レセプト.xlsx", "ok", "レセプト一覧(Sheet1, 6行)", ""),
+            FileStatus("=壊れた.xlsx", "error", "", "ファイルを開けませんでした。"),
+        ],
+        receipts=6,
+        started_at=datetime(2026, 11, 5, 9, 0),
+        finished_at=datetime(2026, 11, 5, 9, 1),
+    )
+
+
+def _summary_rows(ws: Any) -> list[list[Any]]:
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def _find_row(rows: list[list[Any]], first: str) -> int:
+    for i, r in enumerate(rows):
+        if r and r[0] == first:
+            return i
+    raise AssertionError(f"no row starting with {first!r}")
+
+
+def test_workbook_layout_and_safety(
+    tmp_path: Path, findings: pd.DataFrame, summary: RunSummary
+) -> None:
+    out = tmp_path / "new" / "dir"
+    xlsx, js = write_reports(findings, summary, out)
+    assert xlsx == out / "corrections.xlsx" and xlsx.is_file()
+    assert js == out / "findings.json" and js.is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["corrections.xlsx", "findings.json"]
+
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧"]
+    ws = wb["指摘一覧"]
+    assert [c.value for c in ws[1]] == HEADERS
+    assert ws.max_row == 1 + len(findings)
+    assert ws.auto_filter.ref == f"A1:N{1 + len(findings)}"
+    assert ws.freeze_panes == "A2"
+
+    # every text cell is a plain string cell with the exact input value (minus \x01)
+    for i, rec in enumerate(findings.to_dict("records"), start=2):
+        for header, field in [
+            ("患者ID", "patient_id"),
+            ("内容", "message"),
+            ("正しい値", "expected"),
+            ("現在の値", "actual"),
+            ("ルールID", "rule_id"),
+        ]:
+            cell = ws.cell(i, COL[header])
+            want = str(rec[field]).replace("\x01", "")
+            if want == LITERAL_ESCAPE:
+                want = LITERAL_ESCAPE_XML
+            if want == "":
+                assert cell.value is None
+            else:
+                assert cell.data_type == "s", (header, want)
+                assert cell.value == want
+        assert ws.cell(i, COL["重要度"]).value == SEVERITY_LABELS_JA[rec["severity"]]
+        assert ws.cell(i, COL["区分"]).value == CATEGORY_LABELS_JA[rec["category"]]
+        assert ws.cell(i, COL["区分コード"]).value == rec["category"]
+        assert ws.cell(i, COL["行"]).value == rec["row"]
+        assert ws.cell(i, COL["ファイル"]).value == rec["source_file"]
+    seen = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    for s in DANGEROUS:
+        assert s in seen, s
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f"
+            assert c.hyperlink is None
+    with zipfile.ZipFile(xlsx) as z:
+        names = z.namelist()
+        sheet_xml = z.read("xl/worksheets/sheet2.xml").decode("utf-8")
+    assert not any("hyperlink" in n or "externalLink" in n for n in names)
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    assert "<t>injected</t>" not in sheet_xml  # "<r>..</r>" text is escaped, not markup
+    assert LITERAL_ESCAPE_XML in sheet_xml and "\x01" not in sheet_xml
+
+    # money: number with #,##0, blank where NA
+    yen = [ws.cell(i, COL["窓口負担の差額(円)"]) for i in range(2, 2 + len(findings))]
+    assert [c.value for c in yen] == [1200, -300, None, 500, None, None]
+    assert yen[0].data_type == "n" and yen[0].number_format == "#,##0"
+
+    # severity colours: error row differs from warning row differs from info row
+    def fill(r: int, header: str = "重要度") -> str:
+        return str(ws.cell(r, COL[header]).fill.fgColor.rgb)
+
+    err, warn, info = fill(2), fill(5), fill(7)
+    assert len({err, warn, info}) == 3
+    assert fill(2, "内容") == err  # the whole row carries the colour
+    assert fill(3) == err
+
+
+def test_summary_sheet(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary) -> None:
+    xlsx, _ = write_reports(findings, summary, tmp_path)
+    ws = openpyxl.load_workbook(xlsx)["概要"]
+    rows = _summary_rows(ws)
+    assert rows[_find_row(rows, "対象期間")][1] == "2026-10"
+    assert rows[_find_row(rows, "作成日時")][1] == "2026-11-05 09:01"
+    assert rows[_find_row(rows, "点検したレセプト数")][1] == 6
+    assert rows[_find_row(rows, "指摘の件数")][1] == len(findings)
+
+    ok = rows[_find_row(rows, "レセプト.xlsx")]
+    assert ok[1] == "読込済" and ok[2] == "レセプト一覧(Sheet1, 6行)"
+    bad_i = _find_row(rows, "=壊れた.xlsx")
+    assert rows[bad_i][1] == "読込エラー" and rows[bad_i][2] == "ファイルを開けませんでした。"
+    assert ws.cell(bad_i + 1, 1).data_type == "s"
+
+    # counts: every category appears, with its code, and equals the input counts
+    head = _find_row(rows, "区分")
+    assert rows[head][:6] == ["区分", "区分コード", "要修正", "要確認", "参考", "合計"]
+    table = rows[head + 1 : head + 1 + len(CATEGORIES)]
+    assert [r[1] for r in table] == list(CATEGORIES)
+    assert [r[0] for r in table] == [CATEGORY_LABELS_JA[c] for c in CATEGORIES]
+    expected = findings.groupby(["category", "severity"]).size()
+    for r in table:
+        cat = r[1]
+        for j, sev in enumerate(("error", "warning", "info")):
+            assert r[2 + j] == int(expected.get((cat, sev), 0)), (cat, sev)
+        assert r[5] == int((findings["category"] == cat).sum())
+    total = rows[head + 1 + len(CATEGORIES)]
+    assert total[0] == "合計" and total[2:6] == [3, 2, 1, 6]
+
+    over = rows[_find_row(rows, "患者の払い過ぎ（返金が必要）")]
+    under = rows[_find_row(rows, "患者の払い不足（追加徴収が必要）")]
+    assert over[1:3] == [1700, 2]
+    assert under[1:3] == [300, 1]
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f"
+
+
+def test_json(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary) -> None:
+    _, js = write_reports(findings, summary, tmp_path)
+    raw = js.read_bytes()
+    assert "請求した負担割合".encode() in raw  # UTF-8, not \u escapes
+    assert "/レセ/10月.xlsx".encode() in raw
+    data = json.loads(raw.decode("utf-8"))
+    assert set(data) == {"summary", "findings"}
+    got = data["findings"]
+    assert len(got) == len(findings)
+    for rec, want in zip(got, findings.to_dict("records"), strict=True):
+        assert list(rec) == list(FINDING_COLUMNS)
+        for k in FINDING_COLUMNS:
+            v = want[k]
+            if k == "copay_diff_yen":
+                assert rec[k] == (None if pd.isna(v) else int(v))
+            elif k == "row":
+                assert rec[k] == int(v) and isinstance(rec[k], int)
+            else:
+                assert rec[k] == v  # the JSON keeps the text untouched (\x01 too)
+    s = data["summary"]
+    assert s["period"] == "2026-10" and s["receipts"] == 6 and s["findings"] == 6
+    assert [f["status"] for f in s["files"]] == ["ok", "error"]
+    assert s["files"][1]["message"] == "ファイルを開けませんでした。"
+    assert list(s["counts"]["by_category"]) == list(CATEGORIES)
+    assert s["counts"]["by_category"]["name_mismatch"] == {
+        "error": 0,
+        "warning": 2,
+        "info": 0,
+        "total": 2,
+    }
+    assert s["counts"]["by_severity"] == {"error": 3, "warning": 2, "info": 1}
+    assert s["copay"] == {
+        "overpaid_yen": 1700,
+        "overpaid_findings": 2,
+        "underpaid_yen": 300,
+        "underpaid_findings": 1,
+        "net_yen": 1400,
+    }
+
+
+def test_json_chunks_join(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(report, "JSON_CHUNK_ROWS", 4)
+    monkeypatch.setattr(report, "PREP_CHUNK_ROWS", 4)
+    xlsx, js = write_reports(findings, summary, tmp_path)
+    got = json.loads(js.read_text("utf-8"))["findings"]
+    assert [r["row"] for r in got] == findings["row"].tolist()
+    ws = openpyxl.load_workbook(xlsx)["指摘一覧"]
+    assert [ws.cell(i, COL["行"]).value for i in range(2, 8)] == findings["row"].tolist()
+
+
+def test_empty_findings(tmp_path: Path, summary: RunSummary) -> None:
+    xlsx, js = write_reports(empty_findings(), summary, tmp_path)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧"]
+    ws = wb["指摘一覧"]
+    assert [c.value for c in ws[1]] == HEADERS
+    assert ws.max_row == 1
+    rows = _summary_rows(wb["概要"])
+    assert rows[_find_row(rows, "指摘の件数")][1] == 0
+    head = _find_row(rows, "区分")
+    assert [r[1] for r in rows[head + 1 : head + 1 + len(CATEGORIES)]] == list(CATEGORIES)
+    data = json.loads(js.read_text("utf-8"))
+    assert data["findings"] == []
+    assert data["summary"]["copay"]["overpaid_yen"] == 0
+
+
+def test_split_over_sheets(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(report, "MAX_ROWS_PER_SHEET", 4)
+    xlsx, _ = write_reports(findings, summary, tmp_path)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧", "指摘一覧(2)"]
+    first, second = wb["指摘一覧"], wb["指摘一覧(2)"]
+    assert first.max_row == 5 and second.max_row == 3
+    assert [c.value for c in second[1]] == HEADERS
+    assert second.auto_filter.ref == "A1:N3" and second.freeze_panes == "A2"
+    rows = [first.cell(i, COL["行"]).value for i in range(2, 6)]
+    rows += [second.cell(i, COL["行"]).value for i in range(2, 4)]
+    assert rows == findings["row"].tolist()
+
+
+def test_failed_write_leaves_nothing(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = {"n": 0}
+    real = report._write_rows
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        real(*args, **kwargs)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(report, "_write_rows", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_reports(findings, summary, tmp_path)
+    assert calls["n"] == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_json_keeps_previous_files(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_reports(findings.iloc[:1], summary, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise OSError("no space left")
+
+    monkeypatch.setattr(report, "_write_json_body", boom)
+    with pytest.raises(OSError, match="no space left"):
+        write_reports(findings, summary, tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_missing_column_is_rejected(tmp_path: Path, summary: RunSummary) -> None:
+    with pytest.raises(ValueError, match="copay_diff_yen"):
+        write_reports(empty_findings().drop(columns="copay_diff_yen"), summary, tmp_path)
+
+
+def test_unencodable_text_does_not_abort(tmp_path: Path, summary: RunSummary) -> None:
+    df = _findings([_row(), _row(row=3)])
+    df["message"] = pd.Series(["壊れた\ud800文字\x0b", "ok"], dtype=object)
+    xlsx, js = write_reports(df, summary, tmp_path)
+    ws = openpyxl.load_workbook(xlsx)["指摘一覧"]
+    assert ws.cell(2, COL["内容"]).value == "壊れた文字"
+    got = json.loads(js.read_text("utf-8"))["findings"]
+    assert [r["message"] for r in got] == ["壊れた\ufffd文字\x0b", "ok"]
