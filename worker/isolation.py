@@ -1,0 +1,418 @@
+"""Run a file reader in a child process that may crash, abort, run out of memory or hang.
+
+``run_isolated(target, src, out, memory_bytes=..., timeout_s=...)`` forks a child that
+limits its own address space (``RLIMIT_AS``) and disables core dumps, then calls
+``target(src, out)``; the target writes its result to the path ``out`` and the caller reads
+it afterwards. Whatever happens in the child, the parent gets either a normal return or an
+:class:`IsolatedFailure` whose ``str()`` is a Japanese message for the clerk and whose
+``reason`` is one of:
+
+``"error"``    the target raised; ``exc_type`` and the message come back through a pipe
+``"memory"``   the target raised ``MemoryError``, or the child died with an allocator's
+               out-of-memory message on stderr (Rust's ``memory allocation of N bytes
+               failed`` + abort, C++ ``bad_alloc``...), or was SIGKILLed with its peak RSS
+               near the limit (the kernel OOM killer)
+``"crashed"``  any other death: a signal (SIGABRT, SIGSEGV, SIGBUS, SIGKILL...) or an exit
+               without reporting a result
+``"timeout"``  still running after ``timeout_s``: the child's whole process group is killed
+
+Design notes
+------------
+* ``os.fork`` is used directly rather than ``multiprocessing``: the parent then owns the
+  child outright (no resource tracker, no atexit hooks), can wait for it without reaping
+  (``waitid(WNOWAIT)``) so that killing the child's process group can never hit a recycled
+  pid, and reaps it with ``wait4`` to read its peak RSS. Works from any thread.
+* The child becomes the leader of a new process group, so grandchildren it starts are
+  killed with it; ``PR_SET_PDEATHSIG`` kills it if the parent dies first.
+* ``RLIMIT_AS`` bounds the child's *address space*, which after ``fork`` includes what it
+  inherited from the parent (a parent that has used pyarrow already maps ~1.5 GB of
+  reserved-but-unused address space). Choose ``memory_bytes`` with that in mind.
+* The child's stderr goes to a temporary file; its last few KB are kept in
+  ``IsolatedFailure.detail`` (for logs, never for clerks) and used to classify crashes.
+* No zombie is left behind: every path, including an exception or KeyboardInterrupt in the
+  parent while waiting, kills the group and reaps the child.
+* The parent never relies on EOF of the report pipe (a sibling child forked by another
+  thread at the same moment inherits its write end); it waits for the child itself
+  (``pidfd`` when available, else a 20 ms poll).
+* Forking a multi-threaded parent can leave a lock held in the child (e.g. a stream lock
+  another thread held at that instant); a target that then blocks on it ends as
+  ``"timeout"``, never as a hang of the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import faulthandler
+import json
+import os
+import re
+import resource
+import select
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Final
+
+__all__ = ["IsolatedFailure", "run_isolated"]
+
+#: bytes of the child's report we are willing to read
+MAX_REPORT_BYTES: Final = 64 * 1024
+#: bytes of the child's stderr kept for diagnosis (half from its start, half from its end)
+STDERR_TAIL_BYTES: Final = 8 * 1024
+#: a SIGKILLed child whose peak RSS reached this share of the limit is counted as memory
+OOM_RSS_SHARE: Final = 0.9
+#: polling interval when pidfd_open is unavailable
+POLL_S: Final = 0.02
+
+_MEMORY_MARKERS: Final = (
+    "memory allocation of",  # Rust's default alloc error handler
+    "MemoryError",
+    "Cannot allocate memory",
+    "std::bad_alloc",
+    "out of memory",
+    "Out of memory",
+)
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]")
+_PR_SET_PDEATHSIG: Final = 1
+
+
+class IsolatedFailure(Exception):
+    """str(exc) is a Japanese clerk-readable message;
+    .reason in {"crashed","memory","timeout","error"}.
+
+    ``exc_type`` is the name of the exception raised in the child (reason ``"error"`` or
+    ``"memory"`` from ``MemoryError``), ``detail`` a technical description for logs
+    (traceback, signal, stderr tail), ``exit_status`` the raw wait status (None when the
+    child could not be started).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        reason: str,
+        *,
+        exc_type: str | None = None,
+        detail: str = "",
+        exit_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.exc_type = exc_type
+        self.detail = detail
+        self.exit_status = exit_status
+
+
+def run_isolated(
+    target: Callable[[str, str], None],
+    src: str,
+    out: str,
+    *,
+    memory_bytes: int,
+    timeout_s: float,
+) -> None:
+    """Run ``target(src, out)`` in a child process; raise :class:`IsolatedFailure` if it fails."""
+    if memory_bytes <= 0 or timeout_s <= 0:
+        raise ValueError("memory_bytes and timeout_s must be positive")
+    with tempfile.TemporaryFile(prefix="henrei-child-stderr-") as stderr_file:
+        read_fd, write_fd = os.pipe()
+        for stream in (sys.stdout, sys.stderr):  # or the child would repeat buffered output
+            with contextlib.suppress(Exception):
+                stream.flush()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise IsolatedFailure(
+                "読み込み処理を開始できませんでした（システムの資源が不足しています）。"
+                "しばらくしてからもう一度お試しください。",
+                "error",
+                exc_type=type(exc).__name__,
+                detail=str(exc),
+            ) from exc
+        if pid == 0:  # pragma: no cover - runs in the child, which never returns
+            _child_main(target, src, out, memory_bytes, read_fd, write_fd, stderr_file.fileno())
+        os.close(write_fd)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)  # also done by the child; whichever runs first wins
+        reaped = False
+        try:
+            report, timed_out = _wait_for_exit(pid, read_fd, time.monotonic() + timeout_s)
+            _kill_group(pid)  # grandchildren left behind; the unreaped zombie pins the pid
+            _, status, usage = os.wait4(pid, 0)
+            reaped = True
+            report += _drain(read_fd)
+        finally:
+            if not reaped:
+                _kill_group(pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            os.close(read_fd)
+        stderr_tail = _tail(stderr_file)
+    _raise_for_outcome(
+        report, status, usage.ru_maxrss * 1024, stderr_tail, timed_out, memory_bytes, timeout_s
+    )
+
+
+# ----------------------------------------------------------------------------- child side
+
+
+def _child_main(  # pragma: no cover - runs in the child
+    target: Callable[[str, str], None],
+    src: str,
+    out: str,
+    memory_bytes: int,
+    read_fd: int,
+    write_fd: int,
+    stderr_fd: int,
+) -> None:
+    code = 70
+    try:
+        report: dict[str, Any]
+        try:
+            parent = os.getppid()
+            os.close(read_fd)
+            with contextlib.suppress(OSError):
+                os.setpgid(0, 0)
+            _die_with_parent(parent)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(Exception):
+                    signal.signal(sig, signal.SIG_DFL)
+            os.dup2(stderr_fd, 2)
+            # Python-level traceback of a crash into our stderr file (and not into wherever
+            # the parent's fault handler writes, e.g. pytest's terminal).
+            with contextlib.suppress(Exception):
+                faulthandler.enable(file=2, all_threads=False)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            target(src, out)
+            report, code = {"ok": True}, 0
+        except BaseException as exc:  # everything goes back to the parent
+            report, code = _describe(exc), 1
+        _write_report(write_fd, report)
+        # No flush of sys.stdout/sys.stderr here: when the parent forked from one of several
+        # threads, another thread may have held a stream's lock at that moment, and flushing
+        # would then hang the child until its timeout. Output the target left buffered is
+        # dropped; the report is already in the pipe.
+    finally:
+        os._exit(code)
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:  # pragma: no cover - child
+    try:
+        return {
+            "ok": False,
+            "type": type(exc).__name__,
+            "module": type(exc).__module__,
+            "message": str(exc)[:4000],
+            "traceback": "".join(traceback.format_exception(exc))[-8000:],
+        }
+    except BaseException:
+        return {"ok": False, "type": type(exc).__name__, "message": ""}
+
+
+def _write_report(fd: int, report: dict[str, Any]) -> None:  # pragma: no cover - child
+    try:
+        data = json.dumps(report, ensure_ascii=False).encode("utf-8", "replace")
+    except BaseException:
+        data = json.dumps({"ok": False, "type": str(report.get("type", "Exception"))}).encode()
+    view = memoryview(data[:MAX_REPORT_BYTES])
+    with contextlib.suppress(OSError):
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - child
+    """Ask the kernel to SIGKILL us if the parent (thread) dies; Linux only, best effort."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(70)
+
+
+# ----------------------------------------------------------------------------- parent side
+
+
+def _pidfd(pid: int) -> int | None:
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        fd: int = opener(pid)
+    except OSError:
+        return None
+    return fd
+
+
+def _wait_for_exit(pid: int, read_fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Collect the child's report until it exits (left unreaped) or the deadline passes
+    (then its group is killed). Returns (report bytes, timed out?)."""
+    report = bytearray()
+    eof = False
+    pidfd = _pidfd(pid)
+    try:
+        while True:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return bytes(report), False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill_group(pid)
+                return bytes(report), True
+            fds = [] if eof else [read_fd]
+            if pidfd is not None:
+                fds.append(pidfd)
+                wait = remaining
+            else:
+                wait = min(remaining, POLL_S)
+            ready = select.select(fds, [], [], wait)[0] if fds else []
+            if not fds:
+                time.sleep(wait)
+            if read_fd in ready:
+                data = os.read(read_fd, 65536)
+                if not data:
+                    eof = True
+                elif len(report) < MAX_REPORT_BYTES:
+                    report += data
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _drain(read_fd: int) -> bytes:
+    """What is still in the pipe (never blocks: grandchildren may hold the write end)."""
+    out = bytearray()
+    while len(out) < MAX_REPORT_BYTES and select.select([read_fd], [], [], 0)[0]:
+        data = os.read(read_fd, 65536)
+        if not data:
+            break
+        out += data
+    return bytes(out)
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+
+
+def _tail(stderr_file: Any) -> str:
+    """Head and tail of the child's stderr (an allocator's message comes first, a long
+    backtrace after it)."""
+    half = STDERR_TAIL_BYTES // 2
+    try:
+        size = stderr_file.seek(0, os.SEEK_END)
+        stderr_file.seek(0)
+        if size <= STDERR_TAIL_BYTES:
+            data: bytes = stderr_file.read()
+        else:
+            head = stderr_file.read(half)
+            stderr_file.seek(size - half)
+            data = head + b"\n[...]\n" + stderr_file.read()
+    except OSError:
+        return ""
+    return data.decode("utf-8", "replace")
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"シグナル{sig}"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024**3:g}GB" if n >= 1024**3 and n % (1024**3) == 0 else f"{n // 1024**2}MB"
+
+
+def _memory_failure(memory_bytes: int, detail: str, status: int | None, exc_type: str | None
+                    ) -> IsolatedFailure:
+    return IsolatedFailure(
+        "ファイルの読み込みに必要なメモリが上限"
+        f"（{_mb(memory_bytes)}）を超えたため中止しました。"
+        "ファイルが大きすぎるか、シートに不要な範囲が含まれている可能性があります。"
+        "不要なシート・行・列を削除するか、ファイルを分割してください。",
+        "memory",
+        exc_type=exc_type,
+        detail=detail,
+        exit_status=status,
+    )
+
+
+def _raise_for_outcome(
+    raw_report: bytes,
+    status: int,
+    peak_rss: int,
+    stderr_tail: str,
+    timed_out: bool,
+    memory_bytes: int,
+    timeout_s: float,
+) -> None:
+    report: dict[str, Any] = {}
+    if raw_report:
+        with contextlib.suppress(ValueError):
+            loaded = json.loads(raw_report.decode("utf-8", "replace"))
+            if isinstance(loaded, dict):
+                report = loaded
+    stderr_note = f"\n--- child stderr (tail) ---\n{stderr_tail}" if stderr_tail else ""
+
+    if timed_out:
+        raise IsolatedFailure(
+            f"ファイルの読み込みが制限時間（{timeout_s:g}秒）内に終わらなかったため中止しました。"
+            "ファイルを分割するか、不要なデータを削除してください。",
+            "timeout",
+            detail=f"killed after {timeout_s:g}s" + stderr_note,
+            exit_status=status,
+        )
+    exited_ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    if report.get("ok") is True and exited_ok:
+        return
+    if report.get("ok") is False:
+        exc_type = str(report.get("type") or "Exception")
+        message = str(report.get("message") or "")
+        detail = str(report.get("traceback") or f"{exc_type}: {message}") + stderr_note
+        if exc_type == "MemoryError":
+            raise _memory_failure(memory_bytes, detail, status, exc_type)
+        raise IsolatedFailure(_error_message(exc_type, message), "error",
+                              exc_type=exc_type, detail=detail, exit_status=status)
+
+    # No report: the child died or left without saying anything.
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        how = f"killed by {_signal_name(sig)}"
+    else:
+        sig = 0
+        how = f"exited with status {os.WEXITSTATUS(status)} without a report"
+    detail = f"{how}; peak RSS {peak_rss // 1024**2} MB{stderr_note}"
+    if any(marker in stderr_tail for marker in _MEMORY_MARKERS) or (
+        sig == signal.SIGKILL and peak_rss >= OOM_RSS_SHARE * memory_bytes
+    ):
+        raise _memory_failure(memory_bytes, detail, status, None)
+    what = f"（{_signal_name(sig)}）" if sig else ""
+    raise IsolatedFailure(
+        f"ファイルの読み込み処理が異常終了しました{what}。"
+        "ファイルが壊れているか、対応していない形式の可能性があります。"
+        "Excelで開いて保存し直してから、もう一度お試しください。",
+        "crashed",
+        detail=detail,
+        exit_status=status,
+    )
+
+
+def _error_message(exc_type: str, message: str) -> str:
+    text = " ".join(message.split())
+    if len(text) > 300:
+        text = text[:300] + "…"
+    if text and _JAPANESE.search(text):  # already written for the clerk (our own readers)
+        return f"ファイルを読み込めませんでした：{text}"
+    shown = f"{exc_type}: {text}" if text else exc_type
+    return (
+        f"ファイルを読み込めませんでした（{shown}）。"
+        "ファイルが壊れているか、対応していない形式の可能性があります。"
+    )

@@ -1,0 +1,81 @@
+"""One reconciliation run: read -> normalise -> link -> rules -> findings -> reports."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from worker.config import Settings
+from worker.engine import reconcile_tables
+from worker.reading import discover, read_all
+from worker.report import FileStatus, RunSummary, write_reports
+from worker.schema import TABLE_LABELS_JA
+from worker.tables import FileProblem
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    findings: pd.DataFrame
+    summary: RunSummary
+    problems: list[FileProblem]
+    timings: dict[str, float] = field(default_factory=dict)
+    outputs: tuple[Path, ...] = ()
+
+
+def _period(receipts: pd.DataFrame) -> str:
+    months = receipts["claim_month"].dropna()
+    if months.empty:
+        return "（診療年月なし）"
+    lo, hi = months.min().strftime("%Y-%m"), months.max().strftime("%Y-%m")
+    return lo if lo == hi else f"{lo}〜{hi}"
+
+
+def reconcile(
+    paths: Sequence[Path],
+    out_dir: Path,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    settings = settings or Settings.from_env()
+    say = progress or (lambda _msg: None)
+    started = datetime.now()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    files, problems = discover(paths)
+    say(f"{len(files)}ファイルを読み込み中")
+    tables, read_problems, described = read_all(files, settings)
+    problems += read_problems
+    timings["read"] = time.perf_counter() - t0
+    say("照合中")
+    t1 = time.perf_counter()
+    findings, stacked = reconcile_tables(tables)
+    timings["rules"] = time.perf_counter() - t1
+    receipts = stacked["receipts"]
+    statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
+    statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
+    if tables and receipts.empty:
+        statuses.append(
+            FileStatus(path="（全体）", status="error", tables="",
+                       message=f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。")
+        )
+    summary = RunSummary(
+        period=_period(receipts), files=statuses, receipts=len(receipts),
+        started_at=started, finished_at=datetime.now(),
+    )
+    say("訂正リストを書き出し中")
+    t2 = time.perf_counter()
+    outputs = write_reports(findings, summary, out_dir)
+    timings["write"] = time.perf_counter() - t2
+    log.info("run done: %d files, %d receipts, %d findings, %d file problems",
+             len(files), len(receipts), len(findings), len(problems))
+    return RunResult(findings=findings, summary=summary, problems=problems, timings=timings, outputs=outputs)
