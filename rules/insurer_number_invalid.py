@@ -1,6 +1,7 @@
 """insurer_number_invalid — a 保険者番号 that cannot exist.
 
-Catches on the billed insurer number (DOMAIN §4): a length other than 6 (市町村国保) or 8,
+Catches on the billed insurer number (DOMAIN §4): a length other than 6 (市町村国保) or 8
+(a 5-digit number may be a Hokkaido 国保 number that lost its zero: the message says so),
 non-digits, an unknown 法別番号 (first two of 8 digits), or a wrong check digit. Lost
 leading zeros and 国保 numbers padded to 8 are repaired while reading, not reported.
 不詳 markers 77777777 / 77777779 and the disaster number 99999999 are never errors.
@@ -23,6 +24,12 @@ def _hint(d: pd.DataFrame) -> pd.Series:
     return other.map(lambda h: f"（オンライン資格確認・券面では {h}）" if h else "")
 
 
+def _form_hint(d: pd.DataFrame) -> pd.Series:
+    return text(d["insurer_no"]).map(
+        lambda n: f"（先頭の0が落ちた国保の番号 0{n} の可能性があります）" if len(n) == 5 and n.isdigit() else ""
+    )
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     ins = df["insurer_no"]
     judged = ins.ne("") & ~df["is_fusho"] & ins.ne(DISASTER_INSURER)
@@ -35,7 +42,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         return make_findings(
             df, mask, category=CATEGORY, rule_id=rule_id, severity="error", expected=expected,
             actual=lambda d: text(d["insurer_no"]), action=action,
-            message=lambda d: "保険者番号「" + text(d["insurer_no"]) + "」" + what + _hint(d) + "。",
+            message=lambda d: "保険者番号「" + text(d["insurer_no"]) + "」" + what + _hint(d) + _form_hint(d) + "。",
         )
 
     return concat_findings(

@@ -5,7 +5,9 @@ service date with the exact boundaries of DOMAIN §2: 未就学 2割 up to the 3
 reaching 6; 3割 to 69; 70–74 2割 or 3割 from the 1st of the month after the 70th birthday
 (the birthday month when born on the 1st), never 1割 (except those born before
 1944-04-02); 後期 (39…) from the 75th birthday 1・2・3割 (2割 only from 2022-10-01).
-Also: a patient of 75 or more billed to an insurer that is not 後期.
+Also: a ratio that contradicts the 限度額適用区分 of the same source (後期: 一般Ⅰ・低所得 1割,
+一般Ⅱ 2割, 現役並み 3割; 70–74: 一般・低所得 2割, 現役並み 3割), and a patient of 75 or
+more billed to an insurer that is not 後期.
 Fix: the billed ratio — correct it; the online or card ratio — ask the insurer.
 """
 
@@ -57,6 +59,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 action=action,
             )
         )
+    parts.extend(_limit_category_checks(df))
     ins = df["insurer_no"]
     not_kouki = (
         df["on_date"].ge(df["k75"]) & ins.ne("") & ~ins.str.startswith("39") & ~df["is_fusho"]
@@ -78,3 +81,54 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         )
     )
     return concat_findings(parts)
+
+
+#: The burden ratio a 限度額区分 implies (DOMAIN §3): for 後期 members and for 70–74.
+_KOUKI_LIMIT_RATIO = {"一般I": 1.0, "一般II": 2.0, "一般": 1.0, "低所得I": 1.0, "低所得II": 1.0,
+                      "現役並みI": 3.0, "現役並みII": 3.0, "現役並みIII": 3.0}  # fmt: skip
+_ELDERLY_LIMIT_RATIO = {"一般": 2.0, "低所得I": 2.0, "低所得II": 2.0,
+                        "現役並みI": 3.0, "現役並みII": 3.0, "現役並みIII": 3.0}  # fmt: skip
+
+_LIMIT_SOURCES = (
+    ("usable_online_ratio", "on_limit_category", "allowed_online", "オンライン資格確認", "RATIO_LIMIT_ONLINE"),
+    ("cd_card_ratio", "cd_limit_category", "allowed_card", "券面", "RATIO_LIMIT_CARD"),
+    ("billed_ratio", "on_limit_category", "allowed_billed", "請求", "RATIO_LIMIT_BILLED"),
+)  # fmt: skip
+
+
+def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
+    """The ratio the 限度額区分 implies for that row's age band; NA where it implies none."""
+    limit = df[limit_col]
+    kouki_band = df["on_date"].ge(df["k75"]) | df[allowed_col].eq(_age.BIT[1] | _age.BIT[2] | _age.BIT[3])
+    elderly_band = df[allowed_col].eq(_age.BIT[2] | _age.BIT[3])
+    return (
+        limit.map(_KOUKI_LIMIT_RATIO).where(kouki_band)
+        .fillna(limit.map(_ELDERLY_LIMIT_RATIO).where(elderly_band))
+        .astype("float64")
+    )
+
+
+def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
+    """A ratio that contradicts the 限度額区分 of the same source (e.g. 後期 3割 with 一般Ⅰ)."""
+    out = []
+    for ratio_col, limit_col, allowed_col, label, rule_id in _LIMIT_SOURCES:
+        ratio = df[ratio_col]
+        implied = _implied(df, limit_col, allowed_col)
+        mask = ratio.notna() & implied.notna() & ratio.ne(implied) & ratio.ne(10)
+
+        def message(d: pd.DataFrame, ratio_col: str = ratio_col, limit_col: str = limit_col,
+                    allowed_col: str = allowed_col, label: str = label) -> pd.Series:
+            return (label + "の負担割合 " + ratio_text(d[ratio_col]) + " は、限度額適用区分「" + text(d[limit_col])
+                    + "」（" + ratio_text(_implied(d, limit_col, allowed_col)) + "負担の区分）とあいません。")
+
+        out.append(
+            make_findings(
+                df, mask, category=CATEGORY, rule_id=rule_id, severity="warning",
+                expected=lambda d, limit_col=limit_col, allowed_col=allowed_col: ratio_text(
+                    _implied(d, limit_col, allowed_col)),
+                actual=lambda d, ratio_col=ratio_col, label=label: label + " " + ratio_text(d[ratio_col]),
+                message=message,
+                action="保険者に負担割合と限度額適用区分を確認し、正しい割合で請求・窓口徴収してください。",
+            )
+        )
+    return out

@@ -342,8 +342,9 @@ def parse_insurer_text(text: str) -> str:
     """An insurer number restored to its real length (DOMAIN §4, CONTRACT §1).
 
     7 digits lost a leading zero (1040013 -> 01040013); a 6-digit 国保 number may come
-    zero- or space-padded to 8 (00138057 -> 138057); 5 digits are a 国保 number that
-    lost its zero. Anything that is not digits is kept as is (the rule reports it).
+    zero- or space-padded to 8 (00138057 -> 138057). A 5-digit number is left as is: it
+    may be a Hokkaido 国保 number that lost its zero or a typo, and the rule asks the clerk.
+    Anything that is not digits is kept as is (the rule reports it).
     """
     s = _digits_only(text)
     if not s.isdigit():
@@ -351,8 +352,6 @@ def parse_insurer_text(text: str) -> str:
     if len(s) == 8 and s.startswith("00"):
         return s[2:]
     if len(s) == 7:
-        return "0" + s
-    if len(s) == 5:
         return "0" + s
     return s
 

@@ -1,0 +1,72 @@
+"""End to end on the bundled sample month: every seeded problem is found, nothing else.
+
+``sample_receipts/expected_problems.json`` lists, per seeded patient, the category a
+correct engine must emit for that patient (or null) and the categories it must not.
+The run goes through the real reader (guard, child process), normalise, link, rules and
+the report writer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from rules.findings import CATEGORIES
+from worker.pipeline import RunResult, reconcile
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
+EXPECTED: list[dict[str, Any]] = json.loads((SAMPLES / "expected_problems.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return reconcile([SAMPLES], tmp_path_factory.mktemp("out"))
+
+
+@pytest.mark.parametrize("case", EXPECTED, ids=[f"{c['patient_id']}:{c['problem']}" for c in EXPECTED])
+def test_seeded_problem(run: RunResult, case: dict[str, Any]) -> None:
+    f = run.findings
+    mine = f[f["patient_id"] == case["patient_id"]]
+    if case["category"]:
+        assert case["category"] in set(mine["category"]), mine[["category", "message"]].to_string()
+    for forbidden in case.get("must_not", []):
+        assert forbidden not in set(mine["category"]), mine[["category", "message"]].to_string()
+
+
+def test_clean_patients_have_no_findings(run: RunResult) -> None:
+    seeded = {c["patient_id"] for c in EXPECTED}
+    f = run.findings
+    unexpected = f[~f["patient_id"].isin(seeded)]
+    assert unexpected.empty, unexpected[["patient_id", "category", "message"]].to_string()
+
+
+def test_every_receipt_category_is_produced(run: RunResult) -> None:
+    not_yet = {"fusho_missing_entry", "fusho_not_allowed", "fusho_followup_required", "returned", "return_unmatched"}
+    produced = set(run.findings["category"])
+    assert set(CATEGORIES) - not_yet <= produced, set(CATEGORIES) - not_yet - produced
+
+
+def test_findings_name_file_sheet_row(run: RunResult) -> None:
+    f = run.findings
+    by_receipt = {(r["file"], r["sheet"], r["row"]) for c in EXPECTED for r in c["receipts"]}
+    bad_rows = f[f["category"] == "input_invalid"]
+    for r in bad_rows.itertuples():
+        assert (r.source_file, r.sheet, r.row) in by_receipt
+    assert f["row"].gt(1).all()
+    assert f["source_file"].isin(["receipts_2026-10.xlsx", "online_results_2026-10.csv",
+                                  "card_records_2026-10.xlsx"]).all()
+
+
+def test_reports_written_and_consistent(run: RunResult) -> None:
+    xlsx, js = run.outputs
+    assert xlsx.exists() and js.exists()
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert len(data["findings"]) == len(run.findings)
+    back = pd.read_excel(xlsx, sheet_name="指摘一覧", dtype=str)
+    assert len(back) == len(run.findings)
+    assert run.summary.receipts == 301
+    assert not run.problems
