@@ -98,8 +98,9 @@ class Boundaries:
         pre = ((r6 // 12 + (r6 % 12 >= 3)) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1
         e70 = ((nth(70) - 1).astype("datetime64[M]") + 1).astype("datetime64[D]")
         ix = birth.index
-        return cls(birth, _series(pre, nat, ix), _series(e70, nat, ix), _series(nth(75), nat, ix),
-                   _series(nth(65), nat, ix))
+        return cls(
+            birth, _series(pre, nat, ix), _series(e70, nat, ix), _series(nth(75), nat, ix), _series(nth(65), nat, ix)
+        )
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,14 @@ class AgeBands:
         d = on.to_numpy(dtype="datetime64[ns]")
         kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
         birth = b.birth.to_numpy(dtype="datetime64[ns]")
-        elderly = np.where(
-            birth < ELDERLY_1WARI_BORN_BEFORE.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3]
-        )
+        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3])
         k75 = b.kouki_start.to_numpy(dtype="datetime64[ns]")
         base = np.select(
-            [d <= b.preschool_end.to_numpy(dtype="datetime64[ns]"),
-             d < b.elderly_start.to_numpy(dtype="datetime64[ns]"), d < k75],
+            [
+                d <= b.preschool_end.to_numpy(dtype="datetime64[ns]"),
+                d < b.elderly_start.to_numpy(dtype="datetime64[ns]"),
+                d < k75,
+            ],
             [BIT[2], BIT[3], elderly],
             default=kouki_ratios,
         )
@@ -165,7 +167,5 @@ def describe_mask(mask: pd.Series) -> pd.Series:
 def age_on(birth: pd.Series, on: pd.Series) -> pd.Series:
     """Legal age in whole years on ``on``: one is N from the day of reaching N."""
     nxt = on + pd.Timedelta(days=1)
-    before = (nxt.dt.month < birth.dt.month) | (
-        (nxt.dt.month == birth.dt.month) & (nxt.dt.day < birth.dt.day)
-    )
+    before = (nxt.dt.month < birth.dt.month) | ((nxt.dt.month == birth.dt.month) & (nxt.dt.day < birth.dt.day))
     return (nxt.dt.year - birth.dt.year - before.astype("Int64")).astype("Int64")

@@ -89,8 +89,8 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     df["verified_ratio"] = np.select(
         [agree, only_on, only_cd], [on.to_numpy(), on.to_numpy(), cd.to_numpy()], default=np.nan
     ).astype("float64")
-    df["verified_source"] = pd.Series(
-        np.select([agree, only_on, only_cd], [1, 2, 3], default=0), index=df.index
-    ).map({0: "", 1: "オンライン資格確認と券面", 2: "オンライン資格確認", 3: "券面"})
+    df["verified_source"] = pd.Series(np.select([agree, only_on, only_cd], [1, 2, 3], default=0), index=df.index).map(
+        {0: "", 1: "オンライン資格確認と券面", 2: "オンライン資格確認", 3: "券面"}
+    )
     df["usable_online_ratio"] = on
     return df

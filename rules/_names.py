@@ -56,9 +56,7 @@ def names_differ(a: pd.Series, b: pd.Series, fold: Callable[[str], str]) -> pd.S
     if not differ.any():
         return differ
     idx = differ[differ].index
-    same = [
-        _wildcard_equal(fold(x), fold(y)) for x, y in zip(a[idx].astype(str), b[idx].astype(str), strict=True)
-    ]
+    same = [_wildcard_equal(fold(x), fold(y)) for x, y in zip(a[idx].astype(str), b[idx].astype(str), strict=True)]
     differ.loc[idx] = ~np.array(same, dtype=bool)
     return differ
 

@@ -30,21 +30,46 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     day = df["on_date"]
     expired = df["cd_linked"] & until.notna() & day.notna() & (until < day)
     paper = (
-        df["cd_linked"] & df["cd_doc_type"].fillna("").str.match(_PAPER).fillna(False).astype(bool)
-        & day.notna() & (day > PAPER_CARD_LAST_DAY) & ~expired
+        df["cd_linked"]
+        & df["cd_doc_type"].fillna("").str.match(_PAPER).fillna(False).astype(bool)
+        & day.notna()
+        & (day > PAPER_CARD_LAST_DAY)
+        & ~expired
     )
     return concat_findings(
         [
-            make_findings(df, expired, category=CATEGORY, rule_id="CARD_EXPIRED", severity="warning",
-                          expected=lambda d: "受診日 " + date_text(d["on_date"]) + " に有効な証",
-                          actual=lambda d: _doc(d) + " 有効期限 " + date_text(d["cd_card_valid_until"]),
-                          message=lambda d: _doc(d) + "の有効期限（" + date_text(d["cd_card_valid_until"])
-                          + "）が受診日（" + date_text(d["on_date"]) + "）より前です。",
-                          action="最新の資格確認書・資格情報のお知らせ（またはマイナ保険証）で資格と負担割合を確認し、現在の資格で請求してください。"),
-            make_findings(df, paper, category=CATEGORY, rule_id="PAPER_CARD_AFTER_GRACE", severity="warning",
-                          expected="資格確認書またはマイナ保険証", actual=_doc,
-                          message=lambda d: "従来の健康保険証は2026年3月31日までの経過措置で、受診日（"
-                          + date_text(d["on_date"]) + "）には使えません。",
-                          action="マイナ保険証または資格確認書で資格を確認し直してください。"),
+            make_findings(
+                df,
+                expired,
+                category=CATEGORY,
+                rule_id="CARD_EXPIRED",
+                severity="warning",
+                expected=lambda d: "受診日 " + date_text(d["on_date"]) + " に有効な証",
+                actual=lambda d: _doc(d) + " 有効期限 " + date_text(d["cd_card_valid_until"]),
+                message=lambda d: (
+                    _doc(d)
+                    + "の有効期限（"
+                    + date_text(d["cd_card_valid_until"])
+                    + "）が受診日（"
+                    + date_text(d["on_date"])
+                    + "）より前です。"
+                ),
+                action="最新の資格確認書・資格情報のお知らせ（またはマイナ保険証）で資格と負担割合を確認し、現在の資格で請求してください。",
+            ),
+            make_findings(
+                df,
+                paper,
+                category=CATEGORY,
+                rule_id="PAPER_CARD_AFTER_GRACE",
+                severity="warning",
+                expected="資格確認書またはマイナ保険証",
+                actual=_doc,
+                message=lambda d: (
+                    "従来の健康保険証は2026年3月31日までの経過措置で、受診日（"
+                    + date_text(d["on_date"])
+                    + "）には使えません。"
+                ),
+                action="マイナ保険証または資格確認書で資格を確認し直してください。",
+            ),
         ]
     )

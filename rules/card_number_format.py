@@ -46,18 +46,40 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool) & ~df["is_fusho"]
     return concat_findings(
         [
-            make_findings(df, merged, category=CATEGORY, rule_id="CARD_BRANCH_IN_NUMBER", severity="error",
-                          expected=lambda d: _split_like_source(d)[1],
-                          actual=lambda d: "番号 " + text(d["card_number"]) + " 枝番 (空欄)",
-                          message=lambda d: "枝番が番号の末尾に入っています（番号「" + text(d["card_number"]) + "」、枝番が空欄）。",
-                          action="番号と枝番を分けて入力してください（枝番は番号の末尾2桁）。レセコンの出力設定も確認してください。"),
-            make_findings(df, bad_branch & ~merged, category=CATEGORY, rule_id="CARD_BRANCH_FORM", severity="error",
-                          expected="2桁の数字（例: 00, 01）", actual=lambda d: "枝番 " + text(d["card_branch"]),
-                          message=lambda d: "枝番「" + text(d["card_branch"]) + "」が2桁の数字ではありません。",
-                          action="証に記載の枝番（2桁）を入力してください。"),
-            make_findings(df, bad_chars, category=CATEGORY, rule_id="CARD_NUMBER_CHARS", severity="warning",
-                          expected="数字・英字", actual=lambda d: "番号 " + text(d["card_number"]),
-                          message=lambda d: "被保険者証の番号「" + text(d["card_number"]) + "」に使えない文字が含まれています。",
-                          action="証の番号を確認して入力し直してください。"),
+            make_findings(
+                df,
+                merged,
+                category=CATEGORY,
+                rule_id="CARD_BRANCH_IN_NUMBER",
+                severity="error",
+                expected=lambda d: _split_like_source(d)[1],
+                actual=lambda d: "番号 " + text(d["card_number"]) + " 枝番 (空欄)",
+                message=lambda d: (
+                    "枝番が番号の末尾に入っています（番号「" + text(d["card_number"]) + "」、枝番が空欄）。"
+                ),
+                action="番号と枝番を分けて入力してください（枝番は番号の末尾2桁）。レセコンの出力設定も確認してください。",
+            ),
+            make_findings(
+                df,
+                bad_branch & ~merged,
+                category=CATEGORY,
+                rule_id="CARD_BRANCH_FORM",
+                severity="error",
+                expected="2桁の数字（例: 00, 01）",
+                actual=lambda d: "枝番 " + text(d["card_branch"]),
+                message=lambda d: "枝番「" + text(d["card_branch"]) + "」が2桁の数字ではありません。",
+                action="証に記載の枝番（2桁）を入力してください。",
+            ),
+            make_findings(
+                df,
+                bad_chars,
+                category=CATEGORY,
+                rule_id="CARD_NUMBER_CHARS",
+                severity="warning",
+                expected="数字・英字",
+                actual=lambda d: "番号 " + text(d["card_number"]),
+                message=lambda d: "被保険者証の番号「" + text(d["card_number"]) + "」に使えない文字が含まれています。",
+                action="証の番号を確認して入力し直してください。",
+            ),
         ]
     )

@@ -21,10 +21,19 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     when = df["on_checked_on"].fillna(df["on_date"])
     mask = exp.notna() & when.notna() & (when > exp + pd.DateOffset(months=3))
     return make_findings(
-        df, mask, category=CATEGORY, rule_id="ECERT_EXPIRED", severity="warning",
+        df,
+        mask,
+        category=CATEGORY,
+        rule_id="ECERT_EXPIRED",
+        severity="warning",
         expected="有効な電子証明書（期限後3か月以内）",
         actual=lambda d: "有効期限 " + date_text(d["on_ecert_expiry"]),
-        message=lambda d: "マイナンバーカードの電子証明書の有効期限（" + date_text(d["on_ecert_expiry"])
-        + "）から3か月を過ぎています（照会日 " + date_text(d["on_checked_on"].fillna(d["on_date"])) + "）。",
+        message=lambda d: (
+            "マイナンバーカードの電子証明書の有効期限（"
+            + date_text(d["on_ecert_expiry"])
+            + "）から3か月を過ぎています（照会日 "
+            + date_text(d["on_checked_on"].fillna(d["on_date"]))
+            + "）。"
+        ),
         action="患者に市区町村窓口での電子証明書の更新を案内し、資格情報のお知らせや資格確認書で資格を確認してください。",
     )

@@ -19,8 +19,14 @@ CATEGORY = "eligibility_invalid"
 
 
 def _old(d: pd.DataFrame) -> pd.Series:
-    return ("保険者番号 " + text(d["on_insurer_no"]) + " 記号 " + text(d["on_card_symbol"])
-            + " 番号 " + text(d["on_card_number"]))
+    return (
+        "保険者番号 "
+        + text(d["on_insurer_no"])
+        + " 記号 "
+        + text(d["on_card_symbol"])
+        + " 番号 "
+        + text(d["on_card_number"])
+    )
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -34,8 +40,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         expected="有効な資格",
         actual="資格無効",
         message=lambda d: "オンライン資格確認の結果が「資格無効」です（" + _old(d) + "）。",
-        action=lambda d: "有効な資格がない場合は、喪失した資格（" + _old(d) + "）で請求してください"
-        "（新しい資格の登録前なら一度返戻され、再請求で支払われます）。不詳レセプトにはしないでください。",
+        action=lambda d: (
+            "有効な資格がない場合は、喪失した資格（" + _old(d) + "）で請求してください"
+            "（新しい資格の登録前なら一度返戻され、再請求で支払われます）。不詳レセプトにはしないでください。"
+        ),
     )
     new = make_findings(
         df,

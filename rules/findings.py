@@ -143,7 +143,7 @@ def make_findings(
             "source_file": sub["_file"].astype("object"),
             "sheet": sub["_sheet"].astype("object"),
             "row": sub["_row"].astype("int64"),
-            "patient_id": _resolve(sub["patient_id"] if "patient_id" in sub else None, sub),
+            "patient_id": _resolve(sub.get("patient_id"), sub),
             "claim_month": _month_text(month),
             "category": category,
             "rule_id": rule_id,
@@ -172,7 +172,5 @@ def concat_findings(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return empty_findings()
     out = pd.concat(parts, ignore_index=True)
     out["_sev"] = out["severity"].map(SEVERITY_ORDER)
-    out = out.sort_values(
-        ["_sev", "source_file", "sheet", "row", "category"], kind="stable"
-    ).drop(columns="_sev")
+    out = out.sort_values(["_sev", "source_file", "sheet", "row", "category"], kind="stable").drop(columns="_sev")
     return out.reset_index(drop=True)

@@ -38,20 +38,25 @@ def _refund(d: pd.DataFrame) -> pd.Series:
 def check(df: pd.DataFrame) -> pd.DataFrame:
     points = df["points"]
     collected = df["copay_collected"]
-    charged_full = df["billed_ratio"].eq(10) | (
-        collected.notna() & points.gt(0) & collected.ge(points * 10 - 10)
-    )
+    charged_full = df["billed_ratio"].eq(10) | (collected.notna() & points.gt(0) & collected.ge(points * 10 - 10))
     insured = df["verified_ratio"].notna() | df["cd_linked"] | df["online_ok"]
 
     def right_t(d: pd.DataFrame) -> pd.Series:
         return ratio_text(_right_ratio(d)).replace("", "正しい負担割合")
 
     return make_findings(
-        df, charged_full & insured, category=CATEGORY, rule_id="FULL_CHARGE", severity="error",
+        df,
+        charged_full & insured,
+        category=CATEGORY,
+        rule_id="FULL_CHARGE",
+        severity="error",
         expected=right_t,
         actual=lambda d: "10割（" + yen_text(_paid(d)) + "）",
-        message=lambda d: "窓口で10割を徴収していますが、この患者は保険の資格があります（返金額の目安 "
-        + yen_text(_refund(d)) + "）。",
+        message=lambda d: (
+            "窓口で10割を徴収していますが、この患者は保険の資格があります（返金額の目安 "
+            + yen_text(_refund(d))
+            + "）。"
+        ),
         action=lambda d: "保険者に " + right_t(d) + " で請求し、差額を患者に返金してください。",
         copay_diff_yen=_refund,
     )

@@ -8,6 +8,9 @@ person, stop using it and report it to the insurer; correct the レセコン if 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import pandas as pd
 
 from rules._context import date_text
@@ -20,6 +23,10 @@ _PAIRS = (("", "on_", "レセプト", "オンライン資格確認"), ("", "cd_"
 _SEX = {"1": "男", "2": "女"}
 
 
+def _labelled(d: pd.DataFrame, fn: Callable[[pd.DataFrame, str], pd.Series], p: str, label: str) -> pd.Series:
+    return label + ": " + fn(d, p)
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     seen = pd.Series(False, index=df.index)
@@ -30,14 +37,30 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         seen |= mask
 
         def side(d: pd.DataFrame, p: str) -> pd.Series:
-            return (date_text(d[p + "birth_date"]) + " " + d[p + "sex"].map(_SEX).fillna("").astype("object")).str.strip()
+            return (
+                date_text(d[p + "birth_date"]) + " " + d[p + "sex"].map(_SEX).fillna("").astype("object")
+            ).str.strip()
 
         def message(d: pd.DataFrame, a: str = a, b: str = b, la: str = la, lb: str = lb) -> pd.Series:
             birth = d[a + "birth_date"].ne(d[b + "birth_date"]) & d[b + "birth_date"].notna()
             sex = d[a + "sex"].ne(d[b + "sex"]) & d[b + "sex"].notna()
-            what = (birth & sex).map({True: "生年月日・性別", False: ""}).where(birth & sex, birth.map({True: "生年月日", False: "性別"}))
-            return (la + "と" + lb + "で" + what.astype("object") + "が異なります（" + side(d, a) + " / "
-                    + side(d, b) + "）。別人の情報が紐づいている可能性があります。")
+            what = (
+                (birth & sex)
+                .map({True: "生年月日・性別", False: ""})
+                .where(birth & sex, birth.map({True: "生年月日", False: "性別"}))
+            )
+            return (
+                la
+                + "と"
+                + lb
+                + "で"
+                + what.astype("object")
+                + "が異なります（"
+                + side(d, a)
+                + " / "
+                + side(d, b)
+                + "）。別人の情報が紐づいている可能性があります。"
+            )
 
         parts.append(
             make_findings(
@@ -46,8 +69,8 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 category=CATEGORY,
                 rule_id="IDENTITY_" + (a or "rc_").upper().rstrip("_") + "_" + b.upper().rstrip("_"),
                 severity="error",
-                expected=lambda d, a=a, la=la: la + ": " + side(d, a),
-                actual=lambda d, b=b, lb=lb: lb + ": " + side(d, b),
+                expected=partial(_labelled, fn=side, p=a, label=la),
+                actual=partial(_labelled, fn=side, p=b, label=lb),
                 message=message,
                 action="本人確認書類で生年月日・性別を確認してください。オンラインの情報が別人のものなら"
                 "使わずに保険者へ連絡し、レセコンの登録が誤っていれば直してください。",

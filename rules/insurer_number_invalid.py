@@ -40,16 +40,28 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
 
     def found(mask: pd.Series, rule_id: str, expected: str, what: str) -> pd.DataFrame:
         return make_findings(
-            df, mask, category=CATEGORY, rule_id=rule_id, severity="error", expected=expected,
-            actual=lambda d: text(d["insurer_no"]), action=action,
+            df,
+            mask,
+            category=CATEGORY,
+            rule_id=rule_id,
+            severity="error",
+            expected=expected,
+            actual=lambda d: text(d["insurer_no"]),
+            action=action,
             message=lambda d: "保険者番号「" + text(d["insurer_no"]) + "」" + what + _hint(d) + _form_hint(d) + "。",
         )
 
     return concat_findings(
         [
             found(bad_form, "INSURER_FORM", "6桁（国保）または8桁の数字", "は桁数または文字が正しくありません"),
-            found(bad_houbetsu, "INSURER_HOUBETSU", "既知の法別番号（01, 06, 31, 39 など）",
-                  "の法別番号（先頭2桁）は医療保険にありません"),
-            found(bad_check, "INSURER_CHECK_DIGIT", "検証番号が正しい保険者番号", "の検証番号（最後の1桁）が合いません"),
+            found(
+                bad_houbetsu,
+                "INSURER_HOUBETSU",
+                "既知の法別番号（01, 06, 31, 39 など）",
+                "の法別番号（先頭2桁）は医療保険にありません",
+            ),
+            found(
+                bad_check, "INSURER_CHECK_DIGIT", "検証番号が正しい保険者番号", "の検証番号（最後の1桁）が合いません"
+            ),
         ]
     )

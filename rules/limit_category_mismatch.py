@@ -26,7 +26,12 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         severity="warning",
         expected="保険者に確認した限度額区分",
         actual=lambda d: "オン資 " + text(d["on_limit_category"]) + " / 券面 " + text(d["cd_limit_category"]),
-        message=lambda d: "限度額適用区分がオンライン資格確認（" + text(d["on_limit_category"]) + "）と証（"
-        + text(d["cd_limit_category"]) + "）で異なります。",
+        message=lambda d: (
+            "限度額適用区分がオンライン資格確認（"
+            + text(d["on_limit_category"])
+            + "）と証（"
+            + text(d["cd_limit_category"])
+            + "）で異なります。"
+        ),
         action="保険者に正しい限度額区分を確認し、窓口での自己負担限度額を確かめてください。",
     )

@@ -10,6 +10,9 @@ to correct its record).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import pandas as pd
 
 from rules._context import text
@@ -20,6 +23,10 @@ CATEGORY = "name_mismatch"
 
 _PAIRS = (("", "on_", "レセプト", "オンライン資格確認"), ("", "cd_", "レセプト", "券面"),
           ("on_", "cd_", "オンライン資格確認", "券面"))  # fmt: skip
+
+
+def _labelled(d: pd.DataFrame, fn: Callable[[pd.DataFrame, str], pd.Series], p: str, label: str) -> pd.Series:
+    return label + ": " + fn(d, p)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -37,8 +44,18 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
 
         def message(d: pd.DataFrame, a: str = a, b: str = b, la: str = la, lb: str = lb) -> pd.Series:
             field = names_differ(d[a + "name"], d[b + "name"], fold_name_text).map({True: "氏名", False: "カナ氏名"})
-            return (la + "と" + lb + "で" + field.astype("object") + "が異なります（" + value(d, a) + " / "
-                    + value(d, b) + "）。")
+            return (
+                la
+                + "と"
+                + lb
+                + "で"
+                + field.astype("object")
+                + "が異なります（"
+                + value(d, a)
+                + " / "
+                + value(d, b)
+                + "）。"
+            )
 
         parts.append(
             make_findings(
@@ -47,8 +64,8 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 category=CATEGORY,
                 rule_id="NAME_" + (a or "rc_").upper().rstrip("_") + "_" + b.upper().rstrip("_"),
                 severity="warning",
-                expected=lambda d, a=a, la=la: la + ": " + value(d, a),
-                actual=lambda d, b=b, lb=lb: lb + ": " + value(d, b),
+                expected=partial(_labelled, fn=value, p=a, label=la),
+                actual=partial(_labelled, fn=value, p=b, label=lb),
                 message=message,
                 action="患者の証・本人確認書類で氏名を確認し、レセコンの登録を直してください"
                 "（保険者側の誤りなら保険者に訂正を依頼してください）。",

@@ -25,11 +25,18 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         return yen(d["points"], d["billed_ratio"]) - yen(d["points"], d["verified_ratio"])
 
     def message(d: pd.DataFrame) -> pd.Series:
-        direction = diff(d).map(
-            lambda x: "" if pd.isna(x) else ("患者の払い過ぎ" if x > 0 else "患者の払い不足")
+        direction = diff(d).map(lambda x: "" if pd.isna(x) else ("患者の払い過ぎ" if x > 0 else "患者の払い不足"))
+        return (
+            "請求した負担割合 "
+            + ratio_text(d["billed_ratio"])
+            + " が、"
+            + text(d["verified_source"])
+            + "で確認できた "
+            + ratio_text(d["verified_ratio"])
+            + " と異なります（"
+            + direction
+            + "）。"
         )
-        return ("請求した負担割合 " + ratio_text(d["billed_ratio"]) + " が、" + text(d["verified_source"])
-                + "で確認できた " + ratio_text(d["verified_ratio"]) + " と異なります（" + direction + "）。")
 
     return make_findings(
         df,
@@ -40,7 +47,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         expected=lambda d: ratio_text(d["verified_ratio"]),
         actual=lambda d: ratio_text(d["billed_ratio"]),
         message=message,
-        action=lambda d: "レセプトの負担割合を " + ratio_text(d["verified_ratio"])
-        + " に直して請求し、窓口負担の差額を患者と精算してください。",
+        action=lambda d: (
+            "レセプトの負担割合を "
+            + ratio_text(d["verified_ratio"])
+            + " に直して請求し、窓口負担の差額を患者と精算してください。"
+        ),
         copay_diff_yen=diff,
     )

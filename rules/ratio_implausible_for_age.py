@@ -13,6 +13,8 @@ Fix: the billed ratio — correct it; the online or card ratio — ask the insur
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from rules import _age
@@ -31,6 +33,18 @@ _SOURCES = (
 )  # fmt: skip
 
 
+def _allowed_text(d: pd.DataFrame, allowed: str) -> pd.Series:
+    return _age.describe_mask(d[allowed])
+
+
+def _labelled_ratio(d: pd.DataFrame, col: str, label: str) -> pd.Series:
+    return label + " " + ratio_text(d[col])
+
+
+def _implied_text(d: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
+    return ratio_text(_implied(d, limit_col, allowed_col))
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for col, allowed, label, severity, rule_id, action in _SOURCES:
@@ -42,9 +56,18 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
 
         def message(d: pd.DataFrame, col: str = col, allowed: str = allowed, label: str = label) -> pd.Series:
             age = _age.age_on(d["birth"], d["on_date"]).map(lambda a: "" if pd.isna(a) else f"{a}歳")
-            return (label + "の負担割合 " + ratio_text(d[col]) + " は、" + date_text(d["on_date"])
-                    + " 時点の年齢（" + age.astype("object") + "）ではありえません（"
-                    + _age.describe_mask(d[allowed]).astype("object") + " のはずです）。")
+            return (
+                label
+                + "の負担割合 "
+                + ratio_text(d[col])
+                + " は、"
+                + date_text(d["on_date"])
+                + " 時点の年齢（"
+                + age.astype("object")
+                + "）ではありえません（"
+                + _age.describe_mask(d[allowed]).astype("object")
+                + " のはずです）。"
+            )
 
         parts.append(
             make_findings(
@@ -53,8 +76,8 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 category=CATEGORY,
                 rule_id=rule_id,
                 severity=severity,  # type: ignore[arg-type]
-                expected=lambda d, allowed=allowed: _age.describe_mask(d[allowed]),
-                actual=lambda d, col=col, label=label: label + " " + ratio_text(d[col]),
+                expected=partial(_allowed_text, allowed=allowed),
+                actual=partial(_labelled_ratio, col=col, label=label),
                 message=message,
                 action=action,
             )
@@ -62,7 +85,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     parts.extend(_limit_category_checks(df))
     ins = df["insurer_no"]
     not_kouki = (
-        df["on_date"].ge(df["k75"]) & ins.ne("") & ~ins.str.startswith("39") & ~df["is_fusho"]
+        df["on_date"].ge(df["k75"])
+        & ins.ne("")
+        & ~ins.str.startswith("39")
+        & ~df["is_fusho"]
         & df["service_date"].notna()
     )
     parts.append(
@@ -74,8 +100,13 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             severity="warning",
             expected="後期高齢者医療（保険者番号 39…）",
             actual=lambda d: "保険者番号 " + text(d["insurer_no"]),
-            message=lambda d: "75歳の誕生日（" + date_text(d["k75"]) + "）以降の受診ですが、後期高齢者医療以外の保険者 "
-            + text(d["insurer_no"]) + " で請求しています。",
+            message=lambda d: (
+                "75歳の誕生日（"
+                + date_text(d["k75"])
+                + "）以降の受診ですが、後期高齢者医療以外の保険者 "
+                + text(d["insurer_no"])
+                + " で請求しています。"
+            ),
             action="後期高齢者医療の資格確認書等で保険者番号と負担割合を確認し、後期高齢者医療に請求してください"
             "（生活保護など例外の場合は対象外にしてください）。",
         )
@@ -102,7 +133,8 @@ def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
     kouki_band = df["on_date"].ge(df["k75"]) | df[allowed_col].eq(_age.BIT[1] | _age.BIT[2] | _age.BIT[3])
     elderly_band = df[allowed_col].eq(_age.BIT[2] | _age.BIT[3])
     return (
-        limit.map(_KOUKI_LIMIT_RATIO).where(kouki_band)
+        limit.map(_KOUKI_LIMIT_RATIO)
+        .where(kouki_band)
         .fillna(limit.map(_ELDERLY_LIMIT_RATIO).where(elderly_band))
         .astype("float64")
     )
@@ -116,17 +148,33 @@ def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
         implied = _implied(df, limit_col, allowed_col)
         mask = ratio.notna() & implied.notna() & ratio.ne(implied) & ratio.ne(10)
 
-        def message(d: pd.DataFrame, ratio_col: str = ratio_col, limit_col: str = limit_col,
-                    allowed_col: str = allowed_col, label: str = label) -> pd.Series:
-            return (label + "の負担割合 " + ratio_text(d[ratio_col]) + " は、限度額適用区分「" + text(d[limit_col])
-                    + "」（" + ratio_text(_implied(d, limit_col, allowed_col)) + "負担の区分）とあいません。")
+        def message(
+            d: pd.DataFrame,
+            ratio_col: str = ratio_col,
+            limit_col: str = limit_col,
+            allowed_col: str = allowed_col,
+            label: str = label,
+        ) -> pd.Series:
+            return (
+                label
+                + "の負担割合 "
+                + ratio_text(d[ratio_col])
+                + " は、限度額適用区分「"
+                + text(d[limit_col])
+                + "」（"
+                + ratio_text(_implied(d, limit_col, allowed_col))
+                + "負担の区分）とあいません。"
+            )
 
         out.append(
             make_findings(
-                df, mask, category=CATEGORY, rule_id=rule_id, severity="warning",
-                expected=lambda d, limit_col=limit_col, allowed_col=allowed_col: ratio_text(
-                    _implied(d, limit_col, allowed_col)),
-                actual=lambda d, ratio_col=ratio_col, label=label: label + " " + ratio_text(d[ratio_col]),
+                df,
+                mask,
+                category=CATEGORY,
+                rule_id=rule_id,
+                severity="warning",
+                expected=partial(_implied_text, limit_col=limit_col, allowed_col=allowed_col),
+                actual=partial(_labelled_ratio, col=ratio_col, label=label),
                 message=message,
                 action="保険者に負担割合と限度額適用区分を確認し、正しい割合で請求・窓口徴収してください。",
             )

@@ -32,10 +32,18 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         rule_id="RATIO_ONLINE_CARD",
         severity="warning",
         expected="保険者に確認した負担割合",
-        actual=lambda d: "オン資 " + ratio_text(d["usable_online_ratio"]) + " / " + doc(d) + " "
-        + ratio_text(d["cd_card_ratio"]),
-        message=lambda d: "オンライン資格確認の負担割合（" + ratio_text(d["usable_online_ratio"]) + "）と"
-        + doc(d) + "の負担割合（" + ratio_text(d["cd_card_ratio"]) + "）が異なります。",
+        actual=lambda d: (
+            "オン資 " + ratio_text(d["usable_online_ratio"]) + " / " + doc(d) + " " + ratio_text(d["cd_card_ratio"])
+        ),
+        message=lambda d: (
+            "オンライン資格確認の負担割合（"
+            + ratio_text(d["usable_online_ratio"])
+            + "）と"
+            + doc(d)
+            + "の負担割合（"
+            + ratio_text(d["cd_card_ratio"])
+            + "）が異なります。"
+        ),
         action="どちらが正しいか保険者に問い合わせ、正しい負担割合で請求・窓口徴収してください。"
         "誤っている側の情報の訂正を保険者に依頼してください。",
     )

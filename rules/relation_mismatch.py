@@ -7,6 +7,8 @@ Fix: check the card and bill with the right 本人/家族 (and the matching レ�
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from rules.findings import concat_findings, make_findings
@@ -19,6 +21,17 @@ def _label(col: pd.Series) -> pd.Series:
     return col.map(_LABEL).fillna("").astype("object")
 
 
+def _source_label(d: pd.DataFrame, p: str, label: str) -> pd.Series:
+    return label + ": " + _label(d[p + "relation"])
+
+
+def _message(d: pd.DataFrame, p: str, label: str) -> pd.Series:
+    return (
+        "本人・家族の区分がレセプト（" + _label(d["relation"]) + "）と" + label + "（" + _label(d[p + "relation"])
+        + "）で異なります。"
+    )  # fmt: skip
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     rel = df["relation"]
     parts = []
@@ -28,21 +41,31 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         mask = usable & rel.notna() & other.notna() & rel.ne(other) & ~seen
         seen |= mask
         parts.append(
-            make_findings(df, mask, category=CATEGORY, rule_id="RELATION_" + p.upper().rstrip("_"),
-                          severity="error",
-                          expected=lambda d, p=p, label=label: label + ": " + _label(d[p + "relation"]),
-                          actual=lambda d: "レセプト: " + _label(d["relation"]),
-                          message=lambda d, p=p, label=label: "本人・家族の区分がレセプト（" + _label(d["relation"])
-                          + "）と" + label + "（" + _label(d[p + "relation"]) + "）で異なります。",
-                          action="証で本人・家族を確認し、正しい区分で請求してください（審査で訂正されず返戻になります）。")
+            make_findings(
+                df,
+                mask,
+                category=CATEGORY,
+                rule_id="RELATION_" + p.upper().rstrip("_"),
+                severity="error",
+                expected=partial(_source_label, p=p, label=label),
+                actual=lambda d: "レセプト: " + _label(d["relation"]),
+                message=partial(_message, p=p, label=label),
+                action="証で本人・家族を確認し、正しい区分で請求してください（審査で訂正されず返戻になります）。",
+            )
         )
     on, cd = df["on_relation"], df["cd_relation"]
     both = df["online_ok"] & on.notna() & cd.notna() & on.ne(cd) & rel.isna()
     parts.append(
-        make_findings(df, both, category=CATEGORY, rule_id="RELATION_ONLINE_CARD", severity="warning",
-                      expected=lambda d: "券面: " + _label(d["cd_relation"]),
-                      actual=lambda d: "オン資: " + _label(d["on_relation"]),
-                      message="本人・家族の区分がオンライン資格確認と券面で異なります。",
-                      action="証で本人・家族を確認し、保険者に登録内容を確認してください。")
+        make_findings(
+            df,
+            both,
+            category=CATEGORY,
+            rule_id="RELATION_ONLINE_CARD",
+            severity="warning",
+            expected=lambda d: "券面: " + _label(d["cd_relation"]),
+            actual=lambda d: "オン資: " + _label(d["on_relation"]),
+            message="本人・家族の区分がオンライン資格確認と券面で異なります。",
+            action="証で本人・家族を確認し、保険者に登録内容を確認してください。",
+        )
     )
     return concat_findings(parts)

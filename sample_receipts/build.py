@@ -155,9 +155,7 @@ def visit(
     if limit is None:
         limit = ""
         if band in (BAND_ELDERLY, BAND_KOUKI):
-            limit = {1: "一般Ⅰ", 2: "一般Ⅱ" if band == BAND_KOUKI else "一般", 3: "現役並みⅠ"}[
-                ratio
-            ]
+            limit = {1: "一般Ⅰ", 2: "一般Ⅱ" if band == BAND_KOUKI else "一般", 3: "現役並みⅠ"}[ratio]
     name = name or pick_name(sex)
     age = (s - b).days // 365
     if relation is None:
@@ -712,9 +710,7 @@ def date_form(value: object, forms: list[str], weights: list[int] | None = None)
         "slash_short": lambda: f"{x.year}/{x.month}/{x.day}",
         "iso": lambda: text,
         "compact": lambda: x.strftime("%Y%m%d"),
-        "datetime": lambda: (
-            x.strftime("%Y/%m/%d ") + f"{vrng.randint(8, 18):02d}:{vrng.randint(0, 59):02d}"
-        ),
+        "datetime": lambda: x.strftime("%Y/%m/%d ") + f"{vrng.randint(8, 18):02d}:{vrng.randint(0, 59):02d}",
         "excel": lambda: dt.datetime(x.year, x.month, x.day),
     }[form]()
 

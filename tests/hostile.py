@@ -63,9 +63,7 @@ def sheet_xml(rows: Iterable[str], dimension: str | None) -> bytes:
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">{dim}<sheetData>'
-        + "".join(rows)
-        + "</sheetData></worksheet>"
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">{dim}<sheetData>' + "".join(rows) + "</sheetData></worksheet>"
     ).encode()
 
 
@@ -120,9 +118,7 @@ def wide_sheet_xml(n_rows: int, n_cols: int) -> bytes:
 
 def large_xlsx(directory: Path, n_rows: int = 100_000, n_cols: int = 20) -> Path:
     """A big but legitimate sheet (100k x 20 by default), written quickly by hand."""
-    return write_workbook(
-        directory / f"large_{n_rows}x{n_cols}.xlsx", wide_sheet_xml(n_rows, n_cols), compresslevel=1
-    )
+    return write_workbook(directory / f"large_{n_rows}x{n_cols}.xlsx", wide_sheet_xml(n_rows, n_cols), compresslevel=1)
 
 
 def column_letters(col: int) -> str:
@@ -149,9 +145,7 @@ def huge_dimension_xlsx(directory: Path, name: str = "huge_dimension.xlsx") -> P
     return write_workbook(directory / name, sheet_xml(rows, "A1:XFD1048576"))
 
 
-def far_cell_xlsx(
-    directory: Path, ref: str, *, dimension: str | None = None, name: str | None = None
-) -> Path:
+def far_cell_xlsx(directory: Path, ref: str, *, dimension: str | None = None, name: str | None = None) -> Path:
     """A small table plus one stray cell at ``ref`` (e.g. ``ALL60001``)."""
     letters = ref.rstrip("0123456789")
     row = int(ref[len(letters) :])
@@ -284,8 +278,7 @@ def prefixed_xlsx(directory: Path, name: str = "prefixed.xlsx", rows: int = 50) 
     """A valid sheet written with a namespace prefix (``<x:c r="A1">``), as the OpenXML SDK
     does."""
     body = "".join(
-        f'<x:row r="{r}"><x:c r="A{r}" t="n"><x:v>{r}</x:v></x:c>'
-        f'<x:c r="C{r}" t="n"><x:v>{r}</x:v></x:c></x:row>'
+        f'<x:row r="{r}"><x:c r="A{r}" t="n"><x:v>{r}</x:v></x:c><x:c r="C{r}" t="n"><x:v>{r}</x:v></x:c></x:row>'
         for r in range(1, rows + 1)
     )
     xml = (

@@ -221,8 +221,7 @@ def test_scan_speed_100k_rows_by_20_columns(tmp_path: Path) -> None:
         timings.append(time.perf_counter() - started)
     [extent] = sheet_extents(path)
     assert (extent.max_row, extent.max_col) == (100_000, 20)
-    print(f"\nguard on 100k x 20 ({path.stat().st_size / MiB:.1f} MB): "
-          + ", ".join(f"{t:.3f}s" for t in timings))
+    print(f"\nguard on 100k x 20 ({path.stat().st_size / MiB:.1f} MB): " + ", ".join(f"{t:.3f}s" for t in timings))
     assert min(timings) < 1.0
 
 
@@ -249,8 +248,7 @@ def _random_sheet(rng: random.Random, prefix: str) -> bytes:
         rows.append(f'<{p}row r="{r}" spans="1:3">{"".join(cells)}</{p}row>')
     ns = f'xmlns{":" + prefix if prefix else ""}="{hostile.MAIN_NS}"'
     return (
-        f'<?xml version="1.0"?>\n<{p}worksheet {ns}><{p}sheetData>{"".join(rows)}'
-        f"</{p}sheetData></{p}worksheet>"
+        f'<?xml version="1.0"?>\n<{p}worksheet {ns}><{p}sheetData>{"".join(rows)}</{p}sheetData></{p}worksheet>'
     ).encode()
 
 
@@ -263,8 +261,7 @@ def _truth(xml: bytes) -> tuple[int, int]:
     return max_row, max_col
 
 
-def _scan(scanner: guard._FastScanner | guard._ExactScanner, xml: bytes, rng: random.Random
-          ) -> None:
+def _scan(scanner: guard._FastScanner | guard._ExactScanner, xml: bytes, rng: random.Random) -> None:
     i = 0
     while i < len(xml):
         n = rng.choice([1, 3, 7, 64, 200, 5000, 1 << 20])
@@ -403,8 +400,7 @@ def _isolated_failure(
     src: str = "src",
 ) -> IsolatedFailure:
     with pytest.raises(IsolatedFailure) as info:
-        run_isolated(target, src, str(tmp_path / "out"),
-                     memory_bytes=memory_bytes, timeout_s=timeout_s)
+        run_isolated(target, src, str(tmp_path / "out"), memory_bytes=memory_bytes, timeout_s=timeout_s)
     return info.value
 
 
@@ -511,8 +507,9 @@ def test_isolation_overhead(tmp_path: Path) -> None:
         started = time.perf_counter()
         run_isolated(_ok, "x", str(tmp_path / f"{i}.txt"), memory_bytes=PLENTY, timeout_s=30)
         timings.append(time.perf_counter() - started)
-    print(f"\nrun_isolated overhead: min {min(timings) * 1000:.1f} ms, "
-          f"mean {sum(timings) / len(timings) * 1000:.1f} ms")
+    print(
+        f"\nrun_isolated overhead: min {min(timings) * 1000:.1f} ms, mean {sum(timings) / len(timings) * 1000:.1f} ms"
+    )
     assert min(timings) < 0.5
 
 

@@ -144,9 +144,7 @@ def _find_row(rows: list[list[Any]], first: str) -> int:
     raise AssertionError(f"no row starting with {first!r}")
 
 
-def test_workbook_layout_and_safety(
-    tmp_path: Path, findings: pd.DataFrame, summary: RunSummary
-) -> None:
+def test_workbook_layout_and_safety(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary) -> None:
     out = tmp_path / "new" / "dir"
     xlsx, js = write_reports(findings, summary, out)
     assert xlsx == out / "corrections.xlsx" and xlsx.is_file()

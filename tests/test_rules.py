@@ -36,8 +36,7 @@ def _cases() -> list[Any]:
 def _table(kind: TableKind, rows: list[dict[str, str]]) -> RawTable:
     frame = pd.DataFrame(rows, dtype="object")
     frame.insert(0, "_row", range(2, 2 + len(rows)))
-    return RawTable(kind=kind, file=f"{kind}.xlsx", sheet="Sheet1", frame=frame,
-                    headers={c: c for c in frame.columns})
+    return RawTable(kind=kind, file=f"{kind}.xlsx", sheet="Sheet1", frame=frame, headers={c: c for c in frame.columns})
 
 
 def _rows(base: dict[str, Any], case: dict[str, Any], key: str) -> list[dict[str, str]]:

@@ -57,8 +57,11 @@ def test_findings_name_file_sheet_row(run: RunResult) -> None:
     for r in bad_rows.itertuples():
         assert (r.source_file, r.sheet, r.row) in by_receipt
     assert f["row"].gt(1).all()
-    assert f["source_file"].isin(["receipts_2026-10.xlsx", "online_results_2026-10.csv",
-                                  "card_records_2026-10.xlsx"]).all()
+    assert (
+        f["source_file"]
+        .isin(["receipts_2026-10.xlsx", "online_results_2026-10.csv", "card_records_2026-10.xlsx"])
+        .all()
+    )
 
 
 def test_reports_written_and_consistent(run: RunResult) -> None:
@@ -66,7 +69,7 @@ def test_reports_written_and_consistent(run: RunResult) -> None:
     assert xlsx.exists() and js.exists()
     data = json.loads(js.read_text(encoding="utf-8"))
     assert len(data["findings"]) == len(run.findings)
-    back = pd.read_excel(xlsx, sheet_name="指摘一覧", dtype=str)
+    back = pd.read_excel(xlsx, sheet_name="指摘一覧", dtype=str, engine="calamine")
     assert len(back) == len(run.findings)
     assert run.summary.receipts == 301
     assert not run.problems

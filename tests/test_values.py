@@ -41,8 +41,14 @@ def test_unreadable_dates(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2026-10", date(2026, 10, 1)), ("2026/10", date(2026, 10, 1)), ("202610", date(2026, 10, 1)),
-     ("R8.10", date(2026, 10, 1)), ("令和8年10月", date(2026, 10, 1)), ("R8.10.15", date(2026, 10, 1))],
+    [
+        ("2026-10", date(2026, 10, 1)),
+        ("2026/10", date(2026, 10, 1)),
+        ("202610", date(2026, 10, 1)),
+        ("R8.10", date(2026, 10, 1)),
+        ("令和8年10月", date(2026, 10, 1)),
+        ("R8.10.15", date(2026, 10, 1)),
+    ],
 )
 def test_month_forms(text: str, expected: date) -> None:
     assert v.parse_month_text(text) == expected
@@ -53,7 +59,9 @@ def test_burden_forms_all_mean_3(text: str) -> None:
     assert v.parse_burden_text(text) == 3.0
 
 
-@pytest.mark.parametrize(("text", "expected"), [("10割", 10.0), ("100", 10.0), ("1.0", 10.0), ("010", 1.0), ("0.1", 1.0)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("10割", 10.0), ("100", 10.0), ("1.0", 10.0), ("010", 1.0), ("0.1", 1.0)]
+)
 def test_burden_edge_forms(text: str, expected: float) -> None:
     assert v.parse_burden_text(text) == expected
 
@@ -71,8 +79,16 @@ def test_benefit_ratio_is_ten_minus(text: str, burden: float) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1040013", "01040013"), ("01040013", "01040013"), ("  138057", "138057"), ("00138057", "138057"),
-     ("138057", "138057"), ("1040013.0", "01040013"), ("０１０４００１３", "01040013"), ("39280003", "39280003")],
+    [
+        ("1040013", "01040013"),
+        ("01040013", "01040013"),
+        ("  138057", "138057"),
+        ("00138057", "138057"),
+        ("138057", "138057"),
+        ("1040013.0", "01040013"),
+        ("０１０４００１３", "01040013"),
+        ("39280003", "39280003"),
+    ],
 )
 def test_insurer_numbers_restored(text: str, expected: str) -> None:
     assert v.parse_insurer_text(text) == expected
@@ -92,16 +108,35 @@ def test_parse_column_reports_only_bad_nonblank_values() -> None:
     assert pd.isna(values.iloc[1]) and pd.isna(values.iloc[3])
 
 
-@pytest.mark.parametrize(("text", "code"), [("有効", "1"), ("無効", "2"), ("無効（新しい資格あり）", "3"),
-                                            ("該当資格なし", "4"), ("複数該当", "5"), ("３", "3")])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("有効", "1"),
+        ("無効", "2"),
+        ("無効（新しい資格あり）", "3"),
+        ("該当資格なし", "4"),
+        ("複数該当", "5"),
+        ("３", "3"),
+    ],
+)
 def test_validity(text: str, code: str) -> None:
     values, invalid = v.parse_validity(pd.Series([text]))
     assert values.iloc[0] == code and not invalid.iloc[0]
 
 
-@pytest.mark.parametrize(("text", "norm"), [("A01", "ア"), ("区分ア", "ア"), ("現役並みⅢ", "現役並みIII"),
-                                            ("B01", "現役並みIII"), ("一般Ⅱ", "一般II"), ("B09", "一般II"),
-                                            ("低所得Ⅰ", "低所得I"), ("B06", "低所得I")])
+@pytest.mark.parametrize(
+    ("text", "norm"),
+    [
+        ("A01", "ア"),
+        ("区分ア", "ア"),
+        ("現役並みⅢ", "現役並みIII"),
+        ("B01", "現役並みIII"),
+        ("一般Ⅱ", "一般II"),
+        ("B09", "一般II"),
+        ("低所得Ⅰ", "低所得I"),
+        ("B06", "低所得I"),
+    ],
+)
 def test_limit_categories(text: str, norm: str) -> None:
     values, _ = v.parse_limit(pd.Series([text]))
     assert values.iloc[0] == norm

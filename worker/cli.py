@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rules.findings import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
@@ -33,10 +34,11 @@ def _show(result: RunResult, out: Path) -> int:
             )
     console.print(table)
     bad_rows = f[f["category"] == "input_invalid"].head(5)
-    for r in bad_rows.itertuples():
-        console.print(f"[yellow]読み取れない値[/]: {r.source_file} / {r.sheet or 'CSV'} / {r.row}行目 / {r.actual}")
+    for r in bad_rows.to_dict("records"):
+        where = f"{r['source_file']} / {r['sheet'] or 'CSV'} / {r['row']}行目"
+        console.print(f"[yellow]読み取れない値[/]: {escape(where)} / {escape(str(r['actual']))}", highlight=False)
     for p in result.problems:
-        console.print(f"[red]読み込めないファイル[/]: {p.file}: {p.message}")
+        console.print(f"[red]読み込めないファイル[/]: {escape(p.file)}: {escape(p.message)}", highlight=False)
     for path in result.outputs:
         console.print(f"出力: {path}")
     return 2 if result.problems else 0

@@ -35,5 +35,3 @@ def reconcile_tables(tables: Sequence[RawTable]) -> tuple[pd.DataFrame, dict[str
     linked = link(stacked["receipts"], stacked["online"], stacked["cards"])
     findings = concat_findings([input_findings, registry.run(linked)])
     return findings, stacked
-
-

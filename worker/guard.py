@@ -158,9 +158,7 @@ def check_file(path: Path, limits: Limits = Limits()) -> None:
         raise UnsafeFileError("通常のファイルではないため読み込めません。", "not_excel")
     size = st.st_size
     if size == 0:
-        raise UnsafeFileError(
-            "ファイルが空です（0バイト）。保存し直したファイルを選び直してください。", "empty"
-        )
+        raise UnsafeFileError("ファイルが空です（0バイト）。保存し直したファイルを選び直してください。", "empty")
     if size > limits.max_file_bytes:
         raise UnsafeFileError(
             f"ファイルが大きすぎます（{_size_text(size, up=True)}、"
@@ -320,9 +318,7 @@ def _read_end_record(fp: BinaryIO, size: int) -> _EndRecord:
     i = tail.rfind(ZIP_EMPTY_MAGIC)
     if i < 0 or i + 22 > len(tail):
         raise _corrupt("ファイルが途中で切れています")
-    (_, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, _) = struct.unpack_from(
-        "<4s4H2LH", tail, i
-    )
+    (_, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, _) = struct.unpack_from("<4s4H2LH", tail, i)
     entries, directory = n_total, cd_size
     if n_total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
         loc = i - 20
@@ -356,24 +352,29 @@ def _check_xlsx(fp: BinaryIO, head: bytes, size: int, limits: Limits) -> list[Sh
         fp.seek(0)
         zf = zipfile.ZipFile(fp)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
-            struct.error, NotImplementedError, UnicodeDecodeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        ValueError,
+        OSError,
+        struct.error,
+        NotImplementedError,
+        UnicodeDecodeError,
+    ) as exc:
         raise _corrupt("圧縮ファイルの目次が読めません") from exc
     if len(infos) > MAX_ZIP_ENTRIES:
         raise _bomb(f"内部のファイル数が異常です: {len(infos)}件")
 
     names_lower = {i.filename.lower() for i in infos}
-    if "[content_types].xml" not in names_lower or not any(
-        n.endswith("workbook.xml") for n in names_lower
-    ):
+    if "[content_types].xml" not in names_lower or not any(n.endswith("workbook.xml") for n in names_lower):
         raise UnsafeFileError(_MSG_NOT_EXCEL, "not_excel")
 
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
             raise UnsafeFileError(
-                "Excelファイルが暗号化されているため開けません。"
-                "パスワードを解除して保存し直してください。",
+                "Excelファイルが暗号化されているため開けません。パスワードを解除して保存し直してください。",
                 "encrypted",
             )
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -387,10 +388,7 @@ def _check_xlsx(fp: BinaryIO, head: bytes, size: int, limits: Limits) -> list[Sh
             ratio = info.file_size / max(info.compress_size, 1)
             raise _bomb(f"圧縮率 {ratio:,.0f} 倍")
     if total > limits.max_uncompressed_bytes:
-        raise _bomb(
-            f"展開後 {_size_text(total, up=True)}、"
-            f"上限 {_size_text(limits.max_uncompressed_bytes, up=False)}"
-        )
+        raise _bomb(f"展開後 {_size_text(total, up=True)}、上限 {_size_text(limits.max_uncompressed_bytes, up=False)}")
 
     # Where each entry's data lies; refuse entries that overlap or leave the file.
     spans: dict[int, tuple[int, int]] = {}
@@ -489,9 +487,7 @@ def _inflate(fp: BinaryIO, info: zipfile.ZipInfo, start: int) -> Generator[bytes
         raise _corrupt("データの検査値 (CRC) が一致しません")
 
 
-def _classify_overrun(
-    fp: BinaryIO, inflater: zlib._Decompress, pending: bytes, left: int, declared: int
-) -> NoReturn:
+def _classify_overrun(fp: BinaryIO, inflater: zlib._Decompress, pending: bytes, left: int, declared: int) -> NoReturn:
     """The entry inflates past its declared size: a bomb, or damaged data?
 
     A bit flip in deflate data often produces some garbage and then fails or ends. Inflate a
@@ -545,9 +541,7 @@ def _attr(attrs: bytes, name: bytes) -> str | None:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
-def _sheet_names(
-    fp: BinaryIO, infos: list[zipfile.ZipInfo], spans: dict[int, tuple[int, int]]
-) -> dict[str, str]:
+def _sheet_names(fp: BinaryIO, infos: list[zipfile.ZipInfo], spans: dict[int, tuple[int, int]]) -> dict[str, str]:
     """Worksheet part (lower-case) -> sheet name, from workbook.xml and its rels; best effort."""
     index = {i.filename.lower(): k for k, i in enumerate(infos)}
     wb_k, rels_k = index.get("xl/workbook.xml"), index.get("xl/_rels/workbook.xml.rels")
@@ -717,8 +711,7 @@ class _FastScanner:
                 # then the rest of a tag that is not self-closing (or the end of the buffer)
                 k = len(column_letters(col))
                 greater = (
-                    f"(?:{_letters_greater_same_length(col)}"
-                    f"|[A-Za-z]{{1,{k}}}(?:[A-Za-z]|0|{_number_greater(row)}))"
+                    f"(?:{_letters_greater_same_length(col)}|[A-Za-z]{{1,{k}}}(?:[A-Za-z]|0|{_number_greater(row)}))"
                 ).encode()
                 rest = rb'[A-Za-z\d]*(?:"(?:[^>]*(?<!/)>|[^>]*\Z)|\Z)'
                 self._beyond = re.compile(self.open + greater + rest)
@@ -788,9 +781,7 @@ class _FastScanner:
 
 _NAME = rb"[A-Za-z_][\w.\-]*"
 _ATTRS = rb"(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*"
-_TAG = re.compile(
-    rb"<(?:/(?:" + _NAME + rb":)?(row)\s*>|(?:" + _NAME + rb":)?(c|row)(" + _ATTRS + rb")\s*(/?)>)"
-)
+_TAG = re.compile(rb"<(?:/(?:" + _NAME + rb":)?(row)\s*>|(?:" + _NAME + rb":)?(c|row)(" + _ATTRS + rb")\s*(/?)>)")
 _TAG_START = re.compile(rb"<(?:" + _NAME + rb":)?(?:c|row)[\s/>]")
 _R_ATTR = re.compile(rb"\sr\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _REF = re.compile(rb"\s*([A-Za-z]+)(\d+)\s*")

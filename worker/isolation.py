@@ -153,9 +153,7 @@ def run_isolated(
                     os.waitpid(pid, 0)
             os.close(read_fd)
         stderr_tail = _tail(stderr_file)
-    _raise_for_outcome(
-        report, status, usage.ru_maxrss * 1024, stderr_tail, timed_out, memory_bytes, timeout_s
-    )
+    _raise_for_outcome(report, status, usage.ru_maxrss * 1024, stderr_tail, timed_out, memory_bytes, timeout_s)
 
 
 # ----------------------------------------------------------------------------- child side
@@ -331,8 +329,7 @@ def _mb(n: int) -> str:
     return f"{n / 1024**3:g}GB" if n >= 1024**3 and n % (1024**3) == 0 else f"{n // 1024**2}MB"
 
 
-def _memory_failure(memory_bytes: int, detail: str, status: int | None, exc_type: str | None
-                    ) -> IsolatedFailure:
+def _memory_failure(memory_bytes: int, detail: str, status: int | None, exc_type: str | None) -> IsolatedFailure:
     return IsolatedFailure(
         "ファイルの読み込みに必要なメモリが上限"
         f"（{_mb(memory_bytes)}）を超えたため中止しました。"
@@ -379,8 +376,9 @@ def _raise_for_outcome(
         detail = str(report.get("traceback") or f"{exc_type}: {message}") + stderr_note
         if exc_type == "MemoryError":
             raise _memory_failure(memory_bytes, detail, status, exc_type)
-        raise IsolatedFailure(_error_message(exc_type, message), "error",
-                              exc_type=exc_type, detail=detail, exit_status=status)
+        raise IsolatedFailure(
+            _error_message(exc_type, message), "error", exc_type=exc_type, detail=detail, exit_status=status
+        )
 
     # No report: the child died or left without saying anything.
     if os.WIFSIGNALED(status):
@@ -412,7 +410,4 @@ def _error_message(exc_type: str, message: str) -> str:
     if text and _JAPANESE.search(text):  # already written for the clerk (our own readers)
         return f"ファイルを読み込めませんでした：{text}"
     shown = f"{exc_type}: {text}" if text else exc_type
-    return (
-        f"ファイルを読み込めませんでした（{shown}）。"
-        "ファイルが壊れているか、対応していない形式の可能性があります。"
-    )
+    return f"ファイルを読み込めませんでした（{shown}）。ファイルが壊れているか、対応していない形式の可能性があります。"

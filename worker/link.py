@@ -96,9 +96,9 @@ def link_cards(receipts: pd.DataFrame, cards: pd.DataFrame) -> pd.Series:
         return result
     started = m["_from"].isna() | m["_on"].isna() | (m["_from"] <= m["_on"])
     not_over = m["_until"].isna() | m["_on"].isna() | (m["_until"] >= m["_on"])
-    m["_score"] = (started & not_over).astype("int64") * 4 + started.astype("int64") * 2 + m[
-        "_has_ratio"
-    ].astype("int64")
+    m["_score"] = (
+        (started & not_over).astype("int64") * 4 + started.astype("int64") * 2 + m["_has_ratio"].astype("int64")
+    )
     m = m.sort_values(["_ri", "_score", "_newest", "_ci"], ascending=[True, False, False, False])
     best = m.drop_duplicates("_ri", keep="first")
     result.loc[best["_ri"].to_numpy()] = best["_ci"].to_numpy(dtype="int64")

@@ -65,17 +65,29 @@ def reconcile(
     statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
     if tables and receipts.empty:
         statuses.append(
-            FileStatus(path="（全体）", status="error", tables="",
-                       message=f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。")
+            FileStatus(
+                path="（全体）",
+                status="error",
+                tables="",
+                message=f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。",
+            )
         )
     summary = RunSummary(
-        period=_period(receipts), files=statuses, receipts=len(receipts),
-        started_at=started, finished_at=datetime.now(),
+        period=_period(receipts),
+        files=statuses,
+        receipts=len(receipts),
+        started_at=started,
+        finished_at=datetime.now(),
     )
     say("訂正リストを書き出し中")
     t2 = time.perf_counter()
     outputs = write_reports(findings, summary, out_dir)
     timings["write"] = time.perf_counter() - t2
-    log.info("run done: %d files, %d receipts, %d findings, %d file problems",
-             len(files), len(receipts), len(findings), len(problems))
+    log.info(
+        "run done: %d files, %d receipts, %d findings, %d file problems",
+        len(files),
+        len(receipts),
+        len(findings),
+        len(problems),
+    )
     return RunResult(findings=findings, summary=summary, problems=problems, timings=timings, outputs=outputs)

@@ -49,7 +49,8 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
     for p in paths:
         if p.is_dir():
             found = sorted(
-                f for f in p.rglob("*")
+                f
+                for f in p.rglob("*")
                 if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith(("~$", "."))
             )
             files.extend(found)
@@ -57,14 +58,20 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
             if p.suffix.lower() in SUFFIXES:
                 files.append(p)
             else:
-                problems.append(FileProblem(str(p), f"対応していない形式です（{p.suffix or '拡張子なし'}）。"
-                                            "Excel（.xlsx/.xls）またはCSVで出力してください。"))
+                problems.append(
+                    FileProblem(
+                        str(p),
+                        f"対応していない形式です（{p.suffix or '拡張子なし'}）。"
+                        "Excel（.xlsx/.xls）またはCSVで出力してください。",
+                    )
+                )
         else:
             problems.append(FileProblem(str(p), "ファイルまたはフォルダが見つかりません。"))
     return files, problems
 
 
 # ------------------------------------------------------------------ child side
+
 
 def _cell_text(value: Any) -> str | None:
     if value is None or value == "":
@@ -220,6 +227,7 @@ def extract_tables(src: str, out: str) -> None:
 
 # ------------------------------------------------------------------ parent side
 
+
 def _load(folder: Path, display: str) -> list[RawTable]:
     manifest = json.loads((folder / "manifest.json").read_text())
     out: list[RawTable] = []
@@ -243,7 +251,9 @@ def read_file(path: Path, settings: Settings, display: str | None = None) -> lis
     with tempfile.TemporaryDirectory(prefix="henrei-read-") as tmp:
         try:
             run_isolated(
-                extract_tables, str(path), tmp,
+                extract_tables,
+                str(path),
+                tmp,
                 memory_bytes=settings.reader_memory_mb * 1024 * 1024,
                 timeout_s=settings.reader_timeout_s,
             )
@@ -266,9 +276,7 @@ def read_all(paths: Sequence[Path], settings: Settings) -> tuple[list[RawTable],
     Display names are the file names, made unique with their parent folder when needed.
     """
     names = [p.name for p in paths]
-    display = [
-        f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths
-    ]
+    display = [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
     tables: list[RawTable] = []
     problems: list[FileProblem] = []
     described: dict[str, str] = {}

@@ -67,9 +67,7 @@ JSON_CHUNK_ROWS: int = 10_000
 
 #: Characters XML 1.0 cannot carry (plus lone surrogates, which UTF-8 cannot encode).
 _XML_ILLEGAL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
-_XML_ILLEGAL_OR_SURROGATE_RE: Final = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
-)
+_XML_ILLEGAL_OR_SURROGATE_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 
 _SEVERITIES: Final[tuple[str, ...]] = tuple(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__))
@@ -224,10 +222,7 @@ class _Stats:
         if len(findings):
             vc = pd.DataFrame({"c": cat.astype(str), "s": sev.astype(str)}).value_counts()
             levels = (vc.index.get_level_values(0), vc.index.get_level_values(1))
-            pairs = {
-                (str(c), str(s)): int(n)
-                for c, s, n in zip(*levels, vc.to_numpy().tolist(), strict=True)
-            }
+            pairs = {(str(c), str(s)): int(n) for c, s, n in zip(*levels, vc.to_numpy().tolist(), strict=True)}
         seen = {c for c, _ in pairs}
         extra = sorted(seen.difference(CATEGORIES))
         by_category: dict[str, dict[str, int]] = {}
@@ -341,9 +336,7 @@ def _put_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format, plain: 
         ws.write_string(row, col, text, fmt)
 
 
-def _write_xlsx(
-    findings: pd.DataFrame, summary: RunSummary, stats: _Stats, path: Path, work_dir: Path
-) -> None:
+def _write_xlsx(findings: pd.DataFrame, summary: RunSummary, stats: _Stats, path: Path, work_dir: Path) -> None:
     wb = xlsxwriter.Workbook(
         str(path),
         {
@@ -359,9 +352,7 @@ def _write_xlsx(
         fmts = _Formats(wb)
         per_sheet = max(1, MAX_ROWS_PER_SHEET)
         n_sheets = max(1, -(-len(findings) // per_sheet))
-        names = [
-            FINDINGS_SHEET if i == 0 else f"{FINDINGS_SHEET}({i + 1})" for i in range(n_sheets)
-        ]
+        names = [FINDINGS_SHEET if i == 0 else f"{FINDINGS_SHEET}({i + 1})" for i in range(n_sheets)]
         summary_ws = wb.add_worksheet(SUMMARY_SHEET)
         sheets = [wb.add_worksheet(n) for n in names]
         _write_summary_sheet(summary_ws, fmts, summary, stats, names)
@@ -489,9 +480,7 @@ def _format_dt(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M")
 
 
-def _write_findings_sheets(
-    sheets: Sequence[Worksheet], f: _Formats, findings: pd.DataFrame, per_sheet: int
-) -> None:
+def _write_findings_sheets(sheets: Sequence[Worksheet], f: _Formats, findings: pd.DataFrame, per_sheet: int) -> None:
     n = len(findings)
     step = max(1, PREP_CHUNK_ROWS)
     for k, ws in enumerate(sheets):
@@ -594,8 +583,7 @@ def _summary_json(summary: RunSummary, stats: _Stats) -> dict[str, Any]:
         "finished_at": summary.finished_at.isoformat(),
         "receipts": summary.receipts,
         "files": [
-            {"path": fs.path, "status": fs.status, "tables": fs.tables, "message": fs.message}
-            for fs in summary.files
+            {"path": fs.path, "status": fs.status, "tables": fs.tables, "message": fs.message} for fs in summary.files
         ],
         "findings": stats.total,
         "counts": {
@@ -619,9 +607,7 @@ def _json_chunks(findings: pd.DataFrame) -> Iterator[str]:
     for lo in range(0, len(findings), max(1, JSON_CHUNK_ROWS)):
         chunk = findings.iloc[lo : lo + JSON_CHUNK_ROWS].copy()
         chunk["row"] = pd.to_numeric(chunk["row"], errors="coerce").astype("Int64")
-        chunk["copay_diff_yen"] = pd.to_numeric(chunk["copay_diff_yen"], errors="coerce").astype(
-            "Int64"
-        )
+        chunk["copay_diff_yen"] = pd.to_numeric(chunk["copay_diff_yen"], errors="coerce").astype("Int64")
         try:
             text = chunk.to_json(orient="records", lines=True, force_ascii=False)
         except UnicodeEncodeError:  # lone surrogates cannot be encoded: replace them

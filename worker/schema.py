@@ -71,9 +71,7 @@ def normalise_header(text: object) -> str:
     return s.strip("*※")
 
 
-_HEADER_TO_FIELD: Final[dict[str, str]] = {
-    normalise_header(h): field for field, hs in ALIASES.items() for h in hs
-}
+_HEADER_TO_FIELD: Final[dict[str, str]] = {normalise_header(h): field for field, hs in ALIASES.items() for h in hs}
 
 
 def field_for_header(header: object) -> str | None:
@@ -109,9 +107,7 @@ def classify_header(cells: Sequence[object]) -> HeaderMatch | None:
         kind = "returns"
     elif "checked_on" in names and ("validity" in names or "billed_ratio" in names):
         kind = "online"
-    elif "checked_on" not in names and (
-        "doc_type" in names or "effective_from" in names or "issued_on" in names
-    ):
+    elif "checked_on" not in names and ("doc_type" in names or "effective_from" in names or "issued_on" in names):
         kind = "cards"
     elif "claim_month" in names and ("points" in names or "days" in names):
         kind = "receipts"

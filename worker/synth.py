@@ -102,9 +102,7 @@ def add_years(d: object, years: int) -> np.ndarray:
     """The N-th anniversary of each date (29 Feb -> 1 Mar in common years)."""
     days = _as_days(d)
     months = days.astype("datetime64[M]")
-    out: np.ndarray = (months + 12 * years).astype("datetime64[D]") + (
-        days - months.astype("datetime64[D]")
-    )
+    out: np.ndarray = (months + 12 * years).astype("datetime64[D]") + (days - months.astype("datetime64[D]"))
     return out
 
 
@@ -290,9 +288,7 @@ class _DateText:
         highs = [x for x in highs if not np.isnat(x)] or lows
         self.lo = min(lows)
         span = np.arange(self.lo, max(highs) + np.timedelta64(1, "D"), dtype="datetime64[D]")
-        self.table = pa.concat_arrays(
-            [pa.array([""], pa.string()), pc.cast(pa.array(span), pa.string())]
-        )
+        self.table = pa.concat_arrays([pa.array([""], pa.string()), pc.cast(pa.array(span), pa.string())])
 
     def __call__(self, d: np.ndarray) -> pa.Array:
         idx = np.where(np.isnat(d), 0, (d - self.lo).astype(np.int64) + 1)
@@ -321,9 +317,7 @@ def _insurer_pools(rng: np.random.Generator) -> dict[int, np.ndarray]:
 
     prefs = np.repeat(_PREFS, 6)
     kyokai = pool(np.full(len(_PREFS), 1), _PREFS, np.full(len(_PREFS), 1))
-    kumiai = pool(
-        np.full(prefs.size * 5, 6), np.tile(prefs, 5), rng.integers(1, 999, prefs.size * 5)
-    )
+    kumiai = pool(np.full(prefs.size * 5, 6), np.tile(prefs, 5), rng.integers(1, 999, prefs.size * 5))
     kyosai = pool(rng.choice([31, 32, 33, 34], 24), rng.choice(_PREFS[:4], 24),
                   rng.integers(1, 999, 24))  # fmt: skip
     kouki = pool(np.full(30, 39), np.r_[np.full(24, 13), _PREFS[1:7]], rng.integers(1, 999, 30))
@@ -467,9 +461,9 @@ def generate_month(
     eff[is_kouki] = np.maximum(kouki_start(birth[is_kouki]), aug_start)
     eff = np.minimum(eff, service)
     card_until = nat.copy()
-    card_until[doc == _D_KAKUNIN] = _month_end(
-        m_end + rng.integers(60, 5 * 365, n).astype("timedelta64[D]")
-    )[doc == _D_KAKUNIN]
+    card_until[doc == _D_KAKUNIN] = _month_end(m_end + rng.integers(60, 5 * 365, n).astype("timedelta64[D]"))[
+        doc == _D_KAKUNIN
+    ]
     card_until[is_elder | (doc == _D_KOUKI)] = aug_end
     issued = np.maximum(eff - rng.integers(0, 25, n).astype("timedelta64[D]"), birth)
     card_ratio = np.where(is_elder | is_kouki | is_pre, ratio, 0)
@@ -573,9 +567,7 @@ def generate_month(
         _int_text(symbol_num),
     )
     sym_txt = pc.if_else(pa.array(kind == _K_KOUKI), pa.scalar("", pa.string()), sym_txt)
-    branch_txt = pc.if_else(
-        pa.array(kind == _K_KOUKI), pa.scalar("", pa.string()), _int_text(branch, 2)
-    )
+    branch_txt = pc.if_else(pa.array(kind == _K_KOUKI), pa.scalar("", pa.string()), _int_text(branch, 2))
     r_copay = np.where(full_charge, points * 10, (points * r_ratio + 5) // 10 * 10)
     month_txt = pa.array(np.full(n, str(month)), pa.string())
     name_t = _take(kanji_t, name_idx)

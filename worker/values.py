@@ -37,9 +37,7 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def map_distinct(
-    col: pd.Series, parse: Callable[[str], Any], dtype: str | None = None
-) -> tuple[pd.Series, pd.Series]:
+def map_distinct(col: pd.Series, parse: Callable[[str], Any], dtype: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Apply ``parse`` once per distinct value; return (values, invalid mask).
 
     ``parse`` returns the parsed value, or raises ``ValueError`` for an unreadable value.
@@ -67,9 +65,7 @@ def map_distinct(
     return values, invalid
 
 
-def map_array(
-    col: pd.Series, parse: Callable[[str], Any], dtype: str, missing: Any
-) -> tuple[np.ndarray, pd.Series]:
+def map_array(col: pd.Series, parse: Callable[[str], Any], dtype: str, missing: Any) -> tuple[np.ndarray, pd.Series]:
     """Like ``map_distinct`` but the result is a numpy array of ``dtype`` (for dates, numbers)."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     out = np.full(len(uniques) + 1, missing, dtype=dtype)
@@ -262,6 +258,7 @@ def parse_benefit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 # ---------------------------------------------------------------- codes
 
+
 def _codes(col: pd.Series, parse: Callable[[str], str]) -> tuple[pd.Series, pd.Series]:
     return map_distinct(col, parse, dtype="str")
 
@@ -330,6 +327,7 @@ def parse_limit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 # ---------------------------------------------------------------- identifiers
+
 
 def _digits_only(text: str) -> str:
     s = nfkc(text)
