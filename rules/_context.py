@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rules import _age
-from rules._insurer import is_fusho, is_kouki
+from rules._insurer import is_fusho, is_fusho_claim, is_kouki
 
 
 def text(col: pd.Series) -> pd.Series:
@@ -77,6 +77,7 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     df["allowed_online"] = allowed(df["on_insurer_no"].fillna(df["insurer_no"]))
     df["allowed_card"] = allowed(df["cd_insurer_no"].fillna(df["insurer_no"]))
     df["is_fusho"] = is_fusho(df["insurer_no"])
+    df["is_fusho_claim"] = is_fusho_claim(df["insurer_no"], df["card_number"], df["tekiyo"])
     df["online_ok"] = online_usable(df)
 
     on = df["on_online_ratio"].where(df["online_ok"])

@@ -44,8 +44,24 @@ def check_digit_ok(numbers: pd.Series) -> pd.Series:
     return per_distinct(numbers, check_digit_valid)
 
 
+FUSHO_NUMBERS: Final[frozenset[str]] = frozenset({"777777777", "77777777"})  # 番号 (後期: 8 digits)
+
+
+def fusho_insurer_valid(number: str) -> bool:
+    """A 不詳 insurer marker, also when damaged by zero- or space-padding (0077777777)."""
+    s = "".join(number.split()).lstrip("0")
+    return s in FUSHO_INSURERS
+
+
 def is_fusho(numbers: pd.Series) -> pd.Series:
-    return numbers.fillna("").astype(str).isin(FUSHO_INSURERS)
+    """The insurer number is a 不詳 marker (DOMAIN §5)."""
+    return per_distinct(numbers.fillna(""), fusho_insurer_valid)
+
+
+def is_fusho_claim(insurer: pd.Series, card_number: pd.Series, tekiyo: pd.Series) -> pd.Series:
+    """A 不詳 claim: marker insurer, 番号 777777777 (後期 77777777), or 摘要 starting 「不詳」."""
+    head = tekiyo.fillna("").str.lstrip().str.startswith("不詳").fillna(False).astype(bool)
+    return is_fusho(insurer) | card_number.fillna("").isin(FUSHO_NUMBERS) | head
 
 
 def is_kouki(numbers: pd.Series) -> pd.Series:

@@ -43,7 +43,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     num, br = df["card_number"], df["card_branch"]
     bad_branch = br.ne("") & per_distinct(br, lambda b: not (len(b) == 2 and b.isdigit()))
     merged, _ = _split_like_source(df)
-    bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool) & ~df["is_fusho"]
+    bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool) & ~df["is_fusho_claim"]
     return concat_findings(
         [
             make_findings(

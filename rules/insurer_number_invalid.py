@@ -32,7 +32,7 @@ def _form_hint(d: pd.DataFrame) -> pd.Series:
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     ins = df["insurer_no"]
-    judged = ins.ne("") & ~df["is_fusho"] & ins.ne(DISASTER_INSURER)
+    judged = ins.ne("") & ~df["is_fusho_claim"] & ins.ne(DISASTER_INSURER)
     bad_form = judged & per_distinct(ins, lambda n: not (n.isdigit() and len(n) in (6, 8)))
     bad_houbetsu = judged & ~bad_form & per_distinct(ins, lambda n: len(n) == 8 and n[:2] not in KNOWN_HOUBETSU)
     bad_check = judged & ~bad_form & ~bad_houbetsu & ~check_digit_ok(ins)
