@@ -42,7 +42,7 @@ def fold_kana_text(text: str) -> str:
     return s.translate(_SMALL_KANA)
 
 
-def _wildcard_equal(a: str, b: str) -> bool:
+def wildcard_equal(a: str, b: str) -> bool:
     """Equal when every ● on either side may stand for any one character."""
     if len(a) != len(b):
         return False
@@ -56,7 +56,7 @@ def names_differ(a: pd.Series, b: pd.Series, fold: Callable[[str], str]) -> pd.S
     if not differ.any():
         return differ
     idx = differ[differ].index
-    same = [_wildcard_equal(fold(x), fold(y)) for x, y in zip(a[idx].astype(str), b[idx].astype(str), strict=True)]
+    same = [wildcard_equal(fold(x), fold(y)) for x, y in zip(a[idx].astype(str), b[idx].astype(str), strict=True)]
     differ.loc[idx] = ~np.array(same, dtype=bool)
     return differ
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from datetime import datetime
@@ -393,3 +394,336 @@ def test_unencodable_text_does_not_abort(tmp_path: Path, summary: RunSummary) ->
     assert ws.cell(2, COL["内容"]).value == "壊れた文字"
     got = json.loads(js.read_text("utf-8"))["findings"]
     assert [r["message"] for r in got] == ["壊れた\ufffd文字\x0b", "ok"]
+
+
+# --------------------------------------------------------------------------------------
+# Returns (返戻): the 「返戻再請求」 sheet, the 「返戻」 summary block, JSON
+# --------------------------------------------------------------------------------------
+RECLAIM_HEADERS = [
+    "返戻年月",
+    "診療年月",
+    "患者ID",
+    "氏名",
+    "元のレセプト",
+    "照合方法",
+    "返戻理由",
+    "分類",
+    "詳細",
+    "対応",
+    "再請求",
+    "事前チェック",
+    "請求点数",
+    "返戻ファイル",
+    "行",
+]
+RCOL = {h: i + 1 for i, h in enumerate(RECLAIM_HEADERS)}
+
+
+def _reclaim(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "返戻年月": "2026-11",
+        "診療年月": "2026-10",
+        "患者ID": "000123",
+        "氏名": "山田 太郎",
+        "元のレセプト": "レセプト.xlsx 2行",
+        "照合方法": "患者ID・診療年月",
+        "返戻理由": "資格喪失後の受診",
+        "分類": "資格",
+        "詳細": "資格喪失後の受診",
+        "対応": "新しい保険証を確認して再請求してください。",
+        "再請求": "可",
+        "事前チェック": "指摘済み",
+        "請求点数": 1234,
+        "返戻ファイル": "返戻.csv",
+        "行": 2,
+    }
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def reclaims() -> pd.DataFrame:
+    df = pd.DataFrame(
+        [
+            _reclaim(氏名='=HYPERLINK("http://x")', 対応="+81", 請求点数=1234, 行=2),
+            _reclaim(
+                患者ID="0012",
+                返戻理由="@SUM(A1)",
+                詳細="-1",
+                分類="<r><t>injected</t></r>",
+                再請求="確認待ち",
+                事前チェック="",
+                請求点数=pd.NA,
+                行=3,
+            ),
+            _reclaim(
+                元のレセプト="",
+                照合方法="照合できず",
+                氏名="山田\x01花子",
+                返戻ファイル="http://example.com/",
+                再請求="不可",
+                請求点数=56,
+                行=pd.NA,
+            ),
+        ],
+        columns=RECLAIM_HEADERS,
+    )
+    df["請求点数"] = df["請求点数"].astype("Int64")
+    df["行"] = df["行"].astype("Int64")
+    for c in RECLAIM_HEADERS:
+        if c not in ("請求点数", "行"):
+            df[c] = df[c].astype(object)
+    return df
+
+
+def _with_returns(summary: RunSummary, **kw: Any) -> RunSummary:
+    base: dict[str, Any] = {
+        "total": 4,
+        "matched": 3,
+        "unmatched": 1,
+        "predicted": 2,
+        "by_class": {"資格": 3, "不詳 記載不備": 2, "負担割合": 1, "その他": 0},
+    }
+    base.update(kw)
+    return dataclasses.replace(summary, returns=report.ReturnsSummary(**base))
+
+
+def _expected_text(v: Any) -> str | None:
+    if v is None or v is pd.NA:
+        return None
+    s = str(v).replace("\x01", "")
+    return s or None
+
+
+def test_reclaims_sheet(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary, reclaims: pd.DataFrame) -> None:
+    xlsx, _ = write_reports(findings, summary, tmp_path, reclaims=reclaims)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧", "返戻再請求"]
+    ws = wb["返戻再請求"]
+    assert [c.value for c in ws[1]] == RECLAIM_HEADERS
+    assert ws.max_row == 1 + len(reclaims)
+    assert ws.auto_filter.ref == f"A1:O{1 + len(reclaims)}"
+    assert ws.freeze_panes == "A2"
+
+    # rows in order; every column but 請求点数 is a string cell with the input text
+    for i, rec in enumerate(reclaims.to_dict("records"), start=2):
+        for h in RECLAIM_HEADERS:
+            cell = ws.cell(i, RCOL[h])
+            if h == "請求点数":
+                continue
+            want = _expected_text(rec[h])
+            if want is None:
+                assert cell.value is None, (i, h)
+            else:
+                assert cell.data_type == "s", (i, h)
+                assert cell.value == want, (i, h)
+    assert [ws.cell(i, RCOL["行"]).value for i in range(2, 5)] == ["2", "3", None]
+
+    # 請求点数: number with #,##0, blank where NA
+    points = [ws.cell(i, RCOL["請求点数"]) for i in range(2, 5)]
+    assert [c.value for c in points] == [1234, None, 56]
+    assert points[0].data_type == "n" and points[0].number_format == "#,##0"
+
+    # safety: the dangerous strings stay text; no formula, link or injected markup
+    seen = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    for s in ['=HYPERLINK("http://x")', "+81", "-1", "@SUM(A1)", "<r><t>injected</t></r>", "http://example.com/"]:
+        assert s in seen, s
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f"
+            assert c.hyperlink is None
+    with zipfile.ZipFile(xlsx) as z:
+        names = z.namelist()
+        sheet_xml = z.read("xl/worksheets/sheet3.xml").decode("utf-8")
+    assert not any("hyperlink" in n or "externalLink" in n for n in names)
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    assert "<t>injected</t>" not in sheet_xml and "\x01" not in sheet_xml
+
+    # fills: 可 (green) differs from 確認待ち (yellow) differs from anything else (none)
+    def fill(r: int, header: str = "患者ID") -> str:
+        return str(ws.cell(r, RCOL[header]).fill.fgColor.rgb)
+
+    ok, wait, other = fill(2), fill(3), fill(4)
+    assert len({ok, wait, other}) == 3
+    assert ok.endswith("C6EFCE") and wait.endswith("FFEB9C")
+    assert fill(2, "対応") == ok and fill(2, "請求点数") == ok  # the whole row carries the colour
+    assert fill(3, "請求点数") == wait
+
+    # widths: 対応/理由 columns are wider than the short ones
+    def width(h: str) -> float:
+        return float(ws.column_dimensions[openpyxl.utils.get_column_letter(RCOL[h])].width)
+
+    assert width("対応") > width("患者ID") and width("返戻理由") > width("再請求")
+
+    # the summary names the sheet and explains the colours
+    rows = _summary_rows(wb["概要"])
+    assert rows[_find_row(rows, "返戻再請求のシート")][1] == "返戻再請求"
+
+
+def test_reclaims_empty(tmp_path: Path, summary: RunSummary) -> None:
+    empty = pd.DataFrame({h: pd.Series([], dtype=object) for h in RECLAIM_HEADERS})
+    xlsx, js = write_reports(empty_findings(), summary, tmp_path, reclaims=empty)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧", "返戻再請求"]
+    ws = wb["返戻再請求"]
+    assert [c.value for c in ws[1]] == RECLAIM_HEADERS
+    assert ws.max_row == 1 and ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:O1"
+    assert json.loads(js.read_text("utf-8"))["reclaims"] == []
+
+
+def test_without_reclaims_nothing_changes(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary) -> None:
+    xlsx, js = write_reports(findings, summary, tmp_path)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧"]
+    rows = _summary_rows(wb["概要"])
+    assert not any(r[0] in ("返戻再請求のシート", "返戻の件数", "返戻の分類") for r in rows)
+    data = json.loads(js.read_text("utf-8"))
+    assert set(data) == {"summary", "findings"} and "returns" not in data["summary"]
+
+
+def test_returns_summary_block(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary) -> None:
+    xlsx, js = write_reports(findings, _with_returns(summary), tmp_path)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧"]  # the block alone adds no sheet
+    ws = wb["概要"]
+    rows = _summary_rows(ws)
+    count_i = _find_row(rows, "返戻の件数")
+    assert rows[count_i - 1][0] == "返戻"  # the block's heading (not the category 返戻)
+    assert rows[count_i][1] == 4
+    assert rows[_find_row(rows, "元のレセプトと照合できた件数")][1] == 3
+    assert rows[_find_row(rows, "照合できなかった件数")][1] == 1
+    share_i = _find_row(rows, "事前チェックで指摘済みだった割合")
+    assert count_i < share_i
+    share = ws.cell(share_i + 1, 2)
+    assert share.data_type == "n" and share.value == pytest.approx(2 / 3)
+    assert share.number_format == "0.0%"  # Excel shows 66.7%
+    assert f"{share.value:.1%}" == "66.7%"
+    cls = _find_row(rows, "返戻の分類")
+    assert rows[cls + 1 : cls + 5] == [
+        ["資格", 3, *rows[cls + 1][2:]],
+        ["不詳 記載不備", 2, *rows[cls + 2][2:]],
+        ["負担割合", 1, *rows[cls + 3][2:]],
+        ["その他", 0, *rows[cls + 4][2:]],
+    ]
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f"
+
+    s = json.loads(js.read_text("utf-8"))["summary"]
+    assert s["returns"] == {
+        "total": 4,
+        "matched": 3,
+        "unmatched": 1,
+        "predicted": 2,
+        "predicted_share": pytest.approx(2 / 3),
+        "by_class": {"資格": 3, "不詳 記載不備": 2, "負担割合": 1, "その他": 0},
+    }
+    assert list(s["returns"]["by_class"]) == ["資格", "不詳 記載不備", "負担割合", "その他"]
+
+
+def test_returns_summary_nothing_matched(tmp_path: Path, summary: RunSummary) -> None:
+    sm = _with_returns(summary, total=2, matched=0, unmatched=2, predicted=0)
+    xlsx, js = write_reports(empty_findings(), sm, tmp_path)
+    rows = _summary_rows(openpyxl.load_workbook(xlsx)["概要"])
+    assert rows[_find_row(rows, "事前チェックで指摘済みだった割合")][1] == "—"
+    assert json.loads(js.read_text("utf-8"))["summary"]["returns"]["predicted_share"] is None
+
+
+def test_json_reclaims(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    reclaims: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(report, "JSON_CHUNK_ROWS", 2)
+    _, js = write_reports(findings, _with_returns(summary), tmp_path, reclaims=reclaims)
+    raw = js.read_bytes()
+    assert "返戻理由".encode() in raw  # UTF-8 keys, not \u escapes
+    data = json.loads(raw.decode("utf-8"))
+    assert list(data) == ["summary", "findings", "reclaims"]
+    assert len(data["findings"]) == len(findings)
+    got = data["reclaims"]
+    assert len(got) == len(reclaims)
+    for rec, want in zip(got, reclaims.to_dict("records"), strict=True):
+        assert list(rec) == RECLAIM_HEADERS
+        for k in RECLAIM_HEADERS:
+            v = want[k]
+            if v is None or v is pd.NA:
+                assert rec[k] is None, k
+            elif k in ("請求点数", "行"):
+                assert rec[k] == int(v) and isinstance(rec[k], int)
+            else:
+                assert rec[k] == v  # text kept untouched (\x01 too)
+    assert [r["請求点数"] for r in got] == [1234, None, 56]
+    assert data["summary"]["returns"]["predicted"] == 2
+
+
+def test_reclaims_values_normalised(tmp_path: Path, summary: RunSummary) -> None:
+    # float columns of whole numbers read "12" (not "12.0"); a non-number 請求点数 stays text
+    df = pd.DataFrame(
+        {
+            "患者ID": ["1", "2", "3"],
+            "再請求": ["可", "確認待ち", None],
+            "請求点数": pd.Series([100.0, float("nan"), 2.5]),
+            "行": pd.Series([12.0, float("nan"), 14.0]),
+        }
+    )
+    df2 = df.copy()
+    df2["請求点数"] = pd.Series([100, "不明", None], dtype=object)
+    xlsx, js = write_reports(empty_findings(), summary, tmp_path, reclaims=df)
+    ws = openpyxl.load_workbook(xlsx)["返戻再請求"]
+    assert [ws.cell(i, 4).value for i in range(2, 5)] == ["12", None, "14"]
+    assert [ws.cell(i, 3).value for i in range(2, 5)] == [100, None, 2.5]
+    got = json.loads(js.read_text("utf-8"))["reclaims"]
+    assert [r["行"] for r in got] == [12, None, 14]
+    assert [r["請求点数"] for r in got] == [100, None, 2.5]
+
+    xlsx, js = write_reports(empty_findings(), summary, tmp_path, reclaims=df2)
+    ws = openpyxl.load_workbook(xlsx)["返戻再請求"]
+    cells = [ws.cell(i, 3) for i in range(2, 5)]
+    assert [c.value for c in cells] == [100, "不明", None]
+    assert cells[0].data_type == "n" and cells[1].data_type == "s"
+    assert [r["請求点数"] for r in json.loads(js.read_text("utf-8"))["reclaims"]] == [100, "不明", None]
+
+
+def test_reclaims_split_over_sheets(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    reclaims: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(report, "MAX_ROWS_PER_SHEET", 2)
+    monkeypatch.setattr(report, "PREP_CHUNK_ROWS", 1)
+    xlsx, _ = write_reports(findings.iloc[:2], summary, tmp_path, reclaims=reclaims)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["概要", "指摘一覧", "返戻再請求", "返戻再請求(2)"]
+    first, second = wb["返戻再請求"], wb["返戻再請求(2)"]
+    assert [c.value for c in second[1]] == RECLAIM_HEADERS
+    assert second.auto_filter.ref == "A1:O2" and second.freeze_panes == "A2"
+    ids = [first.cell(i, RCOL["患者ID"]).value for i in (2, 3)] + [second.cell(2, RCOL["患者ID"]).value]
+    assert ids == reclaims["患者ID"].tolist()
+
+
+def test_failed_reclaims_write_leaves_nothing(
+    tmp_path: Path,
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    reclaims: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(report, "_write_reclaim_rows", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_reports(findings, summary, tmp_path, reclaims=reclaims)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reclaims_duplicate_columns_rejected(tmp_path: Path, summary: RunSummary) -> None:
+    df = pd.DataFrame([["a", "b"]], columns=["氏名", "氏名"])
+    with pytest.raises(ValueError, match="氏名"):
+        write_reports(empty_findings(), summary, tmp_path, reclaims=df)
+    assert list(tmp_path.iterdir()) == []

@@ -59,7 +59,7 @@ def test_rule_fixture(category: str, base: dict[str, Any], case: dict[str, Any])
         _table("cards", _rows(base, case, "card")),
     ]
     tables = [t for t in tables if len(t.frame)]
-    findings, _ = reconcile_tables(tables)
+    findings = reconcile_tables(tables).findings
     mine = findings[findings["category"] == category]
     if case["expect"] == "pass":
         assert mine.empty, mine[["rule_id", "message"]].to_string()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
-from rules import registry
+from rules import registry, return_unmatched, returned
+from rules._return_reasons import CLASS_LABELS_JA
 from rules.findings import concat_findings
-from worker.link import link
+from worker.link import latest_online_after, link, link_returns
 from worker.normalise import empty_table, normalise
+from worker.report import ReturnsSummary
 from worker.schema import TABLE_KINDS
 from worker.tables import RawTable
 
@@ -29,9 +32,81 @@ def combine(tables: Sequence[RawTable]) -> tuple[dict[str, pd.DataFrame], pd.Dat
     return stacked, concat_findings(input_findings)
 
 
-def reconcile_tables(tables: Sequence[RawTable]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Pure part of a run: the findings of a set of already-read tables."""
+@dataclass
+class EngineResult:
+    findings: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    #: the 返戻再請求 worksheet (None when no returns table was read)
+    reclaims: pd.DataFrame | None = None
+    returns: ReturnsSummary | None = None
+
+
+def _claim_context(receipts: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
+    """Per receipt: the categories of its pre-submission findings and the 摘要 items found missing."""
+    key = ["source_file", "sheet", "row"]
+    out = pd.DataFrame(index=receipts.index)
+    out["claim_categories"] = ""
+    out["claim_missing"] = ""
+    if findings.empty:
+        return out
+    cats = findings.groupby(key)["category"].agg(lambda c: ",".join(sorted(set(c))))
+    missing = findings[findings["category"] == "fusho_missing_entry"].groupby(key)["expected"].first()
+    idx = pd.MultiIndex.from_arrays([receipts["_file"], receipts["_sheet"], receipts["_row"]])
+    out["claim_categories"] = cats.reindex(idx).fillna("").to_numpy()
+    out["claim_missing"] = missing.reindex(idx).fillna("").to_numpy()
+    return out
+
+
+def link_returned_claims(
+    returns: pd.DataFrame, receipts: pd.DataFrame, online: pd.DataFrame, findings: pd.DataFrame
+) -> pd.DataFrame:
+    """Returns with their matched claim (``cl_*``), the claim's findings and the latest later
+    online check (``lo_*``): the input of ``rules.returned``."""
+    claim, method = link_returns(returns, receipts)
+    context = _claim_context(receipts, findings)
+    claim_cols = receipts.join(context)
+    cl = claim_cols.reindex(claim.to_numpy())
+    cl.index = returns.index
+    cl = cl.rename(columns={c: "cl_" + c.lstrip("_") for c in cl.columns})
+    after = cl["cl_claim_month"] + pd.offsets.MonthEnd(0)
+    lo_at = latest_online_after(cl.rename(columns={"cl_patient_id": "patient_id"}), online, after)
+    lo = online.reindex(lo_at.to_numpy())
+    lo.index = returns.index
+    lo = lo.rename(columns={c: "lo_" + c.lstrip("_") for c in lo.columns})
+    out = pd.concat([returns, cl, lo], axis=1)
+    out["match_method"] = method
+    out["claim_categories"] = out.pop("cl_claim_categories").fillna("")
+    out["claim_missing"] = out.pop("cl_claim_missing").fillna("")
+    # a finding about a return belongs to the patient and month of the claim it returns
+    out["patient_id"] = out["cl_patient_id"].where(method.ne(""), out["patient_id"]).fillna("")
+    out["claim_month"] = out["claim_month"].fillna(out["cl_claim_month"])
+    return out
+
+
+def run_returns(
+    tables: dict[str, pd.DataFrame], findings: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, ReturnsSummary]:
+    linked = link_returned_claims(tables["returns"], tables["receipts"], tables["online"], findings)
+    classified = returned.classify(linked)
+    found = concat_findings([returned.check(classified), return_unmatched.check(classified)])
+    matched = classified["match_method"].ne("")
+    by_class = classified["_class"].map(CLASS_LABELS_JA).value_counts()
+    summary = ReturnsSummary(
+        total=len(classified),
+        matched=int(matched.sum()),
+        unmatched=int((~matched).sum()),
+        predicted=int((classified["_predicted"] & matched).sum()),
+        by_class={label: int(by_class.get(label, 0)) for label in CLASS_LABELS_JA.values()},
+    )
+    return found, returned.reclaim_table(classified), summary
+
+
+def reconcile_tables(tables: Sequence[RawTable]) -> EngineResult:
+    """Pure part of a run: the findings of a set of already-read tables (any months)."""
     stacked, input_findings = combine(tables)
     linked = link(stacked["receipts"], stacked["online"], stacked["cards"])
     findings = concat_findings([input_findings, registry.run(linked)])
-    return findings, stacked
+    if not any(t.kind == "returns" for t in tables):
+        return EngineResult(findings, stacked)
+    return_findings, reclaims, summary = run_returns(stacked, findings)
+    return EngineResult(concat_findings([findings, return_findings]), stacked, reclaims, summary)

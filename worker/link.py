@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules._names import fold_kana_text, fold_name_text, wildcard_equal
+
 ONLINE_FIELDS = (
     "checked_on", "validity", "insurer_no", "card_symbol", "card_number", "card_branch",
     "relation", "name", "name_kana", "sex", "birth_date", "online_ratio", "limit_category",
@@ -124,3 +126,96 @@ def link(receipts: pd.DataFrame, online: pd.DataFrame, cards: pd.DataFrame) -> p
     out["on_linked"] = oi.to_numpy() >= 0
     out["cd_linked"] = ci.to_numpy() >= 0
     return out
+
+
+#: How a return was matched to its claim, strongest first (shown to the clerk).
+RETURN_MATCH_METHODS = (
+    ("receipt_no", "レセプト番号"),
+    ("patient_month", "患者ID・診療年月"),
+    ("insurer_number", "診療年月・保険者番号・番号"),
+    ("kana_birth_sex", "カナ氏名・生年月日・性別"),
+)
+
+
+def _first_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> pd.Series:
+    """For each left row (``_ri``), the first right row (``_ci``) equal on ``on``."""
+    lk = left.dropna(subset=on)
+    lk = lk[(lk[on].astype(str) != "").all(axis=1)]
+    m = lk[["_ri", *on]].merge(right[["_ci", *on]], on=on, how="inner")
+    m = m.sort_values(["_ri", "_ci"]).drop_duplicates("_ri")
+    return pd.Series(m["_ci"].to_numpy(), index=m["_ri"].to_numpy(), dtype="int64")
+
+
+def _name_match(returns: pd.DataFrame, receipts: pd.DataFrame) -> pd.Series:
+    """Match on birth date + sex (+ claim month when known) and a folded name: kana equal
+    after width/kana folding, or kanji equal with ● as a wildcard and 異体字 folded."""
+    r = returns.loc[returns["birth_date"].notna()]
+    if r.empty:
+        return pd.Series(dtype="int64")
+    cand = r[["_ri", "birth_date", "sex", "claim_month", "name", "name_kana"]].merge(
+        receipts[["_ci", "birth_date", "sex", "claim_month", "name", "name_kana"]],
+        on="birth_date",
+        suffixes=("", "_c"),
+    )
+    sex_ok = cand["sex"].isna() | cand["sex_c"].isna() | cand["sex"].eq(cand["sex_c"])
+    month_ok = cand["claim_month"].isna() | cand["claim_month"].eq(cand["claim_month_c"])
+    cand = cand[sex_ok & month_ok]
+    if cand.empty:
+        return pd.Series(dtype="int64")
+    kana = [
+        bool(a) and bool(b) and fold_kana_text(a) == fold_kana_text(b)
+        for a, b in zip(cand["name_kana"].fillna(""), cand["name_kana_c"].fillna(""), strict=True)
+    ]
+    kanji = [
+        bool(a) and bool(b) and wildcard_equal(fold_name_text(a), fold_name_text(b))
+        for a, b in zip(cand["name"].fillna(""), cand["name_c"].fillna(""), strict=True)
+    ]
+    hit = cand[pd.Series(kana, index=cand.index) | pd.Series(kanji, index=cand.index)]
+    hit = hit.sort_values(["_ri", "_ci"]).drop_duplicates("_ri")
+    return pd.Series(hit["_ci"].to_numpy(), index=hit["_ri"].to_numpy(), dtype="int64")
+
+
+def link_returns(returns: pd.DataFrame, receipts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Match every return to its original claim among the uploaded months.
+
+    Tried in order: receipt (search) number within the claim month; patient ID and claim
+    month; claim month + insurer number + 番号; kana name + birth date + sex with ●, 異体字
+    and width folded. Returns (claim index label or -1, method key or "") per return.
+    """
+    claim = pd.Series(-1, index=returns.index, dtype="int64")
+    method = pd.Series("", index=returns.index, dtype="object")
+    if returns.empty or receipts.empty:
+        return claim, method
+    r = returns.assign(_ri=returns.index)
+    c = receipts.assign(_ci=receipts.index)
+    attempts = {
+        "receipt_no": lambda left: _first_match(left, c, ["receipt_no", "claim_month"]),
+        "patient_month": lambda left: _first_match(left, c, ["patient_id", "claim_month"]),
+        "insurer_number": lambda left: _first_match(left, c, ["claim_month", "insurer_no", "card_number"]),
+        "kana_birth_sex": lambda left: _name_match(left, c),
+    }
+    for key, _label in RETURN_MATCH_METHODS:
+        left = r.loc[claim.reindex(r.index).to_numpy() == -1]
+        if left.empty:
+            break
+        found = attempts[key](left)
+        if len(found):
+            claim.loc[found.index] = found.to_numpy()
+            method.loc[found.index] = key
+    return claim, method
+
+
+def latest_online_after(claims: pd.DataFrame, online: pd.DataFrame, after: pd.Series) -> pd.Series:
+    """For each claim row, the index label of the patient's latest online check after ``after``
+    (a later re-check shows whether a new insurer is registered now), or -1."""
+    result = pd.Series(-1, index=claims.index, dtype="int64")
+    if online.empty or claims.empty:
+        return result
+    o = online.loc[online["patient_id"].ne("") & online["checked_on"].notna(), ["patient_id", "checked_on"]]
+    o = o.assign(_oi=o.index).sort_values("checked_on").drop_duplicates("patient_id", keep="last")
+    m = pd.DataFrame({"patient_id": claims["patient_id"], "_after": after, "_ri": claims.index}).merge(
+        o, on="patient_id", how="inner"
+    )
+    m = m[m["checked_on"] > m["_after"]]
+    result.loc[m["_ri"].to_numpy()] = m["_oi"].to_numpy(dtype="int64")
+    return result

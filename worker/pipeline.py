@@ -58,7 +58,8 @@ def reconcile(
     timings["read"] = time.perf_counter() - t0
     say("照合中")
     t1 = time.perf_counter()
-    findings, stacked = reconcile_tables(tables)
+    engine = reconcile_tables(tables)
+    findings, stacked = engine.findings, engine.tables
     timings["rules"] = time.perf_counter() - t1
     receipts = stacked["receipts"]
     statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
@@ -77,11 +78,12 @@ def reconcile(
         files=statuses,
         receipts=len(receipts),
         started_at=started,
+        returns=engine.returns,
         finished_at=datetime.now(),
     )
     say("訂正リストを書き出し中")
     t2 = time.perf_counter()
-    outputs = write_reports(findings, summary, out_dir)
+    outputs = write_reports(findings, summary, out_dir, reclaims=engine.reclaims)
     timings["write"] = time.perf_counter() - t2
     log.info(
         "run done: %d files, %d receipts, %d findings, %d file problems",

@@ -2,6 +2,8 @@
 
 CONTRACT §2: the correction list holds the findings with Japanese headers, severity colours,
 filters, a frozen header and the money impact; the same findings are written as JSON.
+When the caller passes the returns (返戻) to reclaim, they get their own sheet 「返戻再請求」
+(and a "reclaims" list in the JSON); ``RunSummary.returns`` adds a 「返戻」 block to the summary.
 
 Safety: nothing read from the input ever becomes a formula, URL or raw XML in the workbook.
 The workbook is created with every string auto-conversion off and text is written with
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,9 +48,13 @@ __all__ = [
     "FINDINGS_SHEET",
     "JSON_NAME",
     "MAX_ROWS_PER_SHEET",
+    "RECLAIMS_SHEET",
+    "RECLAIM_POINTS_COLUMN",
+    "RECLAIM_STATUS_COLUMN",
     "SUMMARY_SHEET",
     "XLSX_NAME",
     "FileStatus",
+    "ReturnsSummary",
     "RunSummary",
     "write_reports",
 ]
@@ -55,6 +63,12 @@ XLSX_NAME: Final = "corrections.xlsx"
 JSON_NAME: Final = "findings.json"
 SUMMARY_SHEET: Final = "概要"
 FINDINGS_SHEET: Final = "指摘一覧"
+RECLAIMS_SHEET: Final = "返戻再請求"
+
+#: The one numeric column of the reclaims sheet (number "#,##0", blank where missing).
+RECLAIM_POINTS_COLUMN: Final = "請求点数"
+#: The column whose value colours a reclaims row (see _RECLAIM_FILL).
+RECLAIM_STATUS_COLUMN: Final = "再請求"
 
 #: Data rows per findings sheet: Excel's 1,048,576 rows minus the header row.
 MAX_ROWS_PER_SHEET: int = 1_048_575
@@ -78,6 +92,18 @@ _SEVERITY_FILL: Final[Mapping[str, str]] = {
     "info": "#DDEBF7",  # light blue
 }
 
+#: Row colour of the reclaims sheet by the value of its 「再請求」 column.
+_RECLAIM_FILL: Final[Mapping[str, str]] = {
+    "可": "#C6EFCE",  # light green: can be reclaimed
+    "確認待ち": "#FFEB9C",  # light yellow: waiting for a check
+}
+
+#: Reclaims sheet column widths: (min, max) by content; headers with these words get the wide range.
+_RECLAIM_WIDTH: Final = (8.0, 30.0)
+_RECLAIM_WIDE_WIDTH: Final = (40.0, 60.0)
+_RECLAIM_WIDE_WORDS: Final = ("対応", "理由")
+_WIDTH_SAMPLE_ROWS: Final = 500
+
 _STATUS_LABELS_JA: Final[Mapping[str, str]] = {"ok": "読込済", "error": "読込エラー"}
 
 _SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
@@ -98,6 +124,22 @@ class FileStatus:
 
 
 @dataclass(frozen=True)
+class ReturnsSummary:
+    """The returns (返戻) of a run, as counted for the summary."""
+
+    total: int  # returns read
+    matched: int  # returns matched to their original claim
+    unmatched: int  # returns no claim could be found for
+    predicted: int  # matched returns whose original claim had a finding that predicted them
+    by_class: Mapping[str, int]  # class label -> returns, e.g. {"資格": 3, "負担割合": 1, "その他": 0}
+
+    @property
+    def predicted_share(self) -> float | None:
+        """predicted / matched (0..1), or None when no return was matched."""
+        return self.predicted / self.matched if self.matched else None
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """What a run read; shown at the top of the workbook and in findings.json."""
 
@@ -106,6 +148,7 @@ class RunSummary:
     receipts: int  # receipts read
     started_at: datetime
     finished_at: datetime
+    returns: ReturnsSummary | None = None  # the 「返戻」 block; None leaves it out
 
 
 # --------------------------------------------------------------------------------------
@@ -139,18 +182,30 @@ FINDINGS_HEADERS: Final[tuple[str, ...]] = tuple(h for h, _, _, _ in _LAYOUT)
 # --------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------
-def write_reports(findings: pd.DataFrame, summary: RunSummary, out_dir: Path) -> tuple[Path, Path]:
+def write_reports(
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    out_dir: Path,
+    *,
+    reclaims: pd.DataFrame | None = None,
+) -> tuple[Path, Path]:
     """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
 
     ``findings`` has the columns FINDING_COLUMNS (extra columns are ignored), sorted as
     they should appear. Both files are written to temporary files in ``out_dir`` first and
     moved into place only when both are complete; on any error the temporary files are
     removed and the previous corrections.xlsx/findings.json (if any) are left untouched.
+
+    ``reclaims`` (one row per return, Japanese headers, in the order to show) adds the sheet
+    「返戻再請求」 after 「指摘一覧」 and a "reclaims" list to findings.json, even when it has no
+    rows. Every column is text except 「請求点数」 (a number); 「再請求」 colours the rows.
     """
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
         raise ValueError(f"findings lacks columns: {', '.join(missing)}")
     findings = findings.loc[:, list(FINDING_COLUMNS)].reset_index(drop=True)
+    if reclaims is not None:
+        reclaims = _prepare_reclaims(reclaims)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -162,9 +217,9 @@ def write_reports(findings: pd.DataFrame, summary: RunSummary, out_dir: Path) ->
     work_dir = Path(tempfile.mkdtemp(prefix=".henrei-report-", dir=out_dir))
     try:
         xlsx_tmp = _temp_path(out_dir, XLSX_NAME, temps)
-        _write_xlsx(findings, summary, stats, xlsx_tmp, work_dir)
+        _write_xlsx(findings, summary, stats, xlsx_tmp, work_dir, reclaims)
         json_tmp = _temp_path(out_dir, JSON_NAME, temps)
-        _write_json(findings, summary, stats, json_tmp)
+        _write_json(findings, summary, stats, json_tmp, reclaims)
         mode = _new_file_mode()
         for t in (xlsx_tmp, json_tmp):
             os.chmod(t, mode)  # mkstemp makes 0600 files; give them the usual mode
@@ -283,6 +338,75 @@ def _is_rich_lookalike(s: str) -> bool:
     return s.startswith("<r>") and s.endswith("</r>")
 
 
+def _prepare_reclaims(reclaims: pd.DataFrame) -> pd.DataFrame:
+    """The reclaims as both outputs use them: str headers, whole numbers without ".0".
+
+    「請求点数」 becomes an object column of int/float (finite numbers), str (a value that
+    is not a number, kept as text) or None (missing).
+    """
+    names = [_SURROGATE_RE.sub("\ufffd", str(c)) for c in reclaims.columns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"reclaims has duplicate columns: {', '.join(dup)}")
+    df = reclaims.reset_index(drop=True)
+    df = df.set_axis(names, axis="columns")
+    out: dict[str, pd.Series] = {}
+    for i, name in enumerate(names):
+        col = df.iloc[:, i]
+        if name == RECLAIM_POINTS_COLUMN:
+            out[name] = _points_column(col)
+        elif pd.api.types.is_float_dtype(col.dtype):
+            out[name] = _whole_numbers_as_int(col)
+        else:
+            out[name] = col
+    return pd.DataFrame(out, index=df.index, columns=names)
+
+
+def _whole_numbers_as_int(col: pd.Series) -> pd.Series:
+    """A float column holding only whole numbers (and NA) as Int64, so 12.0 reads "12"."""
+    num = pd.to_numeric(col, errors="coerce")
+    finite = num[num.notna()]
+    if len(finite) and not bool(((finite % 1) == 0).all()):
+        return col
+    if bool(finite.abs().gt(2**53).any()):
+        return col
+    return num.astype("Int64")
+
+
+def _points_column(col: pd.Series) -> pd.Series:
+    obj = col.astype(object)
+    nums = pd.to_numeric(obj, errors="coerce").astype("float64").tolist()
+    values: list[Any] = []
+    for v, n in zip(obj.tolist(), nums, strict=True):
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            values.append(None)
+        elif isinstance(v, bool) or not math.isfinite(n):
+            values.append(str(v).strip() or None)  # not a number: keep the text (written as text)
+        elif isinstance(v, int):
+            values.append(v)
+        elif n.is_integer() and abs(n) <= 2**53:
+            values.append(int(n))
+        else:
+            values.append(n)
+    return pd.Series(values, index=col.index, dtype=object)
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _reclaim_widths(reclaims: pd.DataFrame) -> list[float]:
+    """Column widths from the header and the first rows, wider for 対応/理由 columns."""
+    sample = reclaims.head(_WIDTH_SAMPLE_ROWS)
+    widths: list[float] = []
+    for i, name in enumerate(reclaims.columns):
+        values = _text_series(sample.iloc[:, i].astype(object)).tolist()
+        longest = max((_display_width(v) for v in values), default=0)
+        lo, hi = _RECLAIM_WIDE_WIDTH if any(w in name for w in _RECLAIM_WIDE_WORDS) else _RECLAIM_WIDTH
+        widths.append(min(hi, max(lo, float(max(longest, _display_width(name)) + 2))))
+    return widths
+
+
 # --------------------------------------------------------------------------------------
 # Workbook
 # --------------------------------------------------------------------------------------
@@ -294,6 +418,7 @@ class _Formats:
         self.label = add({"bold": True, "bg_color": "#F2F2F2", "border": 1})
         self.value = add({"border": 1})
         self.value_int = add({"border": 1, "num_format": "#,##0"})
+        self.value_pct = add({"border": 1, "num_format": "0.0%"})
         self.header = add(
             {
                 "bold": True,
@@ -323,6 +448,13 @@ class _Formats:
             self.row_yen[s] = add({**base, "num_format": "#,##0"})
             self.row_int[s] = add({**base, "num_format": "0"})
             self.sev_count[s] = add({**base, "border": 1, "num_format": "#,##0"})
+        # Reclaims rows, by the value of 「再請求」 ("" = no colour).
+        self.reclaim_text: dict[str, Format] = {}
+        self.reclaim_num: dict[str, Format] = {}
+        for key, fill in (("", None), *_RECLAIM_FILL.items()):
+            base = {"bg_color": fill} if fill else {}
+            self.reclaim_text[key] = add(base)
+            self.reclaim_num[key] = add({**base, "num_format": "#,##0"})
 
 
 def _put_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format, plain: Format) -> None:
@@ -336,7 +468,19 @@ def _put_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format, plain: 
         ws.write_string(row, col, text, fmt)
 
 
-def _write_xlsx(findings: pd.DataFrame, summary: RunSummary, stats: _Stats, path: Path, work_dir: Path) -> None:
+def _sheet_names(base: str, n_rows: int, per_sheet: int) -> list[str]:
+    n_sheets = max(1, -(-n_rows // per_sheet))
+    return [base if i == 0 else f"{base}({i + 1})" for i in range(n_sheets)]
+
+
+def _write_xlsx(
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    stats: _Stats,
+    path: Path,
+    work_dir: Path,
+    reclaims: pd.DataFrame | None = None,
+) -> None:
     wb = xlsxwriter.Workbook(
         str(path),
         {
@@ -351,12 +495,15 @@ def _write_xlsx(findings: pd.DataFrame, summary: RunSummary, stats: _Stats, path
     try:
         fmts = _Formats(wb)
         per_sheet = max(1, MAX_ROWS_PER_SHEET)
-        n_sheets = max(1, -(-len(findings) // per_sheet))
-        names = [FINDINGS_SHEET if i == 0 else f"{FINDINGS_SHEET}({i + 1})" for i in range(n_sheets)]
+        names = _sheet_names(FINDINGS_SHEET, len(findings), per_sheet)
+        reclaim_names = [] if reclaims is None else _sheet_names(RECLAIMS_SHEET, len(reclaims), per_sheet)
         summary_ws = wb.add_worksheet(SUMMARY_SHEET)
         sheets = [wb.add_worksheet(n) for n in names]
-        _write_summary_sheet(summary_ws, fmts, summary, stats, names)
+        reclaim_sheets = [wb.add_worksheet(n) for n in reclaim_names]
+        _write_summary_sheet(summary_ws, fmts, summary, stats, names, reclaim_names)
         _write_findings_sheets(sheets, fmts, findings, per_sheet)
+        if reclaims is not None:
+            _write_reclaims_sheets(reclaim_sheets, fmts, reclaims, per_sheet)
         summary_ws.activate()
         wb.close()
         closed = True
@@ -371,7 +518,12 @@ def _write_xlsx(findings: pd.DataFrame, summary: RunSummary, stats: _Stats, path
 
 
 def _write_summary_sheet(
-    ws: Worksheet, f: _Formats, summary: RunSummary, stats: _Stats, sheet_names: Sequence[str]
+    ws: Worksheet,
+    f: _Formats,
+    summary: RunSummary,
+    stats: _Stats,
+    sheet_names: Sequence[str],
+    reclaim_sheet_names: Sequence[str] = (),
 ) -> None:
     # Columns: A label / file / category, B value / status / code, C..F counts.
     ws.set_column(0, 0, 46)
@@ -394,6 +546,8 @@ def _write_summary_sheet(
         ("指摘の件数", stats.total),
         ("指摘一覧のシート", "、".join(sheet_names)),
     ]
+    if reclaim_sheet_names:
+        pairs.append(("返戻再請求のシート", "、".join(reclaim_sheet_names)))
     for label, value in pairs:
         text(0, label, f.label)
         if isinstance(value, int):
@@ -463,6 +617,37 @@ def _write_summary_sheet(
         ws.write_number(r, 2, count, f.count)
         r += 1
 
+    # Returns (返戻)
+    if summary.returns is not None:
+        ret = summary.returns
+        r += 1
+        text(0, "返戻", f.section)
+        r += 1
+        for label, n in (
+            ("返戻の件数", ret.total),
+            ("元のレセプトと照合できた件数", ret.matched),
+            ("照合できなかった件数", ret.unmatched),
+        ):
+            text(0, label, f.label)
+            ws.write_number(r, 1, int(n), f.value_int)
+            r += 1
+        text(0, "事前チェックで指摘済みだった割合", f.label)
+        share = ret.predicted_share
+        if share is None:
+            text(1, "—", f.value)
+        else:
+            ws.write_number(r, 1, share, f.value_pct)
+            text(2, f"（照合できた{int(ret.matched):,}件中{int(ret.predicted):,}件）", f.note)
+        r += 1
+        r += 1
+        for c, h in enumerate(("返戻の分類", "件数")):
+            text(c, h, f.header)
+        r += 1
+        for label, n in ret.by_class.items():
+            text(0, label, f.cell)
+            ws.write_number(r, 1, int(n), f.count)
+            r += 1
+
     # How to read
     r += 1
     text(0, "見方", f.section)
@@ -474,6 +659,9 @@ def _write_summary_sheet(
     text(0, "窓口負担の差額：プラスは患者の払い過ぎ（返金）、マイナスは払い不足です。", f.note)
     r += 1
     text(0, "「行」は元のファイルでの行番号（Excelの行番号）です。", f.note)
+    if reclaim_sheet_names:
+        r += 1
+        text(0, "「返戻再請求」：緑は再請求できる返戻、黄色は確認待ちの返戻です。", f.note)
 
 
 def _format_dt(dt: datetime) -> str:
@@ -573,11 +761,63 @@ def _write_rows(ws: Worksheet, f: _Formats, chunk: _Chunk, first_row: int) -> No
             write_number(r, int_idx, line, row_int[key])
 
 
+def _write_reclaims_sheets(sheets: Sequence[Worksheet], f: _Formats, reclaims: pd.DataFrame, per_sheet: int) -> None:
+    n = len(reclaims)
+    step = max(1, PREP_CHUNK_ROWS)
+    widths = _reclaim_widths(reclaims)
+    headers = [_clean(h) for h in reclaims.columns]
+    for k, ws in enumerate(sheets):
+        lo = k * per_sheet
+        hi = min(n, lo + per_sheet)
+        for c, width in enumerate(widths):
+            ws.set_column(c, c, width)
+        ws.freeze_panes(1, 0)
+        if headers:
+            ws.autofilter(0, 0, hi - lo, len(headers) - 1)
+        ws.set_row(0, 30)
+        for c, h in enumerate(headers):
+            _put_text(ws, 0, c, h, f.header, f.plain_run)
+        for start in range(lo, hi, step):
+            chunk = reclaims.iloc[start : min(hi, start + step)]
+            _write_reclaim_rows(ws, f, chunk, 1 + start - lo)
+
+
+def _write_reclaim_rows(ws: Worksheet, f: _Formats, chunk: pd.DataFrame, first_row: int) -> None:
+    """Reclaims rows: text with _put_text (never a formula/URL/markup), 「請求点数」 as a number."""
+    names = list(chunk.columns)
+    if RECLAIM_STATUS_COLUMN in names:
+        status = _text_series(chunk[RECLAIM_STATUS_COLUMN].astype(object))
+        keys: list[str] = status.where(status.isin(list(_RECLAIM_FILL)), "").tolist()
+    else:
+        keys = [""] * len(chunk)
+    columns: list[tuple[bool, list[Any]]] = []  # (is the number column, values)
+    for i, name in enumerate(names):
+        col = chunk.iloc[:, i]
+        if name == RECLAIM_POINTS_COLUMN:
+            columns.append((True, col.tolist()))
+        else:
+            columns.append((False, _text_series(col.astype(object)).tolist()))
+    plain = f.plain_run
+    for i, key in enumerate(keys):
+        r = first_row + i
+        ft = f.reclaim_text[key]
+        for c, (is_number, values) in enumerate(columns):
+            v = values[i]
+            if not is_number:
+                _put_text(ws, r, c, v, ft, plain)
+            elif v is None:
+                ws.write_blank(r, c, None, f.reclaim_num[key])
+            elif isinstance(v, str):
+                _put_text(ws, r, c, _clean(v), ft, plain)
+            else:
+                ws.write_number(r, c, v, f.reclaim_num[key])
+
+
 # --------------------------------------------------------------------------------------
 # JSON
 # --------------------------------------------------------------------------------------
 def _summary_json(summary: RunSummary, stats: _Stats) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "period": summary.period,
         "started_at": summary.started_at.isoformat(),
         "finished_at": summary.finished_at.isoformat(),
@@ -599,6 +839,17 @@ def _summary_json(summary: RunSummary, stats: _Stats) -> dict[str, Any]:
             "net_yen": stats.overpaid_yen - stats.underpaid_yen,
         },
     }
+    if summary.returns is not None:
+        ret = summary.returns
+        out["returns"] = {
+            "total": int(ret.total),
+            "matched": int(ret.matched),
+            "unmatched": int(ret.unmatched),
+            "predicted": int(ret.predicted),
+            "predicted_share": ret.predicted_share,  # predicted / matched (0..1); null when matched == 0
+            "by_class": {str(k): int(v) for k, v in ret.by_class.items()},
+        }
+    return out
 
 
 def _json_chunks(findings: pd.DataFrame) -> Iterator[str]:
@@ -620,21 +871,52 @@ def _json_chunks(findings: pd.DataFrame) -> Iterator[str]:
         yield "\n" + text.rstrip("\n").replace("\n", ",\n").replace("\\/", "/")
 
 
+def _reclaim_json_chunks(reclaims: pd.DataFrame) -> Iterator[str]:
+    """The reclaims as JSON records (Japanese keys, null for NA), chunked like the findings."""
+    for lo in range(0, len(reclaims), max(1, JSON_CHUNK_ROWS)):
+        chunk = reclaims.iloc[lo : lo + JSON_CHUNK_ROWS]
+        try:
+            text = chunk.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        except UnicodeEncodeError:  # lone surrogates cannot be encoded: replace them
+            chunk = chunk.copy()
+            for c in chunk.columns:
+                if chunk[c].dtype == object:
+                    chunk[c] = chunk[c].map(_replace_surrogates, na_action="ignore")
+            text = chunk.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        assert text is not None
+        yield "\n" + text.rstrip("\n").replace("\n", ",\n").replace("\\/", "/")
+
+
 def _replace_surrogates(v: object) -> object:
     return _SURROGATE_RE.sub("\ufffd", v) if isinstance(v, str) else v
 
 
-def _write_json(findings: pd.DataFrame, summary: RunSummary, stats: _Stats, path: Path) -> None:
+def _write_json(
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    stats: _Stats,
+    path: Path,
+    reclaims: pd.DataFrame | None = None,
+) -> None:
     head = json.dumps({"summary": _summary_json(summary, stats)}, ensure_ascii=False, indent=1)
+    reclaim_chunks = None if reclaims is None else _reclaim_json_chunks(reclaims)
     # errors="replace": a lone surrogate in the summary texts must not abort the run.
     with open(path, "w", encoding="utf-8", errors="replace", newline="\n") as fh:
-        _write_json_body(fh, head, _json_chunks(findings))
+        _write_json_body(fh, head, _json_chunks(findings), reclaim_chunks)
 
 
-def _write_json_body(fh: TextIO, head: str, chunks: Iterator[str]) -> None:
-    # head is '{ "summary": {...}\n}': reopen the object and append the findings array.
+def _write_json_body(fh: TextIO, head: str, chunks: Iterator[str], reclaim_chunks: Iterator[str] | None = None) -> None:
+    # head is '{ "summary": {...}\n}': reopen the object and append the findings array
+    # (and the reclaims array when there is one).
     fh.write(head[: head.rindex("}")].rstrip())
-    fh.write(',\n "findings": [')
+    _write_json_array(fh, "findings", chunks)
+    if reclaim_chunks is not None:
+        _write_json_array(fh, "reclaims", reclaim_chunks)
+    fh.write("\n}\n")
+
+
+def _write_json_array(fh: TextIO, key: str, chunks: Iterator[str]) -> None:
+    fh.write(f',\n "{key}": [')
     first = True
     for chunk in chunks:
         if not chunk:
@@ -643,4 +925,4 @@ def _write_json_body(fh: TextIO, head: str, chunks: Iterator[str]) -> None:
             fh.write(",")
         fh.write(chunk)
         first = False
-    fh.write("]\n}\n")
+    fh.write("]")

@@ -1,0 +1,38 @@
+"""return_unmatched — a return that matches no claim in the uploaded months.
+
+Catches: a 返戻 whose receipt number, patient ID, insurer number or name + birth date +
+sex matches no uploaded receipt (``match_method`` empty, see ``worker.link.link_returns``).
+Fix: upload the receipts of the month the claim was made (返戻 often arrive months later)
+and reconcile again, or look the claim up in the レセコン by the return's data.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules._context import date_text, text
+from rules.findings import make_findings
+
+CATEGORY = "return_unmatched"
+
+
+def check(df: pd.DataFrame) -> pd.DataFrame:
+    return make_findings(
+        df,
+        df["match_method"].eq(""),
+        category=CATEGORY,
+        rule_id="RETURN_UNMATCHED",
+        severity="warning",
+        expected="元のレセプト",
+        actual=lambda d: (text(d["name"]) + " " + date_text(d["birth_date"]) + " " + text(d["insurer_no"])).str.strip(),
+        message=lambda d: (
+            "返戻（"
+            + date_text(d["claim_month"]).str[:7]
+            + " 診療分、"
+            + text(d["name"])
+            + "、理由「"
+            + text(d["reason"])
+            + "」）に対応するレセプトが、読み込んだ月の中に見つかりません。"
+        ),
+        action="返戻された診療月のレセプト一覧を一緒に読み込んで照合し直すか、レセコンで該当レセプトを探してください。",
+    )
