@@ -13,6 +13,9 @@ from rules import (
     eligibility_invalid,
     eligibility_not_found,
     full_charge_collected,
+    fusho_followup_required,
+    fusho_missing_entry,
+    fusho_not_allowed,
     identity_mismatch,
     insurer_changed,
     insurer_number_invalid,
@@ -44,6 +47,9 @@ RECEIPT_RULES: tuple[ModuleType, ...] = (
     card_expired,
     ecert_expired,
     full_charge_collected,
+    fusho_missing_entry,
+    fusho_not_allowed,
+    fusho_followup_required,
 )
 
 

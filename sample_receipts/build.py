@@ -61,6 +61,13 @@ FIRST_ID = 100001
 RECEIPTS_FILE = f"receipts_{CLAIM}.xlsx"
 ONLINE_FILE = f"online_results_{CLAIM}.csv"
 CARDS_FILE = f"card_records_{CLAIM}.xlsx"
+PREV = "2026-09"  # the month before: its receipts and the returns received in October
+OUT_PREV = HERE / PREV
+RECEIPTS_FILE_PREV = f"receipts_{PREV}.xlsx"
+RETURNS_FILE = f"returns_{CLAIM}.xlsx"  # 返戻 received in October (for September claims)
+SHEET_RETURNS = "返戻一覧"
+N_PREV_NEW = 14  # clean September-only patients
+N_PREV_REPEAT = 14  # clean October patients who also came in September
 SHEET_SHAHO = "社保・後期"
 SHEET_KOKUHO = "国保"
 SHEET_CARDS = "資格確認書等"
@@ -71,7 +78,16 @@ AUG_START = dt.date(2026, 8, 1)
 AUG_END = dt.date(2026 + 1, 7, 31)
 
 rng = random.Random(SEED)  # choices for the seeded cases
-vrng = random.Random(SEED + 1)  # choices of the value forms (vendor quirks)
+VRNG_OLD = random.Random(SEED + 1)  # value forms of the rows that existed first
+VRNG_NEW = random.Random(SEED + 5)  # value forms of the rows added later (不詳, 2026-09, 返戻)
+vrng = VRNG_OLD  # choices of the value forms (vendor quirks); see ``forms_for``
+
+
+def forms_for(row: dict[str, object]) -> None:
+    """Draw the value forms of ``row`` from its own stream, so that adding rows leaves the
+    forms of the rows that were there before unchanged."""
+    global vrng
+    vrng = VRNG_NEW if row.get("_new") else VRNG_OLD
 
 
 def ins(body: str) -> str:
@@ -126,6 +142,7 @@ class Case:
     receipts: list[dict[str, object]] = field(default_factory=list)
     online: list[dict[str, object]] = field(default_factory=list)
     cards: list[dict[str, object]] = field(default_factory=list)
+    returns: list[dict[str, object]] = field(default_factory=list)  # 返戻 rows (2026-09 claims)
     pid: str = ""
 
 
@@ -144,6 +161,7 @@ def visit(
     days: int = 1,
     insurer: str | None = None,
     number: str | None = None,
+    claim: str = CLAIM,
 ) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
     """A clean receipt, its online result and the card valid on the service date."""
     b, s = d(birth), d(service)
@@ -177,7 +195,7 @@ def visit(
     copay = (points * ratio + 5) // 10 * 10
     myna = method in ("マイナ保険証", "マイナポータル")
     receipt: dict[str, object] = {
-        "患者ID": "", "診療年月": CLAIM, "診療日": service, "氏名": name[0],
+        "患者ID": "", "診療年月": claim, "診療日": service, "氏名": name[0],
         "カナ氏名": name[1], "性別": sex, "生年月日": birth, "保険者番号": insurer,
         "記号": symbol, "番号": number, "枝番": branch, "本人家族": relation,
         "負担割合": f"{ratio}割", "実日数": str(days), "合計点数": str(points),
@@ -650,6 +668,522 @@ def seed_cases() -> None:
         add(c, r, o, k)
 
 
+# ---------------------------------------------------------------------------------------
+# 不詳 claims of October: two correctly filed (in two styles) and the defective ones.
+
+FUSHO_CATS = ["fusho_missing_entry", "fusho_not_allowed", "fusho_followup_required"]
+FUSHO_MARKER_NUMBER = {"kouki": "77777777"}  # 番号 of a 不詳 claim (後期: 8 digits)
+
+
+@dataclass
+class Tekiyo:
+    """The items of a 不詳 claim's 摘要 (DOMAIN §6)."""
+
+    kana: str
+    shubetsu: str  # 保険種別
+    insurer: str  # 保険者等名称
+    office: str | None  # 事業所名 (None: not needed, e.g. 市町村国保, 後期)
+    address: str
+    phone: str
+    contact: str  # 患者への連絡を行った日, as written
+    relation: str  # 本人 / 家族
+
+
+def tekiyo_text(t: Tekiyo, style: str, drop: tuple[str, ...] = ()) -> str:
+    """The 摘要 in one of three styles a clerk writes; ``drop`` leaves items out.
+
+    - ``short``:  labels, half-width spaces (「不詳 カナ氏名：… 保険者名：… 連絡日：R8.10.20 本人」)
+    - ``formal``: the MHLW wording, full-width spaces (「保険者等名称：」「患者への連絡を行った日：」,
+      「被保険者（本人）」/「被扶養者（家族）」)
+    - ``plain``:  no labels, items in checklist order, half-width kana and full-width digits
+    """
+    rel_formal = "被保険者（本人）" if t.relation == "本人" else "被扶養者（家族）"
+    if style == "plain":
+        items = [
+            ("kana", half_kana(t.kana)), ("shubetsu", t.shubetsu), ("insurer", t.insurer),
+            ("office", t.office), ("address", t.address), ("phone", t.phone.translate(FULLWIDTH_TEL)),
+            ("contact", f"{t.contact}連絡"), ("relation", t.relation),
+        ]  # fmt: skip
+        return "\u3000".join(["不詳"] + [v for k, v in items if v and k not in drop])
+    labels = {
+        "short": {"kana": "カナ氏名：", "shubetsu": "保険種別：", "insurer": "保険者名：",
+                  "office": "事業所名：", "address": "住所：", "phone": "連絡先：",
+                  "contact": "連絡日：", "relation": ""},
+        "formal": {"kana": "カナ氏名：", "shubetsu": "保険種別：", "insurer": "保険者等名称：",
+                   "office": "事業所名：", "address": "住所：", "phone": "連絡先：",
+                   "contact": "患者への連絡を行った日：", "relation": ""},
+    }[style]  # fmt: skip
+    values = {
+        "kana": t.kana.replace("\u3000", " ") if style == "short" else t.kana,
+        "shubetsu": t.shubetsu, "insurer": t.insurer, "office": t.office,
+        "address": t.address, "phone": t.phone, "contact": t.contact,
+        "relation": t.relation if style == "short" else rel_formal,
+    }  # fmt: skip
+    sep = " " if style == "short" else "\u3000"
+    parts = [labels[k] + str(v) for k, v in values.items() if v and k not in drop]
+    return sep.join(["不詳", *parts])
+
+
+FULLWIDTH_TEL = str.maketrans("0123456789-", "０１２３４５６７８９－")
+SHUBETSU = {  # kind -> (保険種別, 保険者等名称, 事業所名 needed)
+    "kyokai": ("協会けんぽ", "全国健康保険協会東京支部", True),
+    "kumiai": ("健保組合", "見本電機健康保険組合", True),
+    "kyosai": ("共済", "架空県職員共済組合", True),
+    "kokuho": ("市町村国保", "架空区国民健康保険", False),
+    "kouki": ("後期高齢者医療", "東京都後期高齢者医療広域連合", False),
+}
+OFFICES = ["株式会社見本商事", "架空運輸株式会社", "見本電機株式会社", "有限会社サンプル工務店",
+           "架空県庁", "株式会社テスト製作所", "見本フーズ株式会社"]  # fmt: skip
+
+
+def fusho_claim(
+    c: Case,
+    *,
+    birth: str,
+    service: str,
+    sex: str,
+    kind: str,
+    style: str,
+    contact: str,
+    drop: tuple[str, ...] = (),
+    relation: str = "本人",
+    method: str = "マイナ保険証",
+    visit_type: str = "初診",
+    days: int = 1,
+    validity: str | None = "4",
+    marker: str = "77777777",
+    name: tuple[str, str] | None = None,
+    tekiyo: str | None = None,
+    claim: str = CLAIM,
+    phone: str | None = None,
+) -> dict[str, object]:
+    """A 不詳 claim (no card on file) and, unless ``validity`` is None, its online result:
+    該当資格なし (all fields empty) or 無効 (the lost qualification kept)."""
+    r, o, _ = visit(birth=birth, service=service, sex=sex, kind=kind, days=days,
+                    relation=relation, name=name, claim=claim)  # fmt: skip
+    shubetsu, insurer_name, needs_office = SHUBETSU[kind]
+    n = len(c.receipts) + sum(len(x.receipts) for x in CASES)
+    t = Tekiyo(
+        kana=str(r["カナ氏名"]), shubetsu=shubetsu, insurer=insurer_name,
+        office=OFFICES[n % len(OFFICES)] if needs_office else None,
+        address=f"東京都架空区見本町{n % 9 + 1}-{n % 5 + 1}-{n % 7 + 2}",
+        phone=phone or f"03-0000-{2000 + n:04d}", contact=contact, relation=relation,
+    )  # fmt: skip
+    r.update({
+        "保険者番号": marker, "記号": "", "番号": FUSHO_MARKER_NUMBER.get(kind, "777777777"),
+        "枝番": "", "特記事項": "", "初再診": visit_type, "資格確認方法": method,
+        "摘要": tekiyo if tekiyo is not None else tekiyo_text(t, style, drop),
+    })  # fmt: skip
+    r["_raw"].add("保険者番号")  # type: ignore[attr-defined]
+    c.receipts.append(r)
+    if validity is not None:
+        o["資格有効性"] = validity
+        o["_raw"].add("資格有効性")  # type: ignore[attr-defined]
+        if validity in ("4", "該当資格なし"):
+            for col in ONLINE_HEADERS[3:8] + ONLINE_HEADERS[12:]:
+                o[col] = ""
+        c.online.append(o)
+    return r
+
+
+def seed_fusho_cases() -> None:
+    good = ["insurer_number_invalid", *FUSHO_CATS]
+    not_found = ["eligibility_not_found"]
+
+    # --- correctly filed, two more styles -----------------------------------------------
+    c = case("fusho_ok_styles", None,
+             "不詳レセプト（ラベル付きの摘要「不詳 カナ氏名：… 保険者名：… 連絡日：R8.10.20 本人」、"
+             "協会けんぽ・事業所名あり・マイナ保険証・初診・実日数1・オン資 該当資格なし）",
+             must_not=good, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1985-04-12", service="2026-10-14", sex="男", kind="kyokai",
+                style="short", contact="R8.10.20",
+                name=("山田\u3000太郎", "ヤマダ\u3000タロウ"),
+                tekiyo="不詳 カナ氏名：ヤマダ タロウ 保険種別：協会けんぽ 保険者名：全国健康保険協会東京支部 "
+                       "事業所名：株式会社サンプル 住所：東京都新宿区西新宿1-2-3 連絡先：03-0000-1234 "
+                       "連絡日：R8.10.20 本人")  # fmt: skip
+    c = case("fusho_ok_styles", None,
+             "不詳レセプト（ラベルなしの摘要、半角カナ・全角数字まじり、市町村国保なので事業所名なし・"
+             "マイナ保険証・初診・実日数1・オン資 該当資格なし）",
+             must_not=good, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1962-11-03", service="2026-10-16", sex="女", kind="kokuho",
+                style="plain", contact="令和８年１０月２２日",
+                name=("鈴木\u3000花子", "スズキ\u3000ハナコ"),
+                tekiyo="不詳\u3000ｽｽﾞｷ ﾊﾅｺ\u3000市町村国保\u3000架空区国民健康保険\u3000"
+                       "東京都架空区見本町4-5-6\u3000０３－００００－１２３５\u3000"
+                       "令和８年１０月２２日連絡\u3000本人")  # fmt: skip
+
+    # --- 記載事項不備 (fusho_missing_entry) -------------------------------------------------
+    entry_ok = ["insurer_number_invalid", "fusho_not_allowed", "fusho_followup_required"]
+    c = case("fusho_missing_phone", "fusho_missing_entry",
+             "不詳レセプトの摘要に連絡先（電話番号）がない（他の項目はあり、連絡日は「10月9日」）",
+             must_not=entry_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1971-08-09", service="2026-10-06", sex="男", kind="kyokai",
+                style="short", contact="10月9日", drop=("phone",))  # fmt: skip
+    c = case("fusho_missing_phone", "fusho_missing_entry",
+             "国保の不詳レセプトの摘要に連絡先がない（他の項目はあり）",
+             must_not=entry_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1958-01-25", service="2026-10-19", sex="女", kind="kokuho",
+                style="formal", contact="令和8年10月26日", drop=("phone",))  # fmt: skip
+    c = case("fusho_missing_office", "fusho_missing_entry",
+             "健保組合の不詳レセプトに事業所名がない（組合・協会けんぽ・共済は必須）",
+             must_not=entry_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1980-03-15", service="2026-10-07", sex="男", kind="kumiai",
+                style="short", contact="R8.10.13", drop=("office",))  # fmt: skip
+    c = case("fusho_missing_office", "fusho_missing_entry",
+             "健保組合の不詳レセプトに事業所名がない（保険種別「組合健保」）",
+             must_not=entry_ok, also_ok=not_found)  # fmt: skip
+    r = fusho_claim(c, birth="1992-12-01", service="2026-10-21", sex="女", kind="kumiai",
+                    style="formal", contact="令和8年10月27日", drop=("office",),
+                    relation="家族")  # fmt: skip
+    r["摘要"] = str(r["摘要"]).replace("保険種別：健保組合", "保険種別：組合健保")
+
+    # --- no contact date (fusho_followup_required; a missing item as well) ----------------
+    c = case("fusho_no_contact_date", "fusho_followup_required",
+             "不詳レセプトの摘要に患者への連絡を行った日がない",
+             must_not=["insurer_number_invalid", "fusho_not_allowed"],
+             also_ok=["fusho_missing_entry", *not_found])  # fmt: skip
+    fusho_claim(c, birth="1975-05-05", service="2026-10-09", sex="女", kind="kyokai",
+                style="short", contact="", drop=("contact",))  # fmt: skip
+    c = case("fusho_no_contact_date", "fusho_followup_required",
+             "共済の不詳レセプトの摘要に患者への連絡を行った日がない",
+             must_not=["insurer_number_invalid", "fusho_not_allowed"],
+             also_ok=["fusho_missing_entry", *not_found])  # fmt: skip
+    fusho_claim(c, birth="1966-02-20", service="2026-10-23", sex="男", kind="kyosai",
+                style="formal", contact="", drop=("contact",))  # fmt: skip
+
+    # --- 不詳 not allowed (fusho_not_allowed) ------------------------------------------------
+    allowed_ok = ["insurer_number_invalid", "fusho_missing_entry", "fusho_followup_required"]
+    c = case("fusho_not_myna", "fusho_not_allowed",
+             "確認方法が資格確認書なのに不詳で請求（不詳はマイナ保険証の提示が条件）",
+             must_not=allowed_ok)  # fmt: skip
+    fusho_claim(c, birth="1983-09-30", service="2026-10-05", sex="男", kind="kyokai",
+                style="short", contact="R8.10.8", method="資格確認書", validity=None)  # fmt: skip
+    c = case("fusho_not_myna", "fusho_not_allowed",
+             "国保・確認方法が資格確認書なのに不詳で請求",
+             must_not=allowed_ok)  # fmt: skip
+    fusho_claim(c, birth="1970-07-17", service="2026-10-26", sex="女", kind="kokuho",
+                style="formal", contact="令和8年10月29日", method="資格確認書",
+                validity=None)  # fmt: skip
+    c = case("fusho_revisit", "fusho_not_allowed",
+             "初再診が「再診」の不詳レセプト（過去の資格で請求すべき）",
+             must_not=allowed_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1977-11-11", service="2026-10-13", sex="男", kind="kyokai",
+                style="short", contact="R8.10.16", visit_type="再診")  # fmt: skip
+    c = case("fusho_revisit", "fusho_not_allowed",
+             "後期・初再診が「再診」の不詳レセプト（番号77777777、事業所名は不要）",
+             must_not=allowed_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1947-03-03", service="2026-10-20", sex="女", kind="kouki",
+                style="formal", contact="令和8年10月23日", visit_type="再診")  # fmt: skip
+    c = case("fusho_online_invalid", "fusho_not_allowed",
+             "オン資「無効」（喪失した資格が分かる）なのに不詳で請求",
+             must_not=allowed_ok, also_ok=["eligibility_invalid"])  # fmt: skip
+    fusho_claim(c, birth="1959-12-12", service="2026-10-08", sex="男", kind="kyokai",
+                style="short", contact="R8.10.14", validity="無効")  # fmt: skip
+    c = case("fusho_online_invalid", "fusho_not_allowed",
+             "オン資「無効（新しい資格あり）」（コード3）なのに不詳で請求",
+             must_not=allowed_ok, also_ok=["eligibility_invalid"])  # fmt: skip
+    fusho_claim(c, birth="1986-04-04", service="2026-10-27", sex="女", kind="kumiai",
+                style="formal", contact="令和8年10月30日", validity="3", relation="家族")  # fmt: skip
+    # 9月に保険者の分かるレセプトがある患者 (the September claims are added in seed_september)
+    for key, birth, sex, kind, s_prev, s_now, style, contact in (
+        ("fusho_prior_claim", "1968-06-06", "男", "kyokai", "2026-09-11", "2026-10-12", "short",
+         "R8.10.15"),
+        ("fusho_prior_claim", "1988-10-10", "女", "kumiai", "2026-09-17", "2026-10-22", "formal",
+         "令和8年10月28日"),
+    ):  # fmt: skip
+        c = case(key, "fusho_not_allowed",
+                 f"9月（{s_prev}）は{KIND_JA[kind]}で請求済みなのに10月は不詳（初診）で請求"
+                 "（過去の資格で請求すべき）", must_not=allowed_ok, also_ok=not_found)  # fmt: skip
+        name = pick_name(sex)
+        prev, _, _ = visit(birth=birth, service=s_prev, sex=sex, kind=kind, name=name,
+                           relation="本人", claim=PREV)  # fmt: skip
+        prev["初再診"] = "初診"
+        c.receipts.append(prev)
+        fusho_claim(c, birth=birth, service=s_now, sex=sex, kind=kind, style=style,
+                    contact=contact, name=name)  # fmt: skip
+
+    # --- follow-up needed (fusho_followup_required) -------------------------------------------
+    follow_ok = ["insurer_number_invalid", "fusho_missing_entry", "fusho_not_allowed"]
+    c = case("fusho_many_days", "fusho_followup_required",
+             "実日数2日の不詳レセプト（2回目の受診時に資格を確認できた）",
+             must_not=follow_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1994-08-18", service="2026-10-02", sex="女", kind="kyokai",
+                style="short", contact="R8.10.20", days=2)  # fmt: skip
+    c = case(
+        "fusho_many_days",
+        "fusho_followup_required",
+        "国保・実日数2日の不詳レセプト",
+        must_not=follow_ok,
+        also_ok=not_found,
+    )
+    fusho_claim(c, birth="1964-10-30", service="2026-10-05", sex="男", kind="kokuho",
+                style="formal", contact="令和8年10月19日", days=2)  # fmt: skip
+    c = case("fusho_contact_before_visit", "fusho_followup_required",
+             "摘要の連絡日（R8.10.10）が受診日（10/15）より前", must_not=follow_ok,
+             also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1973-02-28", service="2026-10-15", sex="男", kind="kyokai",
+                style="short", contact="R8.10.10")  # fmt: skip
+    c = case("fusho_contact_before_visit", "fusho_followup_required",
+             "摘要の患者連絡日（令和8年10月1日）が受診日（10/28）より前",
+             must_not=follow_ok, also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="1999-06-15", service="2026-10-28", sex="女", kind="kumiai",
+                style="formal", contact="令和8年10月1日")  # fmt: skip
+    c = case("fusho_newborn", "fusho_followup_required",
+             "生後10日の新生児の不詳レセプト（資格確認書で受診すべき）", must_not=follow_ok,
+             also_ok=not_found)  # fmt: skip
+    fusho_claim(c, birth="2026-10-05", service="2026-10-15", sex="男", kind="kyokai",
+                style="short", contact="R8.10.19", relation="家族")  # fmt: skip
+    c = case(
+        "fusho_newborn",
+        "fusho_followup_required",
+        "国保・生後10日の新生児の不詳レセプト",
+        must_not=follow_ok,
+        also_ok=not_found,
+    )
+    fusho_claim(c, birth="2026-10-14", service="2026-10-24", sex="女", kind="kokuho",
+                style="formal", contact="令和8年10月28日", relation="家族")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# September 2026: claims that came back as 返戻 in October, and one return that matches
+# nothing. A return row carries ``_claim`` (the receipt it returns; its レセプト番号 and
+# 合計点数 are filled in when written) and ``_pid`` (write the patient's ID).
+
+
+def again(r: dict[str, object], *, service: str, claim: str) -> dict[str, object]:
+    """The same patient and card on another visit (new points and copay)."""
+    out = dict(r)
+    days = int(str(r["実日数"]))
+    points = rng.randint(150, 900) * days
+    ratio = int(str(r["負担割合"]).rstrip("割"))
+    out.update({"診療年月": claim, "診療日": service, "合計点数": str(points),
+                "一部負担金": str((points * ratio + 5) // 10 * 10), "初再診": "再診",
+                "_raw": set(r["_raw"])})  # type: ignore[call-overload]  # fmt: skip
+    return out
+
+
+def return_row(
+    r: dict[str, object] | None,
+    *,
+    reason: str,
+    code: str,
+    note: str = "",
+    receipt_no: bool = False,
+    pid: bool = False,
+    numbers: bool = True,
+    person: dict[str, object] | None = None,
+) -> dict[str, object]:
+    """A 返戻 row for claim ``r`` as the 審査支払機関 lists it (name, insurer as billed)."""
+    src = person or r or {}
+    return {
+        "返戻年月": CLAIM, "診療年月": PREV, "氏名": src["氏名"], "カナ氏名": src["カナ氏名"],
+        "生年月日": src["生年月日"], "性別": src["性別"],
+        "保険者番号": src["保険者番号"] if numbers else "", "記号": src["記号"] if numbers else "",
+        "番号": src["番号"] if numbers else "", "返戻事由コード": code, "返戻理由": reason,
+        "補足": note, "_claim": r, "_receipt_no": receipt_no, "_pid": pid, "患者ID": "",
+        "_points": src.get("合計点数", ""),
+    }  # fmt: skip
+
+
+def seed_september() -> None:
+    matched = dict(must_not=["return_unmatched"])
+
+    # 資格喪失後の受診: 9月は旧組合で請求、10月のオン資で新しい協会けんぽが有効 -> 再請求 可
+    c = case("returned_eligibility", "returned",
+             "返戻（資格喪失後の受診）：9月は旧健保組合で請求、10月のオン資で新しい協会けんぽが有効"
+             "（レセプト番号で照合、再請求 可）", **matched)  # fmt: skip
+    name = pick_name("男")
+    prev, _, _ = visit(birth="1979-06-21", service="2026-09-08", sex="男", kind="kumiai",
+                       name=name, relation="本人", claim=PREV)  # fmt: skip
+    r, o, k = visit(birth="1979-06-21", service="2026-10-15", sex="男", kind="kyokai", name=name,
+                    relation="本人")  # fmt: skip
+    k.update({"発効期日": "2026-09-01", "交付年月日": "2026-09-20"})
+    c.receipts.append(prev)
+    add(c, r, o, k)
+    c.returns.append(return_row(prev, reason="資格喪失後の受診", code="1103",
+                                note="令和8年8月31日 資格喪失", receipt_no=True))  # fmt: skip
+
+    # 資格喪失後の受診: 10月の受診なし（新しい資格が分からない）-> 確認待ち
+    c = case("returned_eligibility", "returned",
+             "返戻（資格喪失後の受診）：10月の受診・照会がなく新しい資格は未確認（患者IDで照合、"
+             "再請求 確認待ち）", **matched)  # fmt: skip
+    prev, _, _ = visit(birth="1963-03-03", service="2026-09-29", sex="男", kind="kumiai",
+                       relation="本人", claim=PREV)  # fmt: skip
+    c.receipts.append(prev)
+    c.returns.append(return_row(prev, reason="資格喪失後の受診", code="1103",
+                                note="令和8年9月15日 資格喪失", pid=True))  # fmt: skip
+
+    # 記号・番号の誤り: 9月の番号が入れ違い、10月は正しい番号でオン資有効
+    c = case("returned_eligibility", "returned",
+             "返戻（記号・番号の誤り）：9月の番号の数字が入れ違い、10月は正しい番号でオン資有効"
+             "（患者IDで照合、再請求 可）", **matched)  # fmt: skip
+    r, o, k = visit(birth="1990-02-14", service="2026-10-20", sex="女", kind="kyokai",
+                    relation="家族")  # fmt: skip
+    prev = again(r, service="2026-09-16", claim=PREV)
+    number = str(r["番号"]).rjust(2, "1")
+    prev["番号"] = number[:-2] + number[-1] + number[-2] if number[-1] != number[-2] else number + "1"
+    c.receipts.append(prev)
+    add(c, r, o, k)
+    c.returns.append(return_row(prev, reason="記号・番号の誤り", code="1101",
+                                note="被保険者証の番号相違", pid=True))  # fmt: skip
+
+    # 本人・家族等誤り: 9月は「本人」で請求、実際は家族（10月は家族で正しく請求）
+    c = case("returned_eligibility", "returned",
+             "返戻（本人・家族等誤り）：9月は本人で請求、オン資・10月のレセプトは家族"
+             "（保険者番号＋番号で照合。10月に登録の券面は家族なので事前チェックでも指摘）",
+             also_ok=["relation_mismatch"], **matched)  # fmt: skip
+    r, o, k = visit(birth="1995-07-30", service="2026-10-08", sex="女", kind="kumiai",
+                    relation="家族")  # fmt: skip
+    prev = again(r, service="2026-09-09", claim=PREV)
+    prev["本人家族"], prev["枝番"] = "本人", "00"
+    c.receipts.append(prev)
+    add(c, r, o, k)
+    c.returns.append(return_row(prev, reason="本人・家族等の誤り", code="1105",
+                                note="被扶養者として認定あり"))  # fmt: skip
+
+    # 後期高齢者該当: 9/12に75歳、9/25の受診を旧協会けんぽで請求。返戻の氏名は「●田　誠」
+    c = case("returned_eligibility", "returned",
+             "返戻（後期高齢者該当）：9/12に75歳、9/25の受診を旧協会けんぽ2割で請求。"
+             "返戻一覧の氏名は「●田　誠」、番号なし（カナ氏名・生年月日・性別で照合）",
+             also_ok=["ratio_implausible_for_age", "ratio_billed_vs_verified"],
+             **matched)  # fmt: skip
+    name = ("髙田\u3000誠", "タカダ\u3000マコト")
+    prev, _, _ = visit(birth="1951-09-12", service="2026-09-05", sex="男", kind="kyokai",
+                       ratio=2, name=name, relation="本人", claim=PREV)  # fmt: skip
+    prev["診療日"] = "2026-09-25"
+    r, o, k = visit(birth="1951-09-12", service="2026-10-09", sex="男", kind="kouki", name=name)
+    c.receipts.append(prev)
+    add(c, r, o, k)
+    ret = return_row(prev, reason="後期高齢者該当", code="1108",
+                     note="令和8年9月12日 後期高齢者医療の資格取得", numbers=False)  # fmt: skip
+    ret.update({"氏名": "●田\u3000誠", "カナ氏名": half_kana(name[1])})
+    c.returns.append(ret)
+
+    # 不詳 記載不備: 9月の不詳レセプトに連絡先がない（事前チェックで指摘済み）
+    c = case("returned_fusho", "returned",
+             "返戻（不詳 記載事項不備）：9月の不詳レセプトの摘要に連絡先がない"
+             "（事前チェックでも指摘、レセプト番号で照合）",
+             also_ok=["fusho_missing_entry"], **matched)  # fmt: skip
+    prev = fusho_claim(c, birth="1972-04-08", service="2026-09-10", sex="女", kind="kyokai",
+                       style="formal", contact="令和8年9月16日", drop=("phone",),
+                       validity=None, claim=PREV)  # fmt: skip
+    c.returns.append(return_row(prev, reason="不詳レセプト 記載事項不備", code="3001",
+                                note="患者の連絡先の記載がありません", receipt_no=True))  # fmt: skip
+    c = case("returned_fusho", "returned",
+             "返戻（不詳 記載事項不備）：9月の不詳レセプトの摘要に患者への連絡を行った日がない"
+             "（事前チェックでも指摘、患者IDで照合）",
+             also_ok=["fusho_missing_entry", "fusho_followup_required"], **matched)  # fmt: skip
+    prev = fusho_claim(c, birth="1990-11-21", service="2026-09-03", sex="男", kind="kumiai",
+                       style="short", contact="", drop=("contact",), validity=None,
+                       claim=PREV)  # fmt: skip
+    c.returns.append(return_row(prev, reason="不詳レセプト 記載事項不備", code="3001",
+                                note="患者への連絡を行った日の記載がありません", pid=True))  # fmt: skip
+
+    # 負担割合: 未就学児（4歳）を3割で請求（事前チェックで指摘済み）
+    c = case("returned_ratio", "returned",
+             "返戻（負担割合）：未就学児（4歳）を3割で請求（事前チェックでも指摘、レセプト番号で照合）",
+             also_ok=["ratio_implausible_for_age", "ratio_billed_vs_verified"],
+             **matched)  # fmt: skip
+    prev, _, _ = visit(birth="2022-05-19", service="2026-09-14", sex="男", kind="kumiai",
+                       relation="家族", claim=PREV)  # fmt: skip
+    set_ratio(prev, 3)
+    c.receipts.append(prev)
+    c.returns.append(return_row(prev, reason="一部負担金割合の誤り", code="2001",
+                                note="未就学児は2割", receipt_no=True))  # fmt: skip
+    # 負担割合: 72歳・国保を給付割合90（1割）で請求（事前チェックで指摘済み）
+    c = case("returned_ratio", "returned",
+             "返戻（負担割合）：72歳・国保を給付割合90（1割負担）で請求（事前チェックでも指摘、"
+             "保険者番号＋番号で照合、返戻一覧の保険者番号は0で8桁）",
+             also_ok=["ratio_implausible_for_age", "ratio_billed_vs_verified"],
+             **matched)  # fmt: skip
+    prev, _, _ = visit(birth="1954-06-06", service="2026-09-18", sex="女", kind="kokuho",
+                       relation="本人", claim=PREV)  # fmt: skip
+    set_ratio(prev, 1)
+    c.receipts.append(prev)
+    ret = return_row(prev, reason="負担区分の誤り", code="2002", note="70歳以上の一部負担金（2割）")
+    ret["保険者番号"] = str(prev["保険者番号"]).zfill(8)
+    c.returns.append(ret)
+
+    # その他: 症状詳記の添付漏れ
+    c = case("returned_other", "returned",
+             "返戻（その他）：症状詳記の添付漏れ（レセプト番号で照合）", **matched)  # fmt: skip
+    prev, _, _ = visit(birth="1984-01-09", service="2026-09-24", sex="女", kind="kyokai",
+                       claim=PREV)  # fmt: skip
+    c.receipts.append(prev)
+    c.returns.append(return_row(prev, reason="症状詳記の添付漏れ", code="9001",
+                                note="請求内容の確認のため", receipt_no=True))  # fmt: skip
+    c = case("returned_other", "returned",
+             "返戻（その他）：算定回数の誤り（後期、レセプト番号で照合）", **matched)  # fmt: skip
+    prev, _, _ = visit(birth="1944-12-05", service="2026-09-19", sex="男", kind="kouki",
+                       claim=PREV)  # fmt: skip
+    c.receipts.append(prev)
+    c.returns.append(return_row(prev, reason="算定回数の誤り", code="9002",
+                                note="月の上限回数を超えた検査", receipt_no=True))  # fmt: skip
+
+    # 照合できない返戻（患者ID 999999 はどこにもない）
+    c = case("return_unmatched", "return_unmatched",
+             "返戻（該当者なし）の患者ID 999999・小林 正（1957-01-01）に対応する9月のレセプトがない",
+             must_not=["returned"])  # fmt: skip
+    ghost: dict[str, object] = {"氏名": "小林\u3000正", "カナ氏名": "コバヤシ\u3000タダシ", "生年月日": "1957-01-01",
+             "性別": "男", "保険者番号": INSURERS["kyokai"][2], "記号": "99990001",
+             "番号": "90909", "合計点数": "512"}  # fmt: skip
+    ret = return_row(None, reason="該当者なし", code="1102", person=ghost)
+    c.pid = ret["患者ID"] = "999999"  # an ID that exists nowhere (kept by assign_new_ids)
+    c.returns.append(ret)
+    c = case("return_unmatched", "return_unmatched",
+             "8月診療分の返戻（資格喪失後の受診）、患者ID 999998・石田 恵：8月分のレセプトは"
+             "読み込んでいない", must_not=["returned"])  # fmt: skip
+    ghost = {"氏名": "石田\u3000恵", "カナ氏名": "イシダ\u3000メグミ", "生年月日": "1970-03-21",
+             "性別": "女", "保険者番号": INSURERS["kumiai"][1], "記号": "5501", "番号": "3120",
+             "合計点数": "296"}  # fmt: skip
+    ret = return_row(None, reason="資格喪失後の受診", code="1103", person=ghost)
+    ret["診療年月"] = "2026-08"
+    c.pid = ret["患者ID"] = "999998"
+    c.returns.append(ret)
+
+
+def september_clean() -> list[dict[str, object]]:
+    """Receipts of clean patients who came only in September (IDs given later)."""
+    out = []
+    for _ in range(N_PREV_NEW):
+        service = dt.date(2026, 9, rng.randint(1, 30))
+        birth = dt.date(rng.randint(1935, 2023), rng.randint(1, 12), rng.randint(1, 28))
+        band = band_of(birth, service)
+        kind = "kouki" if band == BAND_KOUKI else rng.choice(["kyokai", "kumiai", "kyosai", "kokuho"])
+        sex = rng.choice("男女")
+        r, _, _ = visit(birth=birth.isoformat(), service=service.isoformat(), sex=sex, kind=kind,
+                        relation="家族" if band == BAND_PRESCHOOL else None, claim=PREV)  # fmt: skip
+        out.append(r)
+    return out
+
+
+def september_repeats(base: list[Case]) -> list[dict[str, object]]:
+    """September receipts of clean October patients (same person and card, earlier visit)."""
+    pick = random.Random(SEED + 4)
+    out: list[dict[str, object]] = []
+    for c in pick.sample(base, len(base)):
+        if len(out) == N_PREV_REPEAT:
+            break
+        r = c.receipts[0]
+        birth, oct_day = _d(r["生年月日"]), _d(r["診療日"])
+        service = dt.date(2026, 9, pick.randint(1, 30))
+        if birth >= service or band_of(birth, service) != band_of(birth, oct_day):
+            continue  # turned 70/75 in between: the September ratio would differ
+        prev = again(r, service=service.isoformat(), claim=PREV)
+        prev["_new"] = True
+        out.append(prev)
+    return out
+
+
+def number_receipts(rows: list[dict[str, object]]) -> None:
+    """レセプト番号 1, 2, … in the order the receipts are written."""
+    n = 0
+    for _, part in receipt_order(rows):
+        for r in part:
+            n += 1
+            r["レセプト番号"] = n
+
+
 UNREADABLE_KEYS = {"生年月日": "unreadable_birth_date", "負担割合": "unreadable_ratio",
                    "合計点数": "unreadable_points"}  # fmt: skip
 KIND_JA = {"kyokai": "協会けんぽ", "kumiai": "健保組合", "kyosai": "共済", "kokuho": "国保",
@@ -738,8 +1272,15 @@ KOKUHO_HEADERS = [
 REMARKS = ["往診", "紹介状あり", "電話再診", "次回検査予定", "家族受診"]
 
 
+def month_parts(r: dict[str, object]) -> tuple[int, int]:
+    y, m = str(r["診療年月"]).split("-")
+    return int(y), int(m)
+
+
 def shaho_row(r: dict[str, object]) -> list[object]:
+    forms_for(r)
     raw: set[str] = r["_raw"]  # type: ignore[assignment]
+    year, month = month_parts(r)
     insurer = str(r["保険者番号"])
     if "保険者番号" not in raw and insurer.isdigit() and len(insurer) == 8:
         if insurer.startswith("0") and vrng.random() < 0.7:
@@ -755,7 +1296,7 @@ def shaho_row(r: dict[str, object]) -> list[object]:
         ratio = vrng.choices([ratio, ratio.translate(FULLWIDTH), ratio[:-1]], [75, 15, 10])[0]
     remark = vrng.choice(REMARKS) if vrng.random() < 0.1 else ""
     return [
-        to_int_or_text(r["患者ID"]), "令和8年10月",
+        to_int_or_text(r["患者ID"]), f"令和{year - 2018}年{month}月",
         date_form(r["診療日"], ["wareki", "wareki_long", "slash"], [3, 2, 1]),
         r["氏名"], r["カナ氏名"], r["性別"],
         date_form(r["生年月日"], ["wareki", "wareki_slash", "wareki_long", "slash", "iso"],
@@ -768,7 +1309,9 @@ def shaho_row(r: dict[str, object]) -> list[object]:
 
 
 def kokuho_row(r: dict[str, object]) -> list[object]:
+    forms_for(r)
     raw: set[str] = r["_raw"]  # type: ignore[assignment]
+    year, month = month_parts(r)
     burden = str(r["負担割合"])
     if "負担割合" not in raw and burden.endswith("割"):
         benefit = 10 - int(burden[:-1])
@@ -777,7 +1320,7 @@ def kokuho_row(r: dict[str, object]) -> list[object]:
         ratio = burden
     kana = str(r["カナ氏名"]) if "カナ氏名" in raw else half_kana(str(r["カナ氏名"]))
     return [
-        str(r["患者ID"]), "202610",
+        str(r["患者ID"]), f"{year}{month:02d}",
         date_form(r["診療日"], ["compact", "wareki_long"], [2, 1]),
         r["氏名"], kana, "1" if r["性別"] == "男" else "2",
         date_form(r["生年月日"], ["wareki", "slash_short"], [1, 1]),
@@ -797,28 +1340,46 @@ def workbook(path: Path) -> xlsxwriter.Workbook:
     return wb
 
 
-def write_receipts(path: Path, rows: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:
+def receipt_order(rows: list[dict[str, object]]) -> list[tuple[str, list[dict[str, object]]]]:
+    """The rows of each receipt sheet in the order they are written."""
+
+    def key(x: dict[str, object]) -> tuple[str, str]:
+        return str(x["患者ID"]), str(x["診療日"])
+
+    shaho = sorted((r for r in rows if r["_kind"] != "kokuho"), key=key)
+    kokuho = sorted((r for r in rows if r["_kind"] == "kokuho"), key=key)
+    return [(SHEET_SHAHO, shaho), (SHEET_KOKUHO, kokuho)]
+
+
+def write_receipts(
+    path: Path, rows: list[dict[str, object]], *, title: str = TITLE, receipt_no: bool = False
+) -> dict[str, list[dict[str, object]]]:
+    """One receipts workbook; with ``receipt_no`` a レセプト番号 column follows the patient
+    ID (its values are in each row's ``レセプト番号``, see ``number_receipts``)."""
     wb = workbook(path)
     bold = wb.add_format({"bold": True})
     where: dict[str, list[dict[str, object]]] = {}
-    shaho = [r for r in rows if r["_kind"] != "kokuho"]
-    kokuho = [r for r in rows if r["_kind"] == "kokuho"]
-    for sheet, part, headers, first, render, title in (
-        (SHEET_SHAHO, shaho, SHAHO_HEADERS, 3, shaho_row, TITLE),
-        (SHEET_KOKUHO, kokuho, KOKUHO_HEADERS, 2, kokuho_row, "国保分 " + TITLE),
+    (_, shaho), (_, kokuho) = receipt_order(rows)
+    for sheet, part, headers, first, render, sheet_title in (
+        (SHEET_SHAHO, shaho, SHAHO_HEADERS, 3, shaho_row, title),
+        (SHEET_KOKUHO, kokuho, KOKUHO_HEADERS, 2, kokuho_row, "国保分 " + title),
     ):
         ws = wb.add_worksheet(sheet)
-        ws.write_string(0, 0, title, bold)
-        ws.write_row(first - 1, 0, headers, bold)
+        ws.write_string(0, 0, sheet_title, bold)
+        shown = [headers[0], "レセプト番号", *headers[1:]] if receipt_no else headers
+        ws.write_row(first - 1, 0, shown, bold)
         ws.freeze_panes(first, 0)
-        for i, r in enumerate(sorted(part, key=lambda x: (x["患者ID"], x["診療日"]))):
-            for j, v in enumerate(render(r)):
+        for i, r in enumerate(part):
+            cells = render(r)
+            if receipt_no:
+                cells = [cells[0], r["レセプト番号"], *cells[1:]]
+            for j, v in enumerate(cells):
                 write_cell(ws, first + i, j, v)
             where.setdefault(str(r["患者ID"]), []).append({
-                "file": RECEIPTS_FILE, "sheet": sheet, "row": first + i + 1,
+                "file": path.name, "sheet": sheet, "row": first + i + 1,
                 "service_date": str(r["診療日"]),
             })  # fmt: skip
-        ws.set_column(0, len(headers) - 1, 12)
+        ws.set_column(0, len(headers) - (0 if receipt_no else 1), 12)
     wb.close()
     return where
 
@@ -853,6 +1414,7 @@ def write_online(path: Path, rows: list[dict[str, object]]) -> None:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(ONLINE_CSV_HEADERS)
     for r in sorted(rows, key=lambda x: (x["照会日"], x["患者ID"])):
+        forms_for(r)
         raw: set[str] = r["_raw"]  # type: ignore[assignment]
         validity = str(r["資格有効性"])
         if "資格有効性" not in raw and vrng.random() < 0.4:
@@ -895,6 +1457,7 @@ def write_cards(path: Path, rows: list[dict[str, object]]) -> None:
     ws.write_row(0, 0, CARD_XLSX_HEADERS, bold)
     forms = ["wareki_long", "wareki", "slash"]
     for i, r in enumerate(sorted(general, key=lambda x: (x["患者ID"], x["発効期日"])), 1):
+        forms_for(r)
         vals = [r[h] for h in CARD_HEADERS]
         for j in (9, 11, 12, 13):  # dates
             vals[j] = date_form(vals[j], forms, [3, 2, 1])
@@ -905,6 +1468,7 @@ def write_cards(path: Path, rows: list[dict[str, object]]) -> None:
     ws.write_string(0, 0, "高齢受給者証 登録一覧（令和8年10月）", bold)
     ws.write_row(1, 0, KOREI_HEADERS, bold)
     for i, r in enumerate(sorted(korei, key=lambda x: (x["患者ID"], x["発効期日"])), 2):
+        forms_for(r)
         vals = [r[h] for h in CARD_HEADERS]
         vals[0] = to_int_or_text(vals[0])
         insurer = str(vals[2])
@@ -950,21 +1514,87 @@ def assign_ids(cases: list[Case]) -> None:
             row["患者ID"] = c.pid
 
 
+def assign_new_ids(cases: list[Case], first: int) -> None:
+    """IDs after the existing ones for the cases added later (the old IDs stay as they were);
+    a case whose ID is already set (the unmatched return) keeps it."""
+    todo = [c for c in cases if not c.pid]
+    ids = list(range(first, first + len(todo)))
+    random.Random(SEED + 3).shuffle(ids)
+    for c, pid in zip(todo, ids, strict=True):
+        c.pid = str(pid)
+        for row in c.receipts + c.online + c.cards:
+            row["患者ID"] = c.pid
+            row["_new"] = True
+        for ret in c.returns:
+            ret["患者ID"] = c.pid if ret["_pid"] else ""
+
+
+RETURNS_HEADERS = [
+    "返戻年月", "診療年月", "レセプト番号", "患者ID", "氏名", "カナ氏名", "生年月日", "性別",
+    "保険者番号", "記号", "番号", "返戻事由コード", "返戻理由", "補足", "請求点数",
+]  # fmt: skip
+
+
+def write_returns(path: Path, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The 返戻一覧 the clinic keeps in Excel: a title row, a blank row, then the table.
+    Returns where each row went (for the README)."""
+    wb = workbook(path)
+    bold = wb.add_format({"bold": True})
+    ws = wb.add_worksheet(SHEET_RETURNS)
+    ws.write_string(0, 0, "返戻内訳書 令和8年10月受付分", bold)
+    ws.write_row(2, 0, RETURNS_HEADERS, bold)
+    ws.freeze_panes(3, 0)
+    where = []
+    for i, ret in enumerate(rows, 3):
+        forms_for({"_new": True})
+        claim = ret["_claim"]
+        receipt_no = claim["レセプト番号"] if ret["_receipt_no"] and claim else ""  # type: ignore[index]
+        cells = [
+            "令和8年10月", f"R8.{str(ret['診療年月'])[5:]}", receipt_no, to_int_or_text(ret["患者ID"]), ret["氏名"],
+            ret["カナ氏名"], date_form(ret["生年月日"], ["wareki", "wareki_long"]),
+            "1" if ret["性別"] == "男" else "2", ret["保険者番号"], ret["記号"], ret["番号"],
+            ret["返戻事由コード"], ret["返戻理由"], ret["補足"], to_int_or_text(ret["_points"]),
+        ]  # fmt: skip
+        for j, v in enumerate(cells):
+            write_cell(ws, i, j, v)
+        where.append({"file": path.name, "sheet": SHEET_RETURNS, "row": i + 1})
+    ws.set_column(0, len(RETURNS_HEADERS) - 1, 13)
+    wb.close()
+    return where
+
+
 def main() -> None:
     seed_cases()
+    n_old = len(CASES)
     base, _ = base_rows()
-    everyone = base + CASES
-    assign_ids(everyone)
-    receipts = [r for c in everyone for r in c.receipts]
+    assign_ids(base + CASES)  # the IDs of the original month
+    seed_fusho_cases()
+    seed_september()
+    prev_clean = [Case("clean", None, "", receipts=[r]) for r in september_clean()]
+    assign_new_ids(CASES[n_old:] + prev_clean, FIRST_ID + len(base) + n_old)
+    repeats = september_repeats(base)
+    everyone = base + CASES + prev_clean
+    receipts = [r for c in everyone for r in c.receipts] + repeats
     online = [o for c in everyone for o in c.online]
     cards = [k for c in everyone for k in c.cards]
+    returns = [ret for c in CASES for ret in c.returns]
     for r in receipts:
         if "_kind" not in r:
             raise AssertionError(r)
+    rows = {CLAIM: [r for r in receipts if r["診療年月"] == CLAIM],
+            PREV: [r for r in receipts if r["診療年月"] == PREV]}  # fmt: skip
+    assert len(rows[CLAIM]) + len(rows[PREV]) == len(receipts)
+    assert all(str(o["照会日"]).startswith(CLAIM) for o in online)
+    check_september(rows[PREV], returns)
+    number_receipts(rows[PREV])
     OUT.mkdir(parents=True, exist_ok=True)
-    where = write_receipts(OUT / RECEIPTS_FILE, receipts)
+    OUT_PREV.mkdir(parents=True, exist_ok=True)
+    where = write_receipts(OUT / RECEIPTS_FILE, rows[CLAIM])
+    where_prev = write_receipts(OUT_PREV / RECEIPTS_FILE_PREV, rows[PREV],
+                                title="レセプト一覧 令和8年9月診療分", receipt_no=True)  # fmt: skip
     write_online(OUT / ONLINE_FILE, online)
     write_cards(OUT / CARDS_FILE, cards)
+    write_returns(OUT_PREV / RETURNS_FILE, returns)
 
     expected = [
         {
@@ -974,18 +1604,37 @@ def main() -> None:
             "must_not": c.must_not,
             "also_ok": c.also_ok,
             "note": c.note,
-            "receipts": where[c.pid],
+            "receipts": where_prev.get(c.pid, []) + where.get(c.pid, []),
         }
         for c in sorted(CASES, key=lambda c: c.pid)
     ]
     (HERE / "expected_problems.json").write_text(
         json.dumps(expected, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
-    update_readme(expected, {"n_receipts": len(receipts), "n_online": len(online),
-                             "n_cards": len(cards), "n_patients": len(everyone),
+    patients = {str(r["患者ID"]) for r in receipts}
+    update_readme(expected, {"n_receipts": len(rows[CLAIM]), "n_online": len(online),
+                             "n_cards": len(cards),
+                             "n_patients": len({str(r["患者ID"]) for r in rows[CLAIM]}),
+                             "n_receipts_prev": len(rows[PREV]),
+                             "n_patients_prev": len({str(r["患者ID"]) for r in rows[PREV]}),
+                             "n_returns": len(returns), "n_patients_all": len(patients),
                              "n_cases": len(CASES)})  # fmt: skip
-    print(f"{len(receipts)} receipts, {len(online)} online results, {len(cards)} card records, "
-          f"{len(CASES)} seeded cases -> {OUT}")  # fmt: skip
+    print(f"{len(rows[CLAIM])} + {len(rows[PREV])} receipts (2026-10 + 2026-09), "
+          f"{len(online)} online results, {len(cards)} card records, {len(returns)} returns, "
+          f"{len(CASES)} seeded cases -> {OUT}, {OUT_PREV}")  # fmt: skip
+
+
+def check_september(rows: list[dict[str, object]], returns: list[dict[str, object]]) -> None:
+    """Each matched return must match its own claim only (by the path it is meant for)."""
+    keys = [(r["保険者番号"], r["番号"]) for r in rows if r["保険者番号"] not in ("77777777",)]
+    assert len(keys) == len(set(keys)), "two September claims share insurer + 番号"
+    births = [str(r["生年月日"]) for r in rows]
+    for ret in returns:
+        if ret["_claim"] is None:
+            assert str(ret["生年月日"]) not in births
+            assert (ret["保険者番号"], ret["番号"]) not in keys
+        elif not ret["_receipt_no"] and not ret["_pid"] and not ret["番号"]:
+            assert births.count(str(ret["生年月日"])) == 1
 
 
 CATEGORY_JA = {
@@ -1004,6 +1653,11 @@ CATEGORY_JA = {
     "card_expired": "card_expired（証の有効期限切れ）",
     "ecert_expired": "ecert_expired（電子証明書の期限切れ）",
     "full_charge_collected": "full_charge_collected（10割徴収）",
+    "fusho_missing_entry": "fusho_missing_entry（不詳レセプトの記載漏れ）",
+    "fusho_not_allowed": "fusho_not_allowed（不詳で請求できない）",
+    "fusho_followup_required": "fusho_followup_required（不詳レセプトの要確認）",
+    "returned": "returned（返戻）",
+    "return_unmatched": "return_unmatched（元のレセプトが見つからない返戻）",
     "input_invalid": "input_invalid（読み取れない値）",
 }
 

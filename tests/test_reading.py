@@ -10,6 +10,7 @@ from pathlib import Path
 import hostile
 import openpyxl
 import pytest
+from conftest import SAMPLE_OCTOBER_RECEIPTS
 
 from worker.config import Settings
 from worker.pipeline import reconcile
@@ -101,7 +102,7 @@ def test_hostile_file_beside_good_ones(tmp_path: Path, builder: object, words: s
     result = reconcile([month], tmp_path / "out")
     assert [p.file for p in result.problems] == [bad.name]
     assert words in result.problems[0].message
-    assert result.summary.receipts == 301  # the good files were all processed
+    assert result.summary.receipts == SAMPLE_OCTOBER_RECEIPTS  # the good files were all processed
     assert (tmp_path / "out" / "corrections.xlsx").exists()
 
 
@@ -114,7 +115,7 @@ def test_corrupt_copies_of_a_good_file(tmp_path: Path) -> None:
     result = reconcile([month, *broken], tmp_path / "out")
     assert sorted(p.file for p in result.problems) == sorted(b.name for b in broken)
     assert all(p.message for p in result.problems)
-    assert result.summary.receipts == 301
+    assert result.summary.receipts == SAMPLE_OCTOBER_RECEIPTS
 
 
 def test_reader_crash_is_contained(tmp_path: Path) -> None:

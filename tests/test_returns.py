@@ -70,7 +70,7 @@ def test_returned_findings_carry_class_and_subtype(result: EngineResult) -> None
     assert f.loc["P3", "expected"] == "ratio"
     assert f.loc["P4", "expected"] == "eligibility/記号・番号の誤り"
     assert "レセプト番号で照合" in f.loc["P1", "message"]
-    assert "returns.xlsx" == f.loc["P1", "source_file"]
+    assert f.loc["P1", "source_file"] == "returns.xlsx"
 
 
 def test_unmatched_return(result: EngineResult) -> None:

@@ -242,7 +242,7 @@ def test_bundled_sample_headers_and_expected_rows() -> None:
     month_dir = SAMPLE / "2026-10"
     kinds: dict[tuple[str, str], str] = {}
     sheets: dict[tuple[str, str], list[list[object]]] = {}
-    for path in sorted(month_dir.glob("*.xlsx")):
+    for path in sorted(SAMPLE.glob("2026-*/*.xlsx")):
         wb = CalamineWorkbook.from_path(str(path))
         for name in wb.sheet_names:
             rows = wb.get_sheet_by_name(name).to_python()
@@ -253,7 +253,7 @@ def test_bundled_sample_headers_and_expected_rows() -> None:
     text = (month_dir / "online_results_2026-10.csv").read_bytes().decode("cp932")
     match = classify_header(text.splitlines()[0].split(","))
     assert match is not None and match.kind == "online"
-    assert sorted(kinds.values()) == ["cards", "cards", "receipts", "receipts"]
+    assert sorted(kinds.values()) == ["cards", "cards", "receipts", "receipts", "receipts", "receipts", "returns"]
     expected = json.loads((SAMPLE / "expected_problems.json").read_text(encoding="utf-8"))
     keys = {e["problem"] for e in expected}
     for key in keys - {"fusho_77777779"}:
