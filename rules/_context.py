@@ -26,6 +26,15 @@ def text(col: pd.Series) -> pd.Series:
     return col.astype("object").where(col.notna(), "").astype(str).astype("object")
 
 
+def eligibility_text(d: pd.DataFrame, prefix: str) -> pd.Series:
+    """'保険者番号 X 記号 Y 番号 Z' of a source (``prefix``: '', 'on_', 'cd_' …), empty parts left out."""
+    out = pd.Series("", index=d.index, dtype="object")
+    for label, field in (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number")):
+        value = text(d[prefix + field])
+        out = out + (label + " " + value + " ").where(value.ne(""), "")
+    return out.str.strip()
+
+
 def ratio_text(r: pd.Series) -> pd.Series:
     """3.0 -> '3割'; NA -> ''."""
     return r.map(lambda x: "" if pd.isna(x) else f"{int(x)}割").astype("object")

@@ -12,21 +12,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import text
+from rules._context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "eligibility_invalid"
-
-
-def _old(d: pd.DataFrame) -> pd.Series:
-    return (
-        "保険者番号 "
-        + text(d["on_insurer_no"])
-        + " 記号 "
-        + text(d["on_card_symbol"])
-        + " 番号 "
-        + text(d["on_card_number"])
-    )
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -39,9 +28,9 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         severity="error",
         expected="有効な資格",
         actual="資格無効",
-        message=lambda d: "オンライン資格確認の結果が「資格無効」です（" + _old(d) + "）。",
+        message=lambda d: "オンライン資格確認の結果が「資格無効」です（" + eligibility_text(d, "on_") + "）。",
         action=lambda d: (
-            "有効な資格がない場合は、喪失した資格（" + _old(d) + "）で請求してください"
+            "有効な資格がない場合は、喪失した資格（" + eligibility_text(d, "on_") + "）で請求してください"
             "（新しい資格の登録前なら一度返戻され、再請求で支払われます）。不詳レセプトにはしないでください。"
         ),
     )
@@ -53,7 +42,11 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         severity="error",
         expected="新しい資格",
         actual="無効（新しい資格あり）",
-        message=lambda d: "オンライン資格確認の結果が「無効（新しい資格あり）」です（喪失した資格: " + _old(d) + "）。",
+        message=lambda d: (
+            "オンライン資格確認の結果が「無効（新しい資格あり）」です（喪失した資格: "
+            + eligibility_text(d, "on_")
+            + "）。"
+        ),
         action="患者に新しい資格確認書または資格情報のお知らせの提示を求め、新しい保険者で請求してください。"
         "確認できない場合は喪失した資格で請求します（不詳レセプトにはしないでください）。",
     )

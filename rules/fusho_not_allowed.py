@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import date_text, text
+from rules._context import date_text, eligibility_text, text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "fusho_not_allowed"
@@ -61,26 +61,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     d2 = df.join(prev)
 
     def prev_text(d: pd.DataFrame) -> pd.Series:
-        return (
-            date_text(d["prev_month"]).str[:7]
-            + " の請求（保険者番号 "
-            + text(d["prev_insurer_no"])
-            + " 記号 "
-            + text(d["prev_card_symbol"])
-            + " 番号 "
-            + text(d["prev_card_number"])
-            + "）"
-        )
+        return date_text(d["prev_month"]).str[:7] + " の請求（" + eligibility_text(d, "prev_") + "）"
 
     def old_online(d: pd.DataFrame) -> pd.Series:
-        return (
-            "保険者番号 "
-            + text(d["on_insurer_no"])
-            + " 記号 "
-            + text(d["on_card_symbol"])
-            + " 番号 "
-            + text(d["on_card_number"])
-        )
+        return eligibility_text(d, "on_")
 
     return concat_findings(
         [

@@ -11,16 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import text
+from rules._context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "insurer_changed"
-
-
-def _ident(d: pd.DataFrame, prefix: str) -> pd.Series:
-    return (
-        text(d[prefix + "insurer_no"]) + " " + text(d[prefix + "card_symbol"]) + " " + text(d[prefix + "card_number"])
-    ).str.strip()
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -39,13 +33,13 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         category=CATEGORY,
         rule_id="INSURER_ONLINE_STALE",
         severity="warning",
-        expected=lambda d: _ident(d, "cd_"),
-        actual=lambda d: _ident(d, "on_"),
+        expected=lambda d: eligibility_text(d, "cd_"),
+        actual=lambda d: eligibility_text(d, "on_"),
         message=lambda d: (
             "現在有効な証（"
-            + _ident(d, "cd_")
+            + eligibility_text(d, "cd_")
             + "）とオンライン資格確認（"
-            + _ident(d, "on_")
+            + eligibility_text(d, "on_")
             + "）で保険者または番号が異なります。保険者の変更がオンラインに反映されていない可能性があります。"
         ),
         action="患者に新しい証を確認し、正しい保険者で請求してください。オンラインの情報が古い場合は保険者に登録を依頼してください。",
@@ -58,15 +52,17 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         category=CATEGORY,
         rule_id="INSURER_BILLED_OTHER",
         severity="error",
-        expected=lambda d: _ident(d, "on_"),
-        actual=lambda d: _ident(d, ""),
+        expected=lambda d: eligibility_text(d, "on_"),
+        actual=lambda d: eligibility_text(d, ""),
         message=lambda d: (
             "請求先の保険者（"
-            + _ident(d, "")
+            + eligibility_text(d, "")
             + "）が、オンライン資格確認と証が一致して示す保険者（"
-            + _ident(d, "on_")
+            + eligibility_text(d, "on_")
             + "）と異なります。"
         ),
-        action=lambda d: "レセプトの保険者番号・記号・番号を " + _ident(d, "on_") + " に直して請求してください。",
+        action=lambda d: (
+            "レセプトの保険者番号・記号・番号を " + eligibility_text(d, "on_") + " に直して請求してください。"
+        ),
     )
     return concat_findings([stale, billed])

@@ -20,7 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from rules._context import date_text, text
+from rules._context import date_text, eligibility_text, text
 from rules._return_reasons import CLASS_LABELS_JA, classify_return
 from rules.findings import make_findings
 
@@ -75,17 +75,6 @@ _NEEDS_NEW_ELIGIBILITY: Final = frozenset(
         "その他の資格誤り",
     }
 )
-
-
-def _ident(d: pd.DataFrame, p: str) -> pd.Series:
-    return (
-        "保険者番号 "
-        + text(d[p + "insurer_no"])
-        + " 記号 "
-        + text(d[p + "card_symbol"])
-        + " 番号 "
-        + text(d[p + "card_number"])
-    )
 
 
 def _fix(row: dict[Any, Any]) -> tuple[str, str]:
@@ -146,7 +135,7 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
     out["_subtype"] = keys.map(lambda k: classes[k][1])
     cats = text(out["claim_categories"]).map(lambda s: frozenset(filter(None, s.split(","))))
     out["_predicted"] = [bool(c & PREDICTORS[k]) for c, k in zip(cats, out["_class"], strict=True)]
-    out["_lo_ident"] = _ident(out, "lo_")
+    out["_lo_ident"] = eligibility_text(out, "lo_")
     out["_lo_date"] = date_text(out["lo_checked_on"])
     out["_lo_person"] = (
         text(out["lo_name"])

@@ -33,6 +33,13 @@ def _show(result: RunResult, out: Path) -> int:
                 *(str(counts.get((cat, s), 0)) for s in ("error", "warning", "info")),
             )
     console.print(table)
+    ret = result.summary.returns
+    if ret is not None:
+        share = f"{ret.predicted / ret.matched:.0%}" if ret.matched else "—"
+        console.print(
+            f"返戻 {ret.total}件（元のレセプトと照合 {ret.matched}件、照合できず {ret.unmatched}件、"
+            f"事前チェックで指摘済み {share}）: corrections.xlsx の「返戻再請求」シートを見てください。"
+        )
     bad_rows = f[f["category"] == "input_invalid"].head(5)
     for r in bad_rows.to_dict("records"):
         where = f"{r['source_file']} / {r['sheet'] or 'CSV'} / {r['row']}行目"
