@@ -74,5 +74,83 @@ def demo_cmd(
     raise typer.Exit(_show(result, out))
 
 
+# ------------------------------------------------------------------ the worker (Celery on Redis)
+
+
+@app.command("worker")
+def worker_cmd(
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="作業プロセス数")] = 2,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
+) -> None:
+    """Celery ワーカーを起動します（HENREI_BROKER_URL の Redis に接続）。"""
+    from worker.celery_app import app as celery
+
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "henrei"])
+
+
+@app.command("beat")
+def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
+    """毎晩2時（日本時間）の照合と、取りこぼしの再投入（スイーパー）を起動します。"""
+    from worker.celery_app import app as celery
+
+    celery.start(["beat", f"--loglevel={loglevel}"])
+
+
+@app.command("upload")
+def upload_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）")],
+    clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID")],
+) -> None:
+    """ファイルを受け付けて保存し、照合をキューに入れます（同じファイルは1回だけ受け付けます）。"""
+    from tasks._common import context, enqueue_register
+    from worker import service
+
+    ctx = context()
+    for p in paths:
+        if not p.is_file():
+            console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}")
+            raise typer.Exit(2)
+        upload_id, created = service.accept_upload(ctx, clinic, p)
+        if created:
+            enqueue_register(upload_id)
+            console.print(
+                f"受付 {escape(p.name)}: upload {upload_id}（henrei status --clinic {clinic} で進み具合を確認）"
+            )
+        else:
+            console.print(f"受付済み {escape(p.name)}: upload {upload_id}（同じ内容のファイルはすでにあります）")
+
+
+@app.command("nightly")
+def nightly_cmd() -> None:
+    """夜間の照合を今すぐキューに入れます（同じ日付の夜間処理は1回だけ実行されます）。"""
+    from tasks.nightly import nightly
+
+    result = nightly.delay()
+    console.print(f"夜間処理をキューに入れました: task {result.id}（henrei status で確認）")
+
+
+@app.command("status")
+def status_cmd(clinic: Annotated[str | None, typer.Option("--clinic")] = None) -> None:
+    """ジョブの状態を表示します。"""
+    from sqlalchemy import select
+
+    from tasks._common import context
+    from worker import storage as st
+
+    ctx = context()
+    table = Table(title="ジョブ")
+    for col in ("ID", "医療機関", "診療年月", "状態", "試行", "エラー"):
+        table.add_column(col)
+    with st.session_scope(ctx.engine) as s:
+        q = select(st.Job).order_by(st.Job.id.desc()).limit(30)
+        if clinic:
+            q = q.where(st.Job.clinic_id == clinic)
+        for j in s.scalars(q):
+            table.add_row(
+                str(j.id), j.clinic_id or "", j.claim_month or "", j.status, str(j.attempts), (j.error or "")[:60]
+            )
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

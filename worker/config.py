@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def _int(name: str, default: int) -> int:
@@ -23,6 +24,16 @@ class Settings:
     reader_timeout_s: float = 900.0
     #: files read at the same time
     reader_processes: int = 2
+    #: where uploads, reports and the default SQLite database live
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL of the results database; empty means ``sqlite:///<data_dir>/henrei.db``
+    database_url: str = ""
+    #: Celery broker
+    broker_url: str = "redis://localhost:6379/0"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'henrei.db'}")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -31,4 +42,8 @@ class Settings:
             reader_memory_mb=_int("HENREI_READER_MEMORY_MB", cls.reader_memory_mb),
             reader_timeout_s=float(_int("HENREI_READER_TIMEOUT_S", int(cls.reader_timeout_s))),
             reader_processes=_int("HENREI_READER_PROCESSES", cls.reader_processes),
+            # absolute, so that every process (whatever its cwd) finds the same files
+            data_dir=Path(os.environ.get("HENREI_DATA_DIR") or "data").expanduser().absolute(),
+            database_url=os.environ.get("HENREI_DATABASE_URL", ""),
+            broker_url=os.environ.get("HENREI_BROKER_URL") or cls.broker_url,
         )

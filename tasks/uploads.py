@@ -1,0 +1,14 @@
+"""Task: read a stored upload, find its months, queue their reconciliation."""
+
+from __future__ import annotations
+
+from celery import Task
+
+from tasks._common import RETRYABLE, context, enqueue_reconcile
+from worker import service
+from worker.celery_app import app
+
+
+@app.task(name="henrei.register_upload", bind=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)
+def register_upload(self: Task, upload_id: int) -> None:
+    service.register_upload(context(), upload_id, enqueue_reconcile)

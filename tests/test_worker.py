@@ -1,0 +1,288 @@
+"""The worker against the real thing: Redis on 127.0.0.1:6379, real Celery worker and
+beat processes, a real database (SQLite in a temp folder; PostgreSQL where it runs).
+
+Each test uses its own Redis database number and flushes it; no eager mode, no mocks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from worker import service
+from worker import storage as st
+from worker.config import Settings
+from worker.pipeline import reconcile
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
+REDIS_DB = 9
+BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+pytestmark = pytest.mark.slow
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
+
+
+def _require_redis() -> None:
+    try:
+        _redis().ping()
+    except redis.exceptions.ConnectionError:
+        pytest.fail("Redis must run on 127.0.0.1:6379 (scripts/test.sh starts it)")
+
+
+def wait_until(pred: Callable[[], bool], timeout: float = 120, what: str = "") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Env:
+    """One test's worker environment: data folder, database, broker, processes."""
+
+    def __init__(self, tmp: Path, database_url: str, extra: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HENREI_")},
+            "HENREI_DATA_DIR": str(tmp / "data"),
+            "HENREI_DATABASE_URL": database_url,
+            "HENREI_BROKER_URL": BROKER,
+            "HENREI_SWEEP_STALE_S": "2",
+            "HENREI_SWEEP_EVERY_S": "2",
+            **(extra or {}),
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.settings = Settings(data_dir=tmp / "data", database_url=database_url, broker_url=BROKER)
+        self.ctx = service.Context(self.settings)
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.tmp / f"{args[0]}-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        p = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", *args], env=self.env, cwd=self.tmp, stdout=log, stderr=log,
+            start_new_session=True,
+        )  # fmt: skip
+        self.procs.append(p)
+        return p
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def enqueue_register(self, upload_id: int) -> None:
+        # the same call the CLI makes, from this process, with the test's broker
+        from tasks.uploads import register_upload
+
+        register_upload.apply_async((upload_id,), connection=self._conn())
+
+    def _conn(self):  # type: ignore[no-untyped-def]
+        from worker.celery_app import app
+
+        return app.connection_for_write(BROKER)
+
+    def upload(self, clinic: str, paths: list[Path]) -> list[int]:
+        ids = []
+        for p in paths:
+            upload_id, created = service.accept_upload(self.ctx, clinic, p)
+            if created:
+                self.enqueue_register(upload_id)
+            ids.append(upload_id)
+        return ids
+
+    def jobs(self, clinic: str | None = None) -> list[st.Job]:
+        with st.session_scope(self.ctx.engine) as s:
+            q = select(st.Job)
+            if clinic:
+                q = q.where(st.Job.clinic_id == clinic)
+            jobs = list(s.scalars(q))
+            s.expunge_all()
+            return jobs
+
+    def all_finished(self, clinic: str | None = None, n: int = 1) -> bool:
+        jobs = self.jobs(clinic)
+        return len(jobs) >= n and all(j.status in ("done", "failed") for j in jobs)
+
+    def finding_keys(self, clinic: str, month: str) -> list[tuple[str, ...]]:
+        with st.session_scope(self.ctx.engine) as s:
+            f = st.findings_frame(s, clinic, month)
+        return sorted(map(tuple, f[["source_file", "sheet", "row", "rule_id", "expected"]].astype(str).to_numpy()))
+
+
+def _pg_database() -> Iterator[str]:
+    import sqlalchemy
+
+    name = f"henrei_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sqlalchemy.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
+    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    service._ENGINES.clear()
+    with admin.connect() as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'henrei.db'}"
+    else:
+        yield from _pg_database()
+
+
+@pytest.fixture
+def make_env(tmp_path: Path) -> Iterator[Callable[..., Env]]:
+    _require_redis()
+    _redis().flushdb()
+    envs: list[Env] = []
+
+    def make(database_url: str | None = None, **extra: str) -> Env:
+        e = Env(tmp_path, database_url or f"sqlite:///{tmp_path / 'data' / 'henrei.db'}", extra)
+        envs.append(e)
+        return e
+
+    yield make
+    for e in envs:
+        e.stop()
+    _redis().flushdb()
+
+
+def _sample_files() -> list[Path]:
+    return sorted(p for p in SAMPLES.glob("2026-*/*") if p.suffix in (".xlsx", ".csv"))
+
+
+def _single_process_keys(files: list[Path], out: Path, month: str) -> list[tuple[str, ...]]:
+    f = reconcile(files, out).findings
+    f = f[f["claim_month"] == month]
+    return sorted(map(tuple, f[["source_file", "sheet", "row", "rule_id", "expected"]].astype(str).to_numpy()))
+
+
+def test_upload_to_findings_once_and_status_survives(make_env: Callable[..., Env], database_url: str) -> None:
+    env = make_env(database_url)
+    env.start("worker", "-c", "2")
+    files = _sample_files()
+    env.upload("C1", files)
+    wait_until(lambda: env.all_finished("C1", n=2), what="the clinic's jobs")
+    assert {j.status for j in env.jobs("C1")} == {"done"}
+    keys = env.finding_keys("C1", "2026-10")
+    assert keys == _single_process_keys(files, env.tmp / "single", "2026-10")
+    with st.session_scope(env.ctx.engine) as s:
+        lists = s.scalars(select(st.CorrectionList).where(st.CorrectionList.claim_month == "2026-10")).all()
+        assert lists and (env.settings.data_dir / lists[0].xlsx_path).exists()
+        first = st.findings_frame(s, "C1", "2026-10").iloc[0]
+        st.set_finding_status(s, first["key"], "対応中", "事務 山田")
+    # the same files again: one upload each, no new work, one set of findings
+    env.upload("C1", files)
+    with st.session_scope(env.ctx.engine) as s:
+        assert s.scalar(select(func.count()).select_from(st.Upload)) == len(files)
+    # a re-run of the month replaces its findings, never duplicates, and keeps the clerk's status
+    service.queue_reconcile(env.ctx, "C1", "2026-10", lambda j: _enqueue_reconcile(env, j))
+    wait_until(lambda: env.all_finished("C1", n=4), what="the re-run")
+    assert env.finding_keys("C1", "2026-10") == keys
+    with st.session_scope(env.ctx.engine) as s:
+        frame = st.findings_frame(s, "C1", "2026-10").set_index("key")
+        assert frame.loc[first["key"], "status"] == "対応中"
+
+
+def _enqueue_reconcile(env: Env, job_id: int) -> None:
+    from tasks.reconcile import reconcile_clinic_month
+
+    reconcile_clinic_month.apply_async((job_id,), connection=env._conn())
+
+
+def _renamed(tmp: Path, prefix: str) -> list[Path]:
+    out = tmp / f"in-{prefix}"
+    out.mkdir()
+    for p in _sample_files():
+        if p.parent.name == "2026-10":
+            shutil.copy(p, out / (f"{prefix}_{p.name}" if p.name.startswith("receipts") else p.name))
+    return sorted(out.iterdir())
+
+
+def test_worker_killed_mid_task_finishes_with_single_process_result(make_env: Callable[..., Env]) -> None:
+    env = make_env(HENREI_FAULT_KILL_MARKER="KILLONCE", HENREI_FAULT_KILL_ATTEMPTS="1")
+    env.start("worker", "-c", "2")
+    files = _renamed(env.tmp, "KILLONCE")
+    env.upload("C2", files)
+    wait_until(lambda: env.all_finished("C2"), what="the job after the worker loss")
+    jobs = env.jobs("C2")  # each new file may queue a re-run of the month
+    assert {j.status for j in jobs} == {"done"}
+    assert all(j.lost_workers == 1 and j.attempts == 2 for j in jobs), [(j.lost_workers, j.attempts) for j in jobs]
+    assert env.finding_keys("C2", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
+
+
+def test_poison_file_fails_after_bounded_attempts_others_done(make_env: Callable[..., Env]) -> None:
+    env = make_env(HENREI_FAULT_KILL_MARKER="POISON")
+    env.start("worker", "-c", "2")
+    env.upload("BAD", _renamed(env.tmp, "POISON"))
+    env.upload("GOOD", _renamed(env.tmp, "fine"))
+    wait_until(lambda: env.all_finished("BAD") and env.all_finished("GOOD"), timeout=180, what="both clinics")
+    bad, good = env.jobs("BAD"), env.jobs("GOOD")
+    assert all(j.status == "failed" and j.lost_workers == service.MAX_LOST_WORKERS for j in bad)
+    assert all("停止" in (j.error or "") for j in bad)
+    assert {j.status for j in good} == {"done"}
+
+
+def test_redis_flushed_sweeper_completes_every_upload(make_env: Callable[..., Env]) -> None:
+    env = make_env()
+    files = _sample_files()
+    ids = env.upload("C3", files)  # queued in Redis, no worker yet
+    assert _redis().llen("henrei") == len(ids)
+    _redis().flushdb()  # Redis restarted without persistence: every message is gone
+    env.start("worker", "-c", "2")
+    env.start("beat")
+
+    def all_reconciled() -> bool:
+        with st.session_scope(env.ctx.engine) as s:
+            statuses = set(s.scalars(select(st.Upload.status).where(st.Upload.clinic_id == "C3")))
+        return statuses == {"reconciled"} and env.all_finished("C3")
+
+    wait_until(all_reconciled, timeout=180, what="the sweeper to re-enqueue and finish every upload")
+    assert env.finding_keys("C3", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
+
+
+def test_two_beats_one_nightly_run(make_env: Callable[..., Env]) -> None:
+    env = make_env(HENREI_DROP_DIR="")
+    drop = env.settings.data_dir / "drop" / "C4"
+    drop.mkdir(parents=True)
+    for p in _sample_files():
+        if p.parent.name == "2026-10":
+            shutil.copy(p, drop / p.name)
+    env.start("worker", "-c", "2")
+    from tasks.nightly import nightly
+
+    for _ in range(2):  # two beats fired the same night
+        nightly.apply_async(connection=env._conn())
+    wait_until(lambda: env.all_finished("C4"), what="the nightly reconciliation")
+    time.sleep(2)
+    with st.session_scope(env.ctx.engine) as s:
+        assert s.scalar(select(func.count()).select_from(st.NightlyRun)) == 1
+        assert s.scalar(select(func.count()).select_from(st.Upload)) == 3
+        run = s.scalars(select(st.NightlyRun)).one()
+        assert run.status == "done" and len((run.report or {})["uploads"]) == 3
+    assert {j.status for j in env.jobs("C4")} == {"done"}
