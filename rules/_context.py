@@ -14,6 +14,8 @@ Also small text helpers that rules use on the rows they report (never whole colu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -33,6 +35,24 @@ def eligibility_text(d: pd.DataFrame, prefix: str) -> pd.Series:
         value = text(d[prefix + field])
         out = out + (label + " " + value + " ").where(value.ne(""), "")
     return out.str.strip()
+
+
+#: the three sources compared pairwise (column prefix and Japanese label of each side)
+SOURCE_PAIRS: tuple[tuple[str, str, str, str], ...] = (
+    ("", "on_", "レセプト", "オンライン資格確認"),
+    ("", "cd_", "レセプト", "券面"),
+    ("on_", "cd_", "オンライン資格確認", "券面"),
+)
+
+
+def pair_rule_id(stem: str, a: str, b: str) -> str:
+    """'IDENTITY', '', 'on_' -> 'IDENTITY_RC_ON' (RC = the receipt)."""
+    return f"{stem}_{(a or 'rc_').upper().rstrip('_')}_{b.upper().rstrip('_')}"
+
+
+def labelled(d: pd.DataFrame, fn: Callable[[pd.DataFrame, str], pd.Series], p: str, label: str) -> pd.Series:
+    """'<label>: fn(d, p)' — the expected/actual text of one side of a pair."""
+    return label + ": " + fn(d, p)
 
 
 def ratio_text(r: pd.Series) -> pd.Series:

@@ -8,38 +8,30 @@ person, stop using it and report it to the insurer; correct the レセコン if 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 import pandas as pd
 
-from rules._context import date_text
+from rules._context import SOURCE_PAIRS, date_text, labelled, pair_rule_id
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "identity_mismatch"
 
-_PAIRS = (("", "on_", "レセプト", "オンライン資格確認"), ("", "cd_", "レセプト", "券面"),
-          ("on_", "cd_", "オンライン資格確認", "券面"))  # fmt: skip
 _SEX = {"1": "男", "2": "女"}
 
 
-def _labelled(d: pd.DataFrame, fn: Callable[[pd.DataFrame, str], pd.Series], p: str, label: str) -> pd.Series:
-    return label + ": " + fn(d, p)
+def _side(d: pd.DataFrame, p: str) -> pd.Series:
+    return (date_text(d[p + "birth_date"]) + " " + d[p + "sex"].map(_SEX).fillna("").astype("object")).str.strip()
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     seen = pd.Series(False, index=df.index)
-    for a, b, la, lb in _PAIRS:
+    for a, b, la, lb in SOURCE_PAIRS:
         ba, bb = df[a + "birth_date"], df[b + "birth_date"]
         sa, sb = df[a + "sex"], df[b + "sex"]
         mask = ((ba.notna() & bb.notna() & ba.ne(bb)) | (sa.notna() & sb.notna() & sa.ne(sb))) & ~seen
         seen |= mask
-
-        def side(d: pd.DataFrame, p: str) -> pd.Series:
-            return (
-                date_text(d[p + "birth_date"]) + " " + d[p + "sex"].map(_SEX).fillna("").astype("object")
-            ).str.strip()
 
         def message(d: pd.DataFrame, a: str = a, b: str = b, la: str = la, lb: str = lb) -> pd.Series:
             birth = d[a + "birth_date"].ne(d[b + "birth_date"]) & d[b + "birth_date"].notna()
@@ -56,9 +48,9 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 + "で"
                 + what.astype("object")
                 + "が異なります（"
-                + side(d, a)
+                + _side(d, a)
                 + " / "
-                + side(d, b)
+                + _side(d, b)
                 + "）。別人の情報が紐づいている可能性があります。"
             )
 
@@ -67,10 +59,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 df,
                 mask,
                 category=CATEGORY,
-                rule_id="IDENTITY_" + (a or "rc_").upper().rstrip("_") + "_" + b.upper().rstrip("_"),
+                rule_id=pair_rule_id("IDENTITY", a, b),
                 severity="error",
-                expected=partial(_labelled, fn=side, p=a, label=la),
-                actual=partial(_labelled, fn=side, p=b, label=lb),
+                expected=partial(labelled, fn=_side, p=a, label=la),
+                actual=partial(labelled, fn=_side, p=b, label=lb),
                 message=message,
                 action="本人確認書類で生年月日・性別を確認してください。オンラインの情報が別人のものなら"
                 "使わずに保険者へ連絡し、レセコンの登録が誤っていれば直してください。",

@@ -10,29 +10,21 @@ to correct its record).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 import pandas as pd
 
-from rules._context import text
+from rules._context import SOURCE_PAIRS, labelled, pair_rule_id, text
 from rules._names import fold_kana_text, fold_name_text, names_differ
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "name_mismatch"
 
-_PAIRS = (("", "on_", "レセプト", "オンライン資格確認"), ("", "cd_", "レセプト", "券面"),
-          ("on_", "cd_", "オンライン資格確認", "券面"))  # fmt: skip
-
-
-def _labelled(d: pd.DataFrame, fn: Callable[[pd.DataFrame, str], pd.Series], p: str, label: str) -> pd.Series:
-    return label + ": " + fn(d, p)
-
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     seen = pd.Series(False, index=df.index)
-    for a, b, la, lb in _PAIRS:
+    for a, b, la, lb in SOURCE_PAIRS:
         kanji = names_differ(df[a + "name"], df[b + "name"], fold_name_text)
         kana = names_differ(df[a + "name_kana"], df[b + "name_kana"], fold_kana_text)
         mask = (kanji | kana) & ~seen
@@ -62,10 +54,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 df,
                 mask,
                 category=CATEGORY,
-                rule_id="NAME_" + (a or "rc_").upper().rstrip("_") + "_" + b.upper().rstrip("_"),
+                rule_id=pair_rule_id("NAME", a, b),
                 severity="warning",
-                expected=partial(_labelled, fn=value, p=a, label=la),
-                actual=partial(_labelled, fn=value, p=b, label=lb),
+                expected=partial(labelled, fn=value, p=a, label=la),
+                actual=partial(labelled, fn=value, p=b, label=lb),
                 message=message,
                 action="患者の証・本人確認書類で氏名を確認し、レセコンの登録を直してください"
                 "（保険者側の誤りなら保険者に訂正を依頼してください）。",
