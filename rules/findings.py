@@ -128,7 +128,7 @@ def make_findings(
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         return empty_findings()
-    sub = table.loc[m]
+    sub = table.iloc[np.flatnonzero(m)]
     idx = sub.index
     month = sub["claim_month"] if "claim_month" in sub else pd.Series(pd.NaT, index=idx)
     if callable(copay_diff_yen):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from rules import _age
@@ -129,15 +130,14 @@ _LIMIT_SOURCES = (
 
 def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
     """The ratio the 限度額区分 implies for that row's age band; NA where it implies none."""
-    limit = df[limit_col]
-    kouki_band = df["on_date"].ge(df["k75"]) | df[allowed_col].eq(_age.BIT[1] | _age.BIT[2] | _age.BIT[3])
-    elderly_band = df[allowed_col].eq(_age.BIT[2] | _age.BIT[3])
-    return (
-        limit.map(_KOUKI_LIMIT_RATIO)
-        .where(kouki_band)
-        .fillna(limit.map(_ELDERLY_LIMIT_RATIO).where(elderly_band))
-        .astype("float64")
-    )
+    codes, uniques = pd.factorize(df[limit_col], use_na_sentinel=True)
+    kouki = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
+    elderly = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
+    kouki_band = (df["on_date"].ge(df["k75"]) | df[allowed_col].eq(_age.BIT[1] | _age.BIT[2] | _age.BIT[3])).to_numpy()
+    elderly_band = df[allowed_col].eq(_age.BIT[2] | _age.BIT[3]).to_numpy()
+    implied = np.where(kouki_band, kouki, np.nan)
+    implied = np.where(np.isnan(implied) & elderly_band, elderly, implied)
+    return pd.Series(implied, index=df.index, dtype="float64")
 
 
 def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:

@@ -146,3 +146,10 @@ def test_numbers_with_units_and_commas() -> None:
     values, invalid = v.parse_numbers(pd.Series(["1,234点", "１２３４", "1234円", "千"]))
     assert values.tolist()[:3] == [1234.0, 1234.0, 1234.0]
     assert invalid.tolist() == [False, False, False, True]
+
+
+def test_text_fast_and_slow_paths_agree_with_nfkc() -> None:
+    col = pd.Series(["山田　太郎", "ﾔﾏﾀﾞ ﾀﾛｳ", "  x ", None, "Ａ１", "髙橋"], dtype="object")
+    assert v.parse_text(col).tolist() == ["山田 太郎", "ヤマダ タロウ", "x", "", "A1", "髙橋"]
+    ids = pd.Series(["123", "123.0", " 1 23", "Ａ１", None], dtype="object")
+    assert v.parse_ids(ids).tolist() == ["123", "123", "123", "A1", ""]

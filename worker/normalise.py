@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from rules.findings import make_findings
@@ -79,8 +80,8 @@ TEXT_FIELDS = (
 
 def _empty_like(parse: Parser, n: int, index: pd.Index) -> pd.Series:
     """An all-missing column of the dtype ``parse`` produces (for a field the file lacks)."""
-    values, _ = parse(pd.Series([None] * n, index=index, dtype="object"))
-    return values
+    one, _ = parse(pd.Series([None], dtype="object"))
+    return pd.Series(np.repeat(one.to_numpy(), n), index=index, dtype=one.dtype)
 
 
 def empty_table(kind: TableKind) -> pd.DataFrame:

@@ -100,11 +100,13 @@ def map_text(col: pd.Series, parse: Callable[[str], str], stable: str | None = N
     arr = pa.array(col, from_pandas=True)
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
+    # the ideographic space is the only NFKC change common in names: fold it in Arrow
+    arr = pc.replace_substring(arr, "\u3000", " ")
     ok = pc.fill_null(pc.match_substring_regex(arr, stable), True)
     out = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
     slow = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
     if len(slow):
-        sub = col.iloc[slow]
+        sub = pd.Series(arr.take(pa.array(slow)).to_numpy(zero_copy_only=False), index=col.index[slow])
         fixed, _ = map_distinct(sub, parse, dtype="str")
         values = out.to_numpy(zero_copy_only=False).astype(object)
         values[slow] = fixed.fillna("").to_numpy(dtype=object)
