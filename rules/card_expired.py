@@ -9,11 +9,13 @@ check the ratio again, and bill with the current eligibility.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import pandas as pd
 
 from rules._context import date_text, text
+from rules._insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "card_expired"
@@ -31,7 +33,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     expired = df["cd_linked"] & until.notna() & day.notna() & (until < day)
     paper = (
         df["cd_linked"]
-        & df["cd_doc_type"].fillna("").str.match(_PAPER).fillna(False).astype(bool)
+        & per_distinct(df["cd_doc_type"].fillna(""), lambda t: re.match(_PAPER, t) is not None)
         & day.notna()
         & (day > PAPER_CARD_LAST_DAY)
         & ~expired

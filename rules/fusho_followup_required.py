@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from rules._context import date_text
 from rules._tekiyo import parse_tekiyo
-from rules.findings import concat_findings, make_findings
+from rules.findings import concat_findings, empty_findings, make_findings
 
 CATEGORY = "fusho_followup_required"
 NEWBORN_DAYS = 28
@@ -37,6 +38,9 @@ def contact_dates(df: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
+    if not df["is_fusho_claim"].any():
+        return empty_findings()
+    df = df.iloc[np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))]
     fusho = df["is_fusho_claim"]
     many_days = fusho & df["days"].ge(2)
     contact = contact_dates(df)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rules._tekiyo import ITEM_LABELS_JA, Tekiyo, missing_items, parse_tekiyo
-from rules.findings import make_findings
+from rules.findings import empty_findings, make_findings
 
 CATEGORY = "fusho_missing_entry"
 _ACTUAL_MAX = 80
@@ -71,6 +71,8 @@ def _missing(df: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
+    if not df["is_fusho_claim"].any():
+        return empty_findings()
     missing = _missing(df)
     return make_findings(
         df,

@@ -11,10 +11,11 @@ Fix: re-bill to the insurer named in the message instead of 77777777.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rules._context import date_text, eligibility_text, text
-from rules.findings import concat_findings, make_findings
+from rules.findings import concat_findings, empty_findings, make_findings
 
 CATEGORY = "fusho_not_allowed"
 
@@ -23,11 +24,13 @@ def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
     """For each 不詳 claim, the patient's latest earlier claim month with a known insurer
     (``prev_month``, ``prev_insurer_no``, ``prev_card_symbol``, ``prev_card_number``)."""
     cols = ["prev_month", "prev_insurer_no", "prev_card_symbol", "prev_card_number"]
-    out = pd.DataFrame(index=df.index, columns=cols, dtype="object")
-    out["prev_month"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    at = df.index[df["is_fusho_claim"]]
+    out = pd.DataFrame(index=at, columns=cols, dtype="object")
+    out["prev_month"] = pd.Series(pd.NaT, index=at, dtype="datetime64[ns]")
     fusho = df.loc[df["is_fusho_claim"] & df["claim_month"].notna(), ["patient_id", "claim_month"]]
+    candidates = df["patient_id"].isin(fusho["patient_id"]) & ~df["is_fusho_claim"]
     known = df.loc[
-        ~df["is_fusho_claim"] & df["insurer_no"].ne("") & df["claim_month"].notna(),
+        candidates & df["insurer_no"].ne("") & df["claim_month"].notna(),
         ["patient_id", "claim_month", "insurer_no", "card_symbol", "card_number"],
     ]
     if fusho.empty or known.empty:
@@ -51,14 +54,16 @@ def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
+    if not df["is_fusho_claim"].any():
+        return empty_findings()
+    prev = earlier_claims(df)
+    df = df.iloc[np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))].join(prev)
     fusho = df["is_fusho_claim"]
     method = df["confirmation_method"].fillna("")
     not_myna = fusho & method.ne("") & ~method.str.contains("マイナ", regex=False).fillna(False).astype(bool)
-    prev = earlier_claims(df)
-    has_prev = fusho & prev["prev_month"].notna()
+    has_prev = fusho & df["prev_month"].notna()
     revisit = fusho & (has_prev | df["visit_type"].fillna("").str.contains("再診", regex=False))
     invalid = fusho & df["on_validity"].isin(["2", "3"])
-    d2 = df.join(prev)
 
     def prev_text(d: pd.DataFrame) -> pd.Series:
         return date_text(d["prev_month"]).str[:7] + " の請求（" + eligibility_text(d, "prev_") + "）"
@@ -84,7 +89,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 action="提示された証（資格確認書・資格情報のお知らせなど）の保険者で請求してください。",
             ),
             make_findings(
-                d2,
+                df,
                 revisit,
                 category=CATEGORY,
                 rule_id="FUSHO_REVISIT",
