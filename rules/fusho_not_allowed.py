@@ -35,8 +35,9 @@ def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
     ]
     if fusho.empty or known.empty:
         return out
-    left = fusho.assign(_i=fusho.index).sort_values("claim_month")
-    right = known.rename(columns={"claim_month": "prev_month"}).sort_values("prev_month")
+    left = fusho.assign(_i=fusho.index).sort_values("claim_month", kind="stable")
+    # stable: of two claims in the same earlier month, the later row wins, whatever the split
+    right = known.rename(columns={"claim_month": "prev_month"}).sort_values("prev_month", kind="stable")
     right = right.assign(_month=right["prev_month"])
     m = pd.merge_asof(
         left,

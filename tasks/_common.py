@@ -16,7 +16,7 @@ RETRYABLE: tuple[type[Exception], ...] = (BrokerError, DatabaseError, Connection
 
 
 def context() -> Context:
-    return Context(Settings.from_env())
+    return Context(Settings.from_env(), enqueue_part=enqueue_part)
 
 
 def drop_root() -> Path:
@@ -34,3 +34,9 @@ def enqueue_reconcile(job_id: int) -> None:
     from tasks.reconcile import reconcile_clinic_month
 
     reconcile_clinic_month.delay(job_id)
+
+
+def enqueue_part(job_id: int) -> None:
+    from tasks.parts import reconcile_part
+
+    reconcile_part.delay(job_id)

@@ -28,7 +28,7 @@ settings = Settings.from_env()
 app = Celery(
     "henrei",
     broker=settings.broker_url,
-    include=["tasks.uploads", "tasks.reconcile", "tasks.nightly", "tasks.sweeper"],
+    include=["tasks.uploads", "tasks.reconcile", "tasks.parts", "tasks.nightly", "tasks.sweeper"],
 )
 app.conf.update(
     task_acks_late=True,

@@ -17,14 +17,20 @@ from worker.schema import TABLE_KINDS
 from worker.tables import RawTable
 
 
-def combine(tables: Sequence[RawTable]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Normalise every table and stack them by kind; return them and the input findings."""
+def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Normalise every table and stack them by kind; return them and the input findings.
+
+    With ``release`` each raw table's text frame is dropped once normalised, so a large
+    month does not hold both forms in memory.
+    """
     by_kind: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLE_KINDS}
     input_findings: list[pd.DataFrame] = []
     for t in tables:
         typed, bad = normalise(t)
         by_kind[t.kind].append(typed)
         input_findings.append(bad)
+        if release:
+            t.frame = t.frame.iloc[:0]
     stacked = {
         k: (pd.concat(v, ignore_index=True) if v else empty_table(k))  # type: ignore[arg-type]
         for k, v in by_kind.items()
@@ -101,12 +107,33 @@ def run_returns(
     return found, returned.reclaim_table(classified), summary
 
 
-def reconcile_tables(tables: Sequence[RawTable]) -> EngineResult:
-    """Pure part of a run: the findings of a set of already-read tables (any months)."""
-    stacked, input_findings = combine(tables)
+def reconcile_stacked(
+    stacked: dict[str, pd.DataFrame],
+    input_findings: pd.DataFrame,
+    *,
+    with_returns: bool,
+    keep_input: bool = True,
+) -> EngineResult:
+    """The findings of typed tables (``combine``'s output): link -> receipt rules -> returns.
+
+    ``input_findings`` always feed the returns' claim context; ``keep_input=False`` leaves
+    them out of the result (a part of a split month: the parent adds them once).
+    """
     linked = link(stacked["receipts"], stacked["online"], stacked["cards"])
-    findings = concat_findings([input_findings, registry.run(linked)])
-    if not any(t.kind == "returns" for t in tables):
-        return EngineResult(findings, stacked)
+    receipt_findings = registry.run(linked)
+    findings = concat_findings([input_findings, receipt_findings])
+    own = findings if keep_input else receipt_findings
+    if not with_returns:
+        return EngineResult(own, stacked)
     return_findings, reclaims, summary = run_returns(stacked, findings)
-    return EngineResult(concat_findings([findings, return_findings]), stacked, reclaims, summary)
+    return EngineResult(concat_findings([own, return_findings]), stacked, reclaims, summary)
+
+
+def reconcile_tables(tables: Sequence[RawTable], *, release: bool = False) -> EngineResult:
+    """Pure part of a run: the findings of a set of already-read tables (any months).
+
+    ``release`` drops the raw text of each table once normalised (see ``combine``).
+    """
+    with_returns = any(t.kind == "returns" for t in tables)
+    stacked, input_findings = combine(tables, release=release)
+    return reconcile_stacked(stacked, input_findings, with_returns=with_returns)

@@ -58,7 +58,7 @@ def reconcile(
     timings["read"] = time.perf_counter() - t0
     say("照合中")
     t1 = time.perf_counter()
-    engine = reconcile_tables(tables)
+    engine = reconcile_tables(tables, release=True)
     findings, stacked = engine.findings, engine.tables
     timings["rules"] = time.perf_counter() - t1
     receipts = stacked["receipts"]

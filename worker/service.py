@@ -14,26 +14,31 @@ Fault handling lives here too (the tasks hold no logic):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from worker import split
 from worker import storage as st
 from worker.config import Settings
-from worker.engine import combine
-from worker.pipeline import reconcile
-from worker.reading import SUFFIXES, read_file
+from worker.engine import combine, reconcile_stacked
+from worker.pipeline import _period
+from worker.reading import SUFFIXES, discover, read_all, read_file
+from worker.report import FileStatus, ReturnsSummary, RunSummary, write_reports
+from worker.schema import TABLE_LABELS_JA
 from worker.tables import FileProblem
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,8 @@ class Context:
     """What every service call needs: settings and an engine on the database."""
 
     settings: Settings
+    #: enqueues one part of a split month (None: months are never split, each runs in-process)
+    enqueue_part: Enqueue | None = None
 
     @property
     def engine(self) -> st.Engine:
@@ -190,6 +197,7 @@ def start_job(ctx: Context, job_id: int, task_id: str | None) -> bool:
                 "（入力ファイルが原因の可能性があります）。ファイルを確認して再アップロードしてください。"
             )
             log.error("job %s failed after %d lost workers", job_id, job.lost_workers)
+            _fail_parent(s, job)
             return False
         job.status, job.attempts = "running", job.attempts + 1
         job.started_at = job.heartbeat_at = st.utcnow()
@@ -198,7 +206,24 @@ def start_job(ctx: Context, job_id: int, task_id: str | None) -> bool:
 
 
 def run_reconcile(ctx: Context, job_id: int) -> None:
-    """Reconcile one clinic-month from every upload it needs; store findings and the list."""
+    """Reconcile one clinic-month from every upload it needs; store findings and the list.
+
+    A month with ``split.split_threshold()`` receipts or more is split by patient into
+    parts reconciled by other workers (``run_part``); the job stays running until the
+    last part finishes and combines them. A part's job given here runs as a part (the
+    sweeper re-enqueues lost parts through the reconcile task).
+    """
+    with st.session_scope(ctx.engine) as s:
+        job = s.get(st.Job, job_id)
+        assert job is not None
+        is_part = job.kind == "part"
+        has_parts = s.scalar(select(st.Job.id).where(st.Job.parent_id == job_id).limit(1)) is not None
+    if is_part:
+        run_part(ctx, job_id)
+        return
+    if has_parts:  # split by an earlier attempt: carry on with its parts
+        _resume_split(ctx, job_id)
+        return
     with st.session_scope(ctx.engine) as s:
         job = s.get(st.Job, job_id)
         assert job is not None and job.clinic_id and job.claim_month
@@ -214,18 +239,122 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
         ).all()
         inputs = [(u.id, ctx.settings.data_dir / u.stored_path, u.original_name) for u in uploads]
     _fault_injection(attempt, [name for _, _, name in inputs])
-    out_dir = ctx.settings.data_dir / "reports" / clinic / month / f"job-{job_id}"
+    upload_ids = [upload_id for upload_id, _, _ in inputs]
     staging = ctx.settings.data_dir / "staging" / f"job-{job_id}"
     _link_inputs(staging, inputs)
     try:
-        result = reconcile([staging], out_dir, ctx.settings)
+        read = _read_inputs(staging, ctx.settings)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    found = result.findings
-    mine = found[(found["claim_month"] == month) | (found["claim_month"] == "")]
+    receipts = read.stacked["receipts"]
+    in_month = int((receipts["claim_month"].dt.strftime("%Y-%m") == month).sum())
+    if ctx.enqueue_part is not None and in_month >= split.split_threshold():
+        _split(ctx, job_id, read, upload_ids)
+        return
+    t1 = time.perf_counter()
+    engine = reconcile_stacked(read.stacked, read.input_findings, with_returns=read.with_returns)
+    read.timings["rules"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    summary = _summary(read, engine.returns)
+    outputs = write_reports(engine.findings, summary, _out_dir(ctx, clinic, month, job_id), reclaims=engine.reclaims)
+    read.timings["write"] = time.perf_counter() - t2
+    log.info("job %s done: %d receipts, %d findings", job_id, len(receipts), len(engine.findings))
+    _finish(ctx, job_id, engine.findings, outputs, upload_ids, _result(read, len(receipts)))
+
+
+@dataclass
+class _Read:
+    """A job's inputs read once: typed tables, input findings and what the summary shows."""
+
+    stacked: dict[str, pd.DataFrame]
+    input_findings: pd.DataFrame
+    with_returns: bool
+    files: list[FileStatus]
+    problems: list[FileProblem]
+    started_at: datetime
+    timings: dict[str, float]
+
+
+def _read_inputs(folder: Path, settings: Settings) -> _Read:
+    """What ``worker.pipeline.reconcile`` reads and says about the files, without reconciling."""
+    started = datetime.now()
+    t0 = time.perf_counter()
+    files, problems = discover([folder])
+    tables, read_problems, described = read_all(files, settings)
+    problems += read_problems
+    stacked, input_findings = combine(tables, release=True)
+    statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
+    statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
+    if tables and stacked["receipts"].empty:
+        statuses.append(
+            FileStatus(
+                path="（全体）",
+                status="error",
+                tables="",
+                message=f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。",
+            )
+        )
+    return _Read(
+        stacked=stacked,
+        input_findings=input_findings,
+        with_returns=any(t.kind == "returns" for t in tables),
+        files=statuses,
+        problems=problems,
+        started_at=started,
+        timings={"read": time.perf_counter() - t0},
+    )
+
+
+def _summary(read: _Read, returns: ReturnsSummary | None) -> RunSummary:
+    receipts = read.stacked["receipts"]
+    return RunSummary(
+        period=_period(receipts),
+        files=read.files,
+        receipts=len(receipts),
+        started_at=read.started_at,
+        returns=returns,
+        finished_at=datetime.now(),
+    )
+
+
+def _result(read: _Read, receipts: int) -> dict[str, Any]:
+    return {
+        "receipts": receipts,
+        "file_problems": [{"file": p.file, "message": p.message} for p in read.problems],
+        "seconds": {k: round(v, 3) for k, v in read.timings.items()},
+    }
+
+
+def _out_dir(ctx: Context, clinic: str, month: str, job_id: int) -> Path:
+    return ctx.settings.data_dir / "reports" / clinic / month / f"job-{job_id}"
+
+
+def _locked_job(s: st.Session, job_id: int) -> st.Job:
+    """The job's row, locked for the rest of the transaction (PostgreSQL: FOR UPDATE;
+    SQLite's BEGIN IMMEDIATE already holds the database's write lock)."""
+    return s.execute(
+        select(st.Job).where(st.Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _finish(
+    ctx: Context,
+    job_id: int,
+    findings: pd.DataFrame,
+    outputs: tuple[Path, ...],
+    upload_ids: list[int],
+    result: dict[str, Any],
+) -> None:
+    """Store the month's findings and correction list; the uploads reconciled, the job done."""
     with st.session_scope(ctx.engine) as s:
+        job = _locked_job(s, job_id)
+        if job.status == "done":  # a split month combined twice (a part and the sweeper): once is enough
+            return
+        assert job.clinic_id and job.claim_month
+        clinic, month = job.clinic_id, job.claim_month
+        mine = findings[(findings["claim_month"] == month) | (findings["claim_month"] == "")]
         stored = st.replace_findings(s, clinic, month, job_id, mine)
-        xlsx, js = result.outputs
+        xlsx, js = outputs
         s.add(
             st.CorrectionList(
                 clinic_id=clinic,
@@ -235,19 +364,150 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
                 json_path=str(js.relative_to(ctx.settings.data_dir)),
             )
         )
-        for upload_id, _, _ in inputs:
+        for upload_id in upload_ids:
             upload = s.get(st.Upload, upload_id)
             if upload is not None and upload.status == "accepted":
                 upload.status = "reconciled"
+        job.status, job.finished_at = "done", st.utcnow()
+        job.result = {"findings": stored, **result}
+
+
+# ------------------------------------------------------------------ split months
+
+
+def _split(ctx: Context, job_id: int, read: _Read, upload_ids: list[int]) -> None:
+    """Write the month's parts, create their jobs and enqueue them; the job stays running."""
+    assert ctx.enqueue_part is not None
+    n = split.split_parts()
+    t0 = time.perf_counter()
+    parts = split.partition(read.stacked, n)
+    receipts = read.stacked["receipts"]
+    meta = {
+        "uploads": upload_ids,
+        "with_returns": read.with_returns,
+        "receipts": len(receipts),
+        "period": _period(receipts),
+        "files": [asdict(f) for f in read.files],
+        "file_problems": [{"file": p.file, "message": p.message} for p in read.problems],
+        "started_at": read.started_at.isoformat(),
+        "seconds": {**read.timings, "split": time.perf_counter() - t0},
+    }
+    split.write_parts(split.job_dir(ctx.settings.data_dir, job_id), parts, read.input_findings, meta)
+    with st.session_scope(ctx.engine) as s:
+        parent = _locked_job(s, job_id)
+        jobs = [
+            st.Job(
+                kind="part",
+                clinic_id=parent.clinic_id,
+                claim_month=parent.claim_month,
+                parent_id=job_id,
+                part_index=k,
+                part_count=n,
+                status="queued",
+            )
+            for k in range(n)
+        ]
+        s.add_all(jobs)
+        parent.heartbeat_at = st.utcnow()
+        s.flush()
+        part_ids = [j.id for j in jobs]
+    log.info("job %s split into %d parts (%d receipts)", job_id, n, len(receipts))
+    for part_id in part_ids:
+        ctx.enqueue_part(part_id)
+
+
+def _resume_split(ctx: Context, job_id: int) -> None:
+    """A split job run again (redelivered, or swept as stale): combine its parts when all
+    are done, else enqueue those not finished (in this process when nothing can enqueue)."""
+    with st.session_scope(ctx.engine) as s:
+        parts = s.scalars(select(st.Job).where(st.Job.parent_id == job_id).order_by(st.Job.part_index)).all()
+        statuses = {p.id: p.status for p in parts}
+        failed = next((p.error or "" for p in parts if p.status == "failed"), None)
+        job = s.get(st.Job, job_id)
+        assert job is not None
+        job.heartbeat_at = st.utcnow()
+    if failed is not None:
+        fail_job(ctx, job_id, failed or "分割した処理の一部が失敗しました。")
+        return
+    if all(v == "done" for v in statuses.values()):
+        _combine_parts(ctx, job_id)
+        return
+    for part_id, status in statuses.items():
+        if status == "done":
+            continue
+        if ctx.enqueue_part is not None:
+            ctx.enqueue_part(part_id)
+        elif start_job(ctx, part_id, None):
+            run_part(ctx, part_id)
+
+
+def run_part(ctx: Context, job_id: int) -> None:
+    """Reconcile one part of a split month; the last part to finish combines them all."""
+    with st.session_scope(ctx.engine) as s:
+        job = s.get(st.Job, job_id)
+        assert job is not None and job.parent_id is not None and job.part_index is not None
+        parent_id, k, n = job.parent_id, job.part_index, job.part_count
+        parent = s.get(st.Job, parent_id)
+        assert parent is not None
+        parent.heartbeat_at = st.utcnow()
+    root = split.job_dir(ctx.settings.data_dir, parent_id)
+    d = split.part_dir(ctx.settings.data_dir, parent_id, k)
+    meta = json.loads((root / "meta.json").read_text())
+    t0 = time.perf_counter()
+    tables, pos = split.load_part(d)
+    input_findings = split.read_frame(root / "input_findings.parquet")
+    result = reconcile_stacked(tables, input_findings, with_returns=meta["with_returns"], keep_input=False)
+    split.write_part_result(d, result, pos)
+    with st.session_scope(ctx.engine) as s:
+        parent = _locked_job(s, parent_id)  # one part at a time sees the others' statuses
         job = s.get(st.Job, job_id)
         assert job is not None
         job.status, job.finished_at = "done", st.utcnow()
         job.result = {
-            "findings": stored,
-            "receipts": result.summary.receipts,
-            "file_problems": [{"file": p.file, "message": p.message} for p in result.problems],
-            "seconds": {k: round(v, 3) for k, v in result.timings.items()},
+            "findings": len(result.findings),
+            "receipts": len(tables["receipts"]),
+            "seconds": round(time.perf_counter() - t0, 3),
         }
+        parent.heartbeat_at = st.utcnow()
+        s.flush()
+        statuses = s.scalars(select(st.Job.status).where(st.Job.parent_id == parent_id)).all()
+        last = parent.status == "running" and len(statuses) == n and all(x == "done" for x in statuses)
+    log.info("part %s (%d of job %s) done%s", job_id, k, parent_id, "; combining" if last else "")
+    if last:
+        _combine_parts(ctx, parent_id)
+
+
+def _combine_parts(ctx: Context, job_id: int) -> None:
+    """The split month's result from its parts, stored as one run would store it."""
+    root = split.job_dir(ctx.settings.data_dir, job_id)
+    meta = json.loads((root / "meta.json").read_text())
+    with st.session_scope(ctx.engine) as s:
+        job = s.get(st.Job, job_id)
+        assert job is not None and job.clinic_id and job.claim_month
+        clinic, month = job.clinic_id, job.claim_month
+    t0 = time.perf_counter()
+    combined = split.combine_parts(root, int(meta["part_count"]), bool(meta["with_returns"]))
+    summary = RunSummary(
+        period=meta["period"],
+        files=[FileStatus(**f) for f in meta["files"]],
+        receipts=int(meta["receipts"]),
+        started_at=datetime.fromisoformat(meta["started_at"]),
+        returns=combined.returns,
+        finished_at=datetime.now(),
+    )
+    outputs = write_reports(
+        combined.findings, summary, _out_dir(ctx, clinic, month, job_id), reclaims=combined.reclaims
+    )
+    seconds = {**meta["seconds"], "combine": time.perf_counter() - t0}
+    result = {
+        "receipts": int(meta["receipts"]),
+        "file_problems": meta["file_problems"],
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "parts": int(meta["part_count"]),
+    }
+    _finish(ctx, job_id, combined.findings, outputs, list(meta["uploads"]), result)
+    shutil.rmtree(root, ignore_errors=True)
+    log.info("job %s done from %d parts: %d findings", job_id, meta["part_count"], len(combined.findings))
 
 
 def _fault_injection(attempt: int, names: list[str]) -> None:
@@ -281,6 +541,16 @@ def fail_job(ctx: Context, job_id: int, message: str) -> None:
         job = s.get(st.Job, job_id)
         if job is not None:
             job.status, job.error, job.finished_at = "failed", message, st.utcnow()
+            _fail_parent(s, job)
+
+
+def _fail_parent(s: st.Session, job: st.Job) -> None:
+    """A failed part fails the split month it belongs to, with the part's message."""
+    if job.parent_id is None:
+        return
+    parent = s.get(st.Job, job.parent_id)
+    if parent is not None and parent.status not in ("done", "failed"):
+        parent.status, parent.error, parent.finished_at = "failed", job.error, st.utcnow()
 
 
 # ------------------------------------------------------------------ nightly and sweeper
@@ -362,7 +632,7 @@ def sweep(
         ).all()
         jobs = s.scalars(
             select(st.Job.id).where(
-                st.Job.kind == "reconcile",
+                st.Job.kind.in_(("reconcile", "part")),  # a part is re-run through the reconcile task
                 ((st.Job.status == "queued") & (st.Job.created_at < stale))
                 | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER)),
             )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
 import tempfile
+import time
 import unicodedata
 import zlib
 from collections.abc import Iterator, Sequence
@@ -304,6 +306,21 @@ _STATUSES: Final[Table] = Base.metadata.tables["finding_statuses"]
 # --------------------------------------------------------------------------- engine
 
 
+def _enable_wal(cur: Any) -> None:
+    """Switch a file database to WAL. The switch needs an exclusive lock and SQLite does not
+    wait for it (busy_timeout does not apply), so processes starting together retry."""
+    for attempt in range(100):
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05 + 0.01 * attempt)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql+psycopg://...``.
 
@@ -335,7 +352,7 @@ def make_engine(url: str) -> Engine:
         try:
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             if not memory:
-                cur.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cur)
                 cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
         finally:

@@ -1,0 +1,155 @@
+"""A hospital-sized month split by patient across workers equals the single-process result.
+
+The month here is a synthetic one (``worker.synth``) plus the bundled sample (September
+claims and their returns, October), with the split threshold lowered so it is split.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from test_worker import SAMPLES, Env, database_url, make_env, wait_until  # noqa: F401
+
+from rules.findings import FINDING_COLUMNS
+from worker import service, split
+from worker import storage as st
+from worker.config import Settings
+from worker.engine import combine, reconcile_stacked
+from worker.link import link_returns
+from worker.pipeline import reconcile
+from worker.reading import read_all
+from worker.synth import generate_month, write_month
+
+MONTH = "2026-10"
+COMPARED = ["source_file", "sheet", "row", "rule_id", "expected", "message", "copay_diff_yen"]
+
+
+@pytest.fixture(scope="module")
+def month_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A few thousand synthetic October receipts, and the sample's two months with returns."""
+    out = tmp_path_factory.mktemp("month")
+    synth = write_month(generate_month(3000, seed=11, first_patient_id=7_000_001), out / "synth", form="csv")
+    files = []
+    for p in synth:  # names of their own: the sample has an online_results_2026-10.csv too
+        files.append(p.rename(out / f"hosp_{p.name}"))
+    for p in sorted(SAMPLES.glob("2026-*/*")):
+        if p.suffix in (".xlsx", ".csv"):
+            files.append(Path(shutil.copy(p, out / p.name)))
+    return sorted(files)
+
+
+def _rows(findings: pd.DataFrame) -> list[tuple[str, ...]]:
+    return sorted(map(tuple, findings[COMPARED].astype(str).to_numpy()))
+
+
+# ------------------------------------------------------------------ partition
+
+
+def test_partition_every_patient_in_one_part_and_returns_with_their_claim(month_files: list[Path]) -> None:
+    tables, _, _ = read_all(month_files, Settings())
+    stacked, _ = combine(tables)
+    n = 3
+    parts = split.partition(stacked, n)
+    for kind in ("receipts", "online", "cards", "returns"):
+        labels = [label for p in parts for label in p[kind].index]
+        assert sorted(labels) == list(stacked[kind].index), kind  # every row once
+    for kind in ("receipts", "online", "cards"):
+        owner: dict[str, int] = {}
+        for k, p in enumerate(parts):
+            for pid in p[kind]["patient_id"].fillna(""):
+                assert owner.setdefault(pid, k) == k, (kind, pid)  # a patient in exactly one part
+    receipts_part = {pid: k for k, p in enumerate(parts) for pid in p["receipts"]["patient_id"].fillna("")}
+    assert len(set(receipts_part.values())) == n  # the work is shared
+    claim, method = link_returns(stacked["returns"], stacked["receipts"])
+    assert method.ne("").sum() >= 1 and method.eq("").sum() >= 1  # the sample has both
+    for k, p in enumerate(parts):
+        for label in p["returns"].index:
+            if claim[label] >= 0:  # with the part of its claim's patient
+                assert receipts_part[stacked["receipts"].loc[claim[label], "patient_id"]] == k
+            else:  # matched nowhere: part 0
+                assert k == 0
+
+
+def test_parts_through_files_equal_single_process_exactly(month_files: list[Path], tmp_path: Path) -> None:
+    tables, _, _ = read_all(month_files, Settings())
+    stacked, input_findings = combine(tables)
+    single = reconcile_stacked(stacked, input_findings, with_returns=True)
+    root = tmp_path / "parts" / "job-1"
+    root.parent.mkdir()
+    split.write_parts(root, split.partition(stacked, 3), input_findings, {"with_returns": True})
+    for k in range(3):
+        d = root / f"part-{k}"
+        part_tables, pos = split.load_part(d)
+        part_inputs = split.read_frame(root / "input_findings.parquet")
+        split.write_part_result(
+            d, reconcile_stacked(part_tables, part_inputs, with_returns=True, keep_input=False), pos
+        )
+    combined = split.combine_parts(root, 3, True)
+    pd.testing.assert_frame_equal(combined.findings, single.findings)  # same rows, same order
+    assert single.reclaims is not None and combined.reclaims is not None
+    pd.testing.assert_frame_equal(combined.reclaims, single.reclaims.reset_index(drop=True))
+    assert combined.returns == single.returns
+
+
+# ------------------------------------------------------------------ real workers
+
+
+def _enqueue_reconcile(env: Env, job_id: int) -> None:
+    from tasks.reconcile import reconcile_clinic_month
+
+    reconcile_clinic_month.apply_async((job_id,), connection=env._conn())
+
+
+def _json_findings(path: Path) -> tuple[list[str], list[str]]:
+    data = json.loads(path.read_text())
+    return (
+        sorted(json.dumps(f, sort_keys=True, ensure_ascii=False) for f in data["findings"]),
+        [json.dumps(r, sort_keys=True, ensure_ascii=False) for r in data.get("reclaims", [])],
+    )
+
+
+def test_split_month_on_workers_equals_single_process(
+    make_env: Callable[..., Env],  # noqa: F811
+    database_url: str,  # noqa: F811
+    month_files: list[Path],
+) -> None:
+    env = make_env(database_url, HENREI_SPLIT_RECEIPTS="1000", HENREI_SPLIT_PARTS="3")
+    env.start("worker", "-c", "2")
+    ids = [service.accept_upload(env.ctx, "H1", p)[0] for p in month_files]
+    for upload_id in ids:  # registered here: one queued job per month, only October is enqueued
+        service.register_upload(env.ctx, upload_id, lambda _job: None)
+    job_id = service.queue_reconcile(env.ctx, "H1", MONTH, lambda j: _enqueue_reconcile(env, j))
+
+    def parent_finished() -> bool:
+        return any(j.id == job_id and j.status in ("done", "failed") for j in env.jobs("H1"))
+
+    wait_until(parent_finished, timeout=240, what="the split month")
+    jobs = env.jobs("H1")
+    parent = next(j for j in jobs if j.id == job_id)
+    parts = sorted((j for j in jobs if j.parent_id == job_id), key=lambda j: j.part_index or 0)
+    assert parent.status == "done", parent.error
+    assert [(j.kind, j.part_index, j.part_count, j.status) for j in parts] == [("part", k, 3, "done") for k in range(3)]
+    assert parent.result is not None and parent.result["parts"] == 3
+    assert all(j.result and j.result["receipts"] > 0 for j in parts)  # each part had work
+    assert not split.job_dir(env.settings.data_dir, job_id).exists()  # the parts' files are cleaned up
+
+    single = reconcile(month_files, env.tmp / "single")
+    expected = single.findings[single.findings["claim_month"].isin([MONTH, ""])]
+    with st.session_scope(env.ctx.engine) as s:
+        stored = st.findings_frame(s, "H1", MONTH)
+        run = s.scalars(select(st.Finding).where(st.Finding.run_month == MONTH)).all()
+        lists = s.scalars(select(st.CorrectionList).where(st.CorrectionList.job_id == job_id)).all()
+        statuses = set(s.scalars(select(st.Upload.status).where(st.Upload.clinic_id == "H1")))
+    assert len(stored) == len(expected) == len(run) > 0
+    assert _rows(stored[list(FINDING_COLUMNS)]) == _rows(expected)
+    assert statuses == {"reconciled"}
+    # the correction list: every finding (all months read) and the reclaims, in single-process order
+    assert len(lists) == 1
+    assert _json_findings(env.settings.data_dir / lists[0].json_path) == _json_findings(single.outputs[1])
+    assert _json_findings(single.outputs[1])[1]  # the returns were there to compare

@@ -1,0 +1,204 @@
+"""Splitting a hospital-sized month into parts that several workers reconcile at once.
+
+A month is split by patient: every row of a patient (receipts, online results, card
+records) goes to part ``crc32(patient_id) % n``, so the links and the per-patient rules
+see exactly what they see in one process. A return goes to the part of the claim it
+matches (matched once, on every receipt, by ``worker.link.link_returns``); a return no
+claim matches goes to part 0 (it matches none in any part either).
+
+On disk (``data_dir/parts/job-<parent id>/``, written to a temporary folder and renamed
+into place at once)::
+
+    meta.json               what the parent read (files, receipts, period, uploads)
+    input_findings.parquet  the findings of unreadable values, computed once by the parent
+    part-<k>/<kind>.parquet the typed tables of part k (returns with ``_split_pos``)
+    part-<k>/findings.parquet, reclaims.parquet, result.json   written by part k
+
+The parts' findings concatenated with the input findings (``concat_findings``) are the
+single-process findings, row for row and in the same order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import uuid
+import zlib
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rules.findings import concat_findings
+from worker.engine import EngineResult
+from worker.link import link_returns
+from worker.report import ReturnsSummary
+from worker.schema import TABLE_KINDS
+
+#: a month with at least this many receipts is split (env ``HENREI_SPLIT_RECEIPTS``)
+SPLIT_RECEIPTS_DEFAULT: Final = 200_000
+#: into this many parts (env ``HENREI_SPLIT_PARTS``)
+SPLIT_PARTS_DEFAULT: Final = 4
+#: column of a part's returns: the return's position in the whole month (orders the reclaims)
+POS: Final = "_split_pos"
+
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    try:
+        return max(minimum, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def split_threshold() -> int:
+    return _env_int("HENREI_SPLIT_RECEIPTS", SPLIT_RECEIPTS_DEFAULT, 1)
+
+
+def split_parts() -> int:
+    return _env_int("HENREI_SPLIT_PARTS", SPLIT_PARTS_DEFAULT, 1)
+
+
+def part_of(patient_ids: pd.Series, n: int) -> np.ndarray:
+    """The part of each patient ID: crc32 of its UTF-8 text modulo ``n`` (missing = "")."""
+    ids = patient_ids.astype("object").where(patient_ids.notna(), "")
+    cache = {p: zlib.crc32(str(p).encode("utf-8")) % n for p in dict.fromkeys(ids)}
+    return np.fromiter((cache[p] for p in ids), dtype="int64", count=len(ids))
+
+
+def partition(tables: dict[str, pd.DataFrame], n: int) -> list[dict[str, pd.DataFrame]]:
+    """The tables of each of ``n`` parts; rows keep their index labels (their order)."""
+    receipts = tables["receipts"]
+    where: dict[str, np.ndarray] = {}
+    for kind in TABLE_KINDS:
+        if kind != "returns":
+            where[kind] = part_of(tables[kind]["patient_id"], n)
+    returns = tables["returns"]
+    claim, _method = link_returns(returns, receipts)
+    claim_part = pd.Series(where["receipts"], index=receipts.index)
+    matched = claim.to_numpy() >= 0
+    ret_part = np.zeros(len(returns), dtype="int64")
+    if matched.any():
+        ret_part[matched] = claim_part.reindex(claim.to_numpy()[matched]).to_numpy()
+    where["returns"] = ret_part
+    return [{kind: tables[kind].loc[where[kind] == k] for kind in TABLE_KINDS} for k in range(n)]
+
+
+# ------------------------------------------------------------------ files
+
+
+def job_dir(data_dir: Path, job_id: int) -> Path:
+    return data_dir / "parts" / f"job-{job_id}"
+
+
+def part_dir(data_dir: Path, job_id: int, k: int) -> Path:
+    return job_dir(data_dir, job_id) / f"part-{k}"
+
+
+def write_frame(df: pd.DataFrame, path: Path) -> None:
+    """One table as Parquet, atomically (a temporary file renamed into place)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A table ``write_frame`` wrote, with its dtypes (text read back into an object column
+    stays an object column of str and None)."""
+    table = pq.read_table(path)
+    df = table.to_pandas()
+    meta = table.schema.pandas_metadata or {}
+    for col in meta.get("columns", []):
+        name = col.get("name")
+        if col.get("numpy_type") == "object" and name in df and df[name].dtype != object:
+            values = df[name].astype(object)
+            df[name] = values.where(values.notna(), None)
+    return df
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, default=str))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_parts(
+    root: Path, parts: list[dict[str, pd.DataFrame]], input_findings: pd.DataFrame, meta: dict[str, Any]
+) -> None:
+    """Write the split month under ``root`` at once: built aside, then renamed into place."""
+    tmp = root.with_name(f".{root.name}.{uuid.uuid4().hex}.tmp")
+    tmp.mkdir(parents=True)
+    try:
+        write_json({**meta, "part_count": len(parts)}, tmp / "meta.json")
+        write_frame(input_findings, tmp / "input_findings.parquet")
+        for k, tables in enumerate(parts):
+            d = tmp / f"part-{k}"
+            d.mkdir()
+            for kind, df in tables.items():
+                out = df.reset_index(drop=True)
+                if kind == "returns":
+                    out[POS] = df.index.to_numpy(dtype="int64")
+                write_frame(out, d / f"{kind}.parquet")
+        shutil.rmtree(root, ignore_errors=True)  # a split of an earlier attempt of this job
+        os.replace(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_part(d: Path) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
+    """A part's typed tables and the month positions of its returns."""
+    tables: dict[str, pd.DataFrame] = {kind: read_frame(d / f"{kind}.parquet") for kind in TABLE_KINDS}
+    pos = tables["returns"].pop(POS).to_numpy(dtype="int64")
+    return tables, pos
+
+
+def write_part_result(d: Path, result: EngineResult, pos: np.ndarray) -> None:
+    """Part k's findings, reclaims (with the returns' month positions) and returns counts."""
+    write_frame(result.findings, d / "findings.parquet")
+    if result.reclaims is not None:
+        write_frame(result.reclaims.assign(**{POS: pos}).reset_index(drop=True), d / "reclaims.parquet")
+    r = result.returns
+    summary = None if r is None else dataclasses.asdict(r)
+    write_json({"returns": summary}, d / "result.json")
+
+
+@dataclasses.dataclass
+class Combined:
+    findings: pd.DataFrame
+    reclaims: pd.DataFrame | None
+    returns: ReturnsSummary | None
+
+
+def combine_parts(root: Path, n: int, with_returns: bool) -> Combined:
+    """The month's result from its parts: the single-process findings, reclaims and counts."""
+    findings = concat_findings(
+        [read_frame(root / "input_findings.parquet")]
+        + [read_frame(root / f"part-{k}" / "findings.parquet") for k in range(n)]
+    )
+    if not with_returns:
+        return Combined(findings, None, None)
+    pieces = [read_frame(root / f"part-{k}" / "reclaims.parquet") for k in range(n)]
+    nonempty = [p for p in pieces if len(p)] or pieces[:1]
+    reclaims = (
+        pd.concat(nonempty, ignore_index=True).sort_values(POS, kind="stable").drop(columns=POS).reset_index(drop=True)
+    )
+    counts = [json.loads((root / f"part-{k}" / "result.json").read_text())["returns"] for k in range(n)]
+    labels = list(counts[0]["by_class"])
+    returns = ReturnsSummary(
+        total=sum(c["total"] for c in counts),
+        matched=sum(c["matched"] for c in counts),
+        unmatched=sum(c["unmatched"] for c in counts),
+        predicted=sum(c["predicted"] for c in counts),
+        by_class={label: sum(c["by_class"].get(label, 0) for c in counts) for label in labels},
+    )
+    return Combined(findings, reclaims, returns)
