@@ -32,7 +32,17 @@ class RunResult:
     outputs: tuple[Path, ...] = ()
 
 
-def _period(receipts: pd.DataFrame) -> str:
+def file_statuses(described: dict[str, str], problems: list[FileProblem], *, no_receipts: bool) -> list[FileStatus]:
+    """The 概要 sheet's list of input files: read (with their tables) or not (with why)."""
+    statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
+    statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
+    if no_receipts:
+        message = f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。"
+        statuses.append(FileStatus(path="（全体）", status="error", tables="", message=message))
+    return statuses
+
+
+def period_of(receipts: pd.DataFrame) -> str:
     months = receipts["claim_month"].dropna()
     if months.empty:
         return "（診療年月なし）"
@@ -62,19 +72,9 @@ def reconcile(
     findings, stacked = engine.findings, engine.tables
     timings["rules"] = time.perf_counter() - t1
     receipts = stacked["receipts"]
-    statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
-    statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
-    if tables and receipts.empty:
-        statuses.append(
-            FileStatus(
-                path="（全体）",
-                status="error",
-                tables="",
-                message=f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。",
-            )
-        )
+    statuses = file_statuses(described, problems, no_receipts=bool(tables) and receipts.empty)
     summary = RunSummary(
-        period=_period(receipts),
+        period=period_of(receipts),
         files=statuses,
         receipts=len(receipts),
         started_at=started,

@@ -35,10 +35,9 @@ from worker import split
 from worker import storage as st
 from worker.config import Settings
 from worker.engine import combine, reconcile_stacked
-from worker.pipeline import _period
+from worker.pipeline import file_statuses, period_of
 from worker.reading import SUFFIXES, discover, read_all, read_file
 from worker.report import FileStatus, ReturnsSummary, RunSummary, write_reports
-from worker.schema import TABLE_LABELS_JA
 from worker.tables import FileProblem
 
 log = logging.getLogger(__name__)
@@ -283,17 +282,7 @@ def _read_inputs(folder: Path, settings: Settings) -> _Read:
     tables, read_problems, described = read_all(files, settings)
     problems += read_problems
     stacked, input_findings = combine(tables, release=True)
-    statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
-    statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
-    if tables and stacked["receipts"].empty:
-        statuses.append(
-            FileStatus(
-                path="（全体）",
-                status="error",
-                tables="",
-                message=f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。",
-            )
-        )
+    statuses = file_statuses(described, problems, no_receipts=bool(tables) and stacked["receipts"].empty)
     return _Read(
         stacked=stacked,
         input_findings=input_findings,
@@ -308,7 +297,7 @@ def _read_inputs(folder: Path, settings: Settings) -> _Read:
 def _summary(read: _Read, returns: ReturnsSummary | None) -> RunSummary:
     receipts = read.stacked["receipts"]
     return RunSummary(
-        period=_period(receipts),
+        period=period_of(receipts),
         files=read.files,
         receipts=len(receipts),
         started_at=read.started_at,
@@ -386,7 +375,7 @@ def _split(ctx: Context, job_id: int, read: _Read, upload_ids: list[int]) -> Non
         "uploads": upload_ids,
         "with_returns": read.with_returns,
         "receipts": len(receipts),
-        "period": _period(receipts),
+        "period": period_of(receipts),
         "files": [asdict(f) for f in read.files],
         "file_problems": [{"file": p.file, "message": p.message} for p in read.problems],
         "started_at": read.started_at.isoformat(),
