@@ -9,6 +9,7 @@ from pathlib import Path
 
 import hostile
 import openpyxl
+import pandas as pd
 import pytest
 from conftest import SAMPLE_OCTOBER_RECEIPTS
 
@@ -133,3 +134,23 @@ def test_reader_crash_is_contained(tmp_path: Path) -> None:
         reading.check_file = original  # type: ignore[assignment]
     assert tables == [] and len(problems) == 1
     assert problems[0].file == bad.name
+
+
+def test_cache_reads_a_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker import reading
+
+    path = _receipts_workbook(tmp_path / "book.xlsx")
+    cache = tmp_path / "cache" / "ab" / "abcdef"
+    first = reading.read_file(path, SETTINGS, cache_dir=cache)
+    assert not isinstance(first, reading.FileProblem) and (cache / "manifest.json").exists()
+
+    def no_parse(*_a: object, **_k: object) -> None:
+        raise AssertionError("the cached content was parsed again")
+
+    monkeypatch.setattr(reading, "run_isolated", no_parse)
+    second = reading.read_file(path, SETTINGS, display="renamed.xlsx", cache_dir=cache)
+    assert not isinstance(second, reading.FileProblem)
+    assert [t.kind for t in second] == [t.kind for t in first]
+    assert second[0].file == "renamed.xlsx"
+    pd.testing.assert_frame_equal(second[0].frame, first[0].frame)
+    assert not list((tmp_path / "cache" / "ab").glob(".henrei-read-*"))  # no temp folder left

@@ -1,11 +1,11 @@
 """Run a file reader in a child process that may crash, abort, run out of memory or hang.
 
-``run_isolated(target, src, out, memory_bytes=..., timeout_s=...)`` forks a child that
-limits its own address space (``RLIMIT_AS``) and disables core dumps, then calls
-``target(src, out)``; the target writes its result to the path ``out`` and the caller reads
-it afterwards. Whatever happens in the child, the parent gets either a normal return or an
-:class:`IsolatedFailure` whose ``str()`` is a Japanese message for the clerk and whose
-``reason`` is one of:
+``run_isolated(target, src, out, memory_bytes=..., timeout_s=...)`` starts a fresh Python
+interpreter that limits its own address space (``RLIMIT_AS``) and disables core dumps,
+then imports ``target`` by name and calls ``target(src, out)``; the target writes its
+result to the path ``out`` and the caller reads it afterwards. Whatever happens in the
+child, the parent gets either a normal return or an :class:`IsolatedFailure` whose
+``str()`` is a Japanese message for the clerk and whose ``reason`` is one of:
 
 ``"error"``    the target raised; ``exc_type`` and the message come back through a pipe
 ``"memory"``   the target raised ``MemoryError``, or the child died with an allocator's
@@ -18,15 +18,15 @@ it afterwards. Whatever happens in the child, the parent gets either a normal re
 
 Design notes
 ------------
-* ``os.fork`` is used directly rather than ``multiprocessing``: the parent then owns the
-  child outright (no resource tracker, no atexit hooks), can wait for it without reaping
-  (``waitid(WNOWAIT)``) so that killing the child's process group can never hit a recycled
-  pid, and reaps it with ``wait4`` to read its peak RSS. Works from any thread.
-* The child becomes the leader of a new process group, so grandchildren it starts are
-  killed with it; ``PR_SET_PDEATHSIG`` kills it if the parent dies first.
-* ``RLIMIT_AS`` bounds the child's *address space*, which after ``fork`` includes what it
-  inherited from the parent (a parent that has used pyarrow already maps ~1.5 GB of
-  reserved-but-unused address space). Choose ``memory_bytes`` with that in mind.
+* The child is a new interpreter (``subprocess``), not a fork: a fork of a multi-threaded
+  parent (the reader threads, a progress display) can inherit a lock another thread held
+  at that instant — the import lock, a logging lock — and hang; this was seen here under
+  load. The cost is ~0.3 s of interpreter start per file. The parent waits for the child
+  without reaping it (``waitid(WNOWAIT)``) so that killing its process group can never hit
+  a recycled pid, and reaps it with ``wait4`` to read its peak RSS. Works from any thread.
+* The child leads a new process group (session), so grandchildren it starts are killed
+  with it; ``PR_SET_PDEATHSIG`` kills it if the parent dies first.
+* ``RLIMIT_AS`` bounds the child's *address space*, set before it imports anything heavy.
 * The child's stderr goes to a temporary file; its last few KB are kept in
   ``IsolatedFailure.detail`` (for logs, never for clerks) and used to classify crashes.
 * No zombie is left behind: every path, including an exception or KeyboardInterrupt in the
@@ -34,9 +34,6 @@ Design notes
 * The parent never relies on EOF of the report pipe (a sibling child forked by another
   thread at the same moment inherits its write end); it waits for the child itself
   (``pidfd`` when available, else a 20 ms poll).
-* Forking a multi-threaded parent can leave a lock held in the child (e.g. a stream lock
-  another thread held at that instant); a target that then blocks on it ends as
-  ``"timeout"``, never as a hang of the parent.
 """
 
 from __future__ import annotations
@@ -44,12 +41,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import importlib
 import json
 import os
 import re
 import resource
 import select
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,8 +121,30 @@ def run_isolated(
         for stream in (sys.stdout, sys.stderr):  # or the child would repeat buffered output
             with contextlib.suppress(Exception):
                 stream.flush()
+        cmd = [
+            sys.executable,
+            "-c",
+            "from worker.isolation import _spawned_main; _spawned_main()",
+            target.__module__,
+            target.__qualname__,
+            src,
+            out,
+            str(memory_bytes),
+            str(write_fd),
+            str(os.getpid()),
+        ]
+        # the child imports the target by name: give it the parent's import path
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         try:
-            pid = os.fork()
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr_file,
+                pass_fds=(write_fd,),
+                start_new_session=True,  # its own process group, killed as a whole
+                env=env,
+            )
         except OSError as exc:
             os.close(read_fd)
             os.close(write_fd)
@@ -134,16 +155,14 @@ def run_isolated(
                 exc_type=type(exc).__name__,
                 detail=str(exc),
             ) from exc
-        if pid == 0:  # pragma: no cover - runs in the child, which never returns
-            _child_main(target, src, out, memory_bytes, read_fd, write_fd, stderr_file.fileno())
+        pid = proc.pid
         os.close(write_fd)
-        with contextlib.suppress(OSError):
-            os.setpgid(pid, pid)  # also done by the child; whichever runs first wins
         reaped = False
         try:
             report, timed_out = _wait_for_exit(pid, read_fd, time.monotonic() + timeout_s)
             _kill_group(pid)  # grandchildren left behind; the unreaped zombie pins the pid
             _, status, usage = os.wait4(pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
             reaped = True
             report += _drain(read_fd)
         finally:
@@ -151,6 +170,7 @@ def run_isolated(
                 _kill_group(pid)
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
+                proc.returncode = -1
             os.close(read_fd)
         stderr_tail = _tail(stderr_file)
     _raise_for_outcome(report, status, usage.ru_maxrss * 1024, stderr_tail, timed_out, memory_bytes, timeout_s)
@@ -159,45 +179,29 @@ def run_isolated(
 # ----------------------------------------------------------------------------- child side
 
 
-def _child_main(  # pragma: no cover - runs in the child
-    target: Callable[[str, str], None],
-    src: str,
-    out: str,
-    memory_bytes: int,
-    read_fd: int,
-    write_fd: int,
-    stderr_fd: int,
-) -> None:
+def _spawned_main() -> None:  # pragma: no cover - runs in the child
+    """Entry of the child interpreter: a fresh process (no locks inherited from the parent's
+    threads, unlike a fork), which sets its limits first, then imports and runs the target."""
+    module, qualname, src, out, memory, write_fd, parent = sys.argv[1:8]
     code = 70
     try:
         report: dict[str, Any]
         try:
-            parent = os.getppid()
-            os.close(read_fd)
-            with contextlib.suppress(OSError):
-                os.setpgid(0, 0)
-            _die_with_parent(parent)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(Exception):
-                    signal.signal(sig, signal.SIG_DFL)
-            os.dup2(stderr_fd, 2)
-            # Python-level traceback of a crash into our stderr file (and not into wherever
-            # the parent's fault handler writes, e.g. pytest's terminal).
+            _die_with_parent(int(parent))
             with contextlib.suppress(Exception):
-                faulthandler.enable(file=2, all_threads=False)
+                faulthandler.enable(file=sys.stderr, all_threads=False)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+            limit = int(memory) if hard == resource.RLIM_INFINITY else min(int(memory), hard)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            target(src, out)
+            target = importlib.import_module(module)
+            for part in qualname.split("."):
+                target = getattr(target, part)
+            target(src, out)  # type: ignore[operator]
             report, code = {"ok": True}, 0
         except BaseException as exc:  # everything goes back to the parent
             report, code = _describe(exc), 1
-        _write_report(write_fd, report)
-        # No flush of sys.stdout/sys.stderr here: when the parent forked from one of several
-        # threads, another thread may have held a stream's lock at that moment, and flushing
-        # would then hang the child until its timeout. Output the target left buffered is
-        # dropped; the report is already in the pipe.
+        _write_report(int(write_fd), report)
     finally:
         os._exit(code)
 

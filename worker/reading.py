@@ -17,8 +17,9 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 from pathlib import Path
@@ -239,42 +240,67 @@ def _load(folder: Path, display: str) -> list[RawTable]:
     return out
 
 
-def read_file(path: Path, settings: Settings, display: str | None = None) -> list[RawTable] | FileProblem:
-    """Every table in one file, or the problem that stopped it (never raises for bad input)."""
+_NO_TABLE = "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。"
+
+
+def read_file(
+    path: Path, settings: Settings, display: str | None = None, cache_dir: Path | None = None
+) -> list[RawTable] | FileProblem:
+    """Every table in one file, or the problem that stopped it (never raises for bad input).
+
+    With ``cache_dir`` (a folder per file content, e.g. named by its SHA-256) the child's
+    Arrow output is kept there, and a later read of the same content loads it instead of
+    parsing the file again (the worker reads each upload once to find its months, then
+    again in every reconciliation of those months).
+    """
     name = display or path.name
+    if cache_dir is not None and (cache_dir / "manifest.json").exists():
+        cached = _load(cache_dir, name)
+        return cached or FileProblem(name, _NO_TABLE)
     try:
         check_file(path, Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024))
     except UnsafeFileError as exc:
         return FileProblem(name, str(exc))
     except OSError as exc:
         return FileProblem(name, f"ファイルを開けません（{exc.strerror or exc}）。")
-    with tempfile.TemporaryDirectory(prefix="henrei-read-") as tmp:
+    if cache_dir is not None:
+        cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".henrei-read-", dir=cache_dir.parent if cache_dir else None))
+    try:
         try:
             run_isolated(
                 extract_tables,
                 str(path),
-                tmp,
+                str(tmp),
                 memory_bytes=settings.reader_memory_mb * 1024 * 1024,
                 timeout_s=settings.reader_timeout_s,
             )
         except IsolatedFailure as exc:
             log.warning("reader failed on a file (%s)", exc.reason)
             return FileProblem(name, str(exc))
-        tables = _load(Path(tmp), name)
-    if not tables:
-        return FileProblem(
-            name,
-            "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。",
-        )
-    return tables
+        if cache_dir is not None:
+            try:
+                tmp.rename(cache_dir)  # atomic; a concurrent reader of the same content may win
+                tmp = cache_dir
+            except OSError:
+                pass
+        tables = _load(tmp, name)
+    finally:
+        if tmp != cache_dir:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return tables or FileProblem(name, _NO_TABLE)
 
 
-def read_all(paths: Sequence[Path], settings: Settings) -> tuple[list[RawTable], list[FileProblem], dict[str, str]]:
+def read_all(
+    paths: Sequence[Path], settings: Settings, caches: Mapping[Path, Path] | None = None
+) -> tuple[list[RawTable], list[FileProblem], dict[str, str]]:
     """Read files concurrently (each in its own child process).
 
     Returns the tables, the file problems, and a per-file description for the summary.
     Display names are the file names, made unique with their parent folder when needed.
+    ``caches`` maps a path to its cache folder (see ``read_file``).
     """
+    caches = caches or {}
     names = [p.name for p in paths]
     display = [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
     tables: list[RawTable] = []
@@ -282,7 +308,9 @@ def read_all(paths: Sequence[Path], settings: Settings) -> tuple[list[RawTable],
     described: dict[str, str] = {}
     workers = max(1, min(settings.reader_processes, len(paths)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda a: read_file(a[0], settings, a[1]), zip(paths, display, strict=True)))
+        results = list(
+            pool.map(lambda a: read_file(a[0], settings, a[1], caches.get(a[0])), zip(paths, display, strict=True))
+        )
     for name, res in zip(display, results, strict=True):
         if isinstance(res, FileProblem):
             problems.append(res)

@@ -116,7 +116,8 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
         if upload is None:
             raise LookupError(f"upload {upload_id} does not exist")
         clinic, path, name = upload.clinic_id, ctx.settings.data_dir / upload.stored_path, upload.original_name
-    read = read_file(path, ctx.settings, display=name)
+        cache = _cache_dir(ctx, upload.sha256)
+    read = read_file(path, ctx.settings, display=name, cache_dir=cache)
     if isinstance(read, FileProblem):
         with st.session_scope(ctx.engine) as s:
             upload = s.get(st.Upload, upload_id)
@@ -237,12 +238,13 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
             )
         ).all()
         inputs = [(u.id, ctx.settings.data_dir / u.stored_path, u.original_name) for u in uploads]
+        caches = {u.id: _cache_dir(ctx, u.sha256) for u in uploads}
     _fault_injection(attempt, [name for _, _, name in inputs])
     upload_ids = [upload_id for upload_id, _, _ in inputs]
     staging = ctx.settings.data_dir / "staging" / f"job-{job_id}"
-    _link_inputs(staging, inputs)
+    staged = _link_inputs(staging, inputs)
     try:
-        read = _read_inputs(staging, ctx.settings)
+        read = _read_inputs(staging, ctx.settings, {p: caches[i] for p, i in staged.items()})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     receipts = read.stacked["receipts"]
@@ -274,12 +276,17 @@ class _Read:
     timings: dict[str, float]
 
 
-def _read_inputs(folder: Path, settings: Settings) -> _Read:
+def _cache_dir(ctx: Context, sha256: str) -> Path:
+    """Where the reader's Arrow output of an upload is kept (by content: read once)."""
+    return ctx.settings.data_dir / "cache" / sha256[:2] / sha256
+
+
+def _read_inputs(folder: Path, settings: Settings, caches: dict[Path, Path] | None = None) -> _Read:
     """What ``worker.pipeline.reconcile`` reads and says about the files, without reconciling."""
     started = datetime.now()
     t0 = time.perf_counter()
     files, problems = discover([folder])
-    tables, read_problems, described = read_all(files, settings)
+    tables, read_problems, described = read_all(files, settings, caches)
     problems += read_problems
     stacked, input_findings = combine(tables, release=True)
     statuses = file_statuses(described, problems, no_receipts=bool(tables) and stacked["receipts"].empty)
@@ -507,10 +514,12 @@ def _fault_injection(attempt: int, names: list[str]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _link_inputs(staging: Path, inputs: list[tuple[int, Path, str]]) -> None:
-    """A folder of the job's inputs under their original names (hard links, no copies)."""
+def _link_inputs(staging: Path, inputs: list[tuple[int, Path, str]]) -> dict[Path, int]:
+    """A folder of the job's inputs under their original names (hard links, no copies);
+    returns each staged path's upload ID."""
     staging.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
+    staged: dict[Path, int] = {}
     for upload_id, path, name in inputs:
         safe = Path(name).name or f"upload-{upload_id}"
         if safe in used or Path(safe).suffix.lower() not in SUFFIXES:
@@ -523,6 +532,8 @@ def _link_inputs(staging: Path, inputs: list[tuple[int, Path, str]]) -> None:
             os.link(path, target)
         except OSError:
             target.symlink_to(path)
+        staged[target] = upload_id
+    return staged
 
 
 def fail_job(ctx: Context, job_id: int, message: str) -> None:
