@@ -427,6 +427,15 @@ def run_child(stage: str, n: int, form: str, seed: int, sample_interval: float) 
         "--seed", str(seed),
         "--sample-interval", str(sample_interval),
     ]  # fmt: skip
+    result = run_marked(cmd, f"stage {stage} (N={n})")
+    result["measured_at"] = datetime.now().isoformat(timespec="seconds")
+    return result
+
+
+def run_marked(cmd: list[str], what: str) -> dict[str, Any]:
+    """Run a benchmark child process and return the JSON result it printed after MARKER,
+    with its wall time and the 1-minute load average before and after (other work on the
+    machine skews the times)."""
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
@@ -434,12 +443,10 @@ def run_child(stage: str, n: int, form: str, seed: int, sample_interval: float) 
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARKER)]
     if proc.returncode != 0 or not lines:
         sys.stdout.write(proc.stdout)
-        raise RuntimeError(f"stage {stage} (N={n}) failed with exit code {proc.returncode}")
+        raise RuntimeError(f"{what} failed with exit code {proc.returncode}")
     result: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
     result["process_wall_s"] = round(wall, 2)
-    # 1-minute load average before and after: other work on the machine skews the times
     result["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-    result["measured_at"] = datetime.now().isoformat(timespec="seconds")
     return result
 
 

@@ -43,7 +43,7 @@ OUT = DATA / "_out"
 REDIS_DB = 8
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 CLINIC = "bench-clinic"
-MARKER = "@@BENCH_RESULT@@ "
+from bench_core import MARKER, run_marked  # noqa: E402  (the script's folder is on sys.path)
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -111,18 +111,7 @@ def baseline_child(folder: Path) -> int:
 
 def run_baseline(folder: Path) -> dict[str, Any]:
     cmd = [sys.executable, os.path.abspath(__file__), "--_baseline", str(folder)]
-    load_before = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    wall = time.perf_counter() - t0
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARKER)]
-    if proc.returncode != 0 or not lines:
-        sys.stdout.write(proc.stdout)
-        raise RuntimeError(f"baseline failed with exit code {proc.returncode}")
-    res: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
-    res["process_wall_s"] = round(wall, 2)
-    res["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-    return res
+    return run_marked(cmd, "baseline")
 
 
 # ------------------------------------------------------------------ the worker
