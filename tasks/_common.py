@@ -16,7 +16,7 @@ RETRYABLE: tuple[type[Exception], ...] = (BrokerError, DatabaseError, Connection
 
 
 def context() -> Context:
-    return Context(Settings.from_env(), enqueue_part=enqueue_part)
+    return Context(Settings.from_env(), enqueue_part=enqueue_part, enqueue_reconcile_later=enqueue_reconcile_later)
 
 
 def drop_root() -> Path:
@@ -24,16 +24,22 @@ def drop_root() -> Path:
     return Path(os.environ.get("HENREI_DROP_DIR") or settings.data_dir / "drop")
 
 
-def enqueue_register(upload_id: int) -> None:
+def enqueue_register(job_id: int) -> None:
     from tasks.uploads import register_upload
 
-    register_upload.delay(upload_id)
+    register_upload.delay(job_id)
 
 
 def enqueue_reconcile(job_id: int) -> None:
     from tasks.reconcile import reconcile_clinic_month
 
     reconcile_clinic_month.delay(job_id)
+
+
+def enqueue_reconcile_later(job_id: int, seconds: float) -> None:
+    from tasks.reconcile import reconcile_clinic_month
+
+    reconcile_clinic_month.apply_async((job_id,), countdown=seconds)
 
 
 def enqueue_part(job_id: int) -> None:

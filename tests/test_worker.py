@@ -7,6 +7,7 @@ Each test uses its own Redis database number and flushes it; no eager mode, no m
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -91,11 +92,11 @@ class Env:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
 
-    def enqueue_register(self, upload_id: int) -> None:
+    def enqueue_register(self, job_id: int) -> None:
         # the same call the CLI makes, from this process, with the test's broker
         from tasks.uploads import register_upload
 
-        register_upload.apply_async((upload_id,), connection=self._conn())
+        register_upload.apply_async((job_id,), connection=self._conn())
 
     def _conn(self):  # type: ignore[no-untyped-def]
         from worker.celery_app import app
@@ -107,18 +108,27 @@ class Env:
         for p in paths:
             upload_id, created = service.accept_upload(self.ctx, clinic, p)
             if created:
-                self.enqueue_register(upload_id)
+                service.queue_register(self.ctx, upload_id, self.enqueue_register)
             ids.append(upload_id)
         return ids
 
-    def jobs(self, clinic: str | None = None) -> list[st.Job]:
+    def jobs(self, clinic: str | None = None, kind: str | None = None) -> list[st.Job]:
         with st.session_scope(self.ctx.engine) as s:
-            q = select(st.Job)
+            q = select(st.Job).order_by(st.Job.id)
             if clinic:
                 q = q.where(st.Job.clinic_id == clinic)
+            if kind:
+                q = q.where(st.Job.kind == kind)
             jobs = list(s.scalars(q))
             s.expunge_all()
             return jobs
+
+    def job(self, job_id: int) -> st.Job:
+        with st.session_scope(self.ctx.engine) as s:
+            job = s.get(st.Job, job_id)
+            assert job is not None
+            s.expunge(job)
+            return job
 
     def all_finished(self, clinic: str | None = None, n: int = 1) -> bool:
         jobs = self.jobs(clinic)
@@ -187,8 +197,15 @@ def test_upload_to_findings_once_and_status_survives(make_env: Callable[..., Env
     env.start("worker", "-c", "2")
     files = _sample_files()
     env.upload("C1", files)
-    wait_until(lambda: env.all_finished("C1", n=2), what="the clinic's jobs")
+    wait_until(lambda: env.all_finished("C1", n=len(files) + 1), what="the clinic's jobs")
     assert {j.status for j in env.jobs("C1")} == {"done"}
+    registers, runs = env.jobs("C1", "register"), env.jobs("C1", "reconcile")
+    assert len(registers) == len(files)
+    # each month waited for every file to be read: one job per month, run once
+    months = [j.claim_month for j in runs]
+    assert "2026-10" in months and len(set(months)) == len(months)
+    assert all(j.attempts == 1 and j.result and "same_as" not in j.result for j in runs)
+    assert {int(i) for r in registers for i in (r.result or {})["jobs"]} == {j.id for j in runs}
     keys = env.finding_keys("C1", "2026-10")
     assert keys == _single_process_keys(files, env.tmp / "single", "2026-10")
     with st.session_scope(env.ctx.engine) as s:
@@ -200,13 +217,53 @@ def test_upload_to_findings_once_and_status_survives(make_env: Callable[..., Env
     env.upload("C1", files)
     with st.session_scope(env.ctx.engine) as s:
         assert s.scalar(select(func.count()).select_from(st.Upload)) == len(files)
-    # a re-run of the month replaces its findings, never duplicates, and keeps the clerk's status
-    service.queue_reconcile(env.ctx, "C1", "2026-10", lambda j: _enqueue_reconcile(env, j))
-    wait_until(lambda: env.all_finished("C1", n=4), what="the re-run")
+    assert len(env.jobs("C1")) == len(registers) + len(runs)
+    # a re-run of the month asked for after the last one finished runs, replaces its
+    # findings (never duplicates them) and keeps the clerk's status
+    rerun = service.queue_reconcile(env.ctx, "C1", "2026-10", lambda j: _enqueue_reconcile(env, j))
+    wait_until(lambda: env.job(rerun).status in ("done", "failed"), what="the re-run")
+    result = env.job(rerun).result
+    assert result and "same_as" not in result and result["receipts"] > 0
     assert env.finding_keys("C1", "2026-10") == keys
     with st.session_scope(env.ctx.engine) as s:
         frame = st.findings_frame(s, "C1", "2026-10").set_index("key")
         assert frame.loc[first["key"], "status"] == "対応中"
+
+
+def test_cli_upload_prints_the_job_and_status_follows_it(make_env: Callable[..., Env]) -> None:
+    env = make_env()
+    env.start("worker", "-c", "2")
+    files = [p for p in _sample_files() if p.parent.name == "2026-10"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "worker.cli", *args],
+            env={**env.env, "COLUMNS": "250"},
+            cwd=env.tmp,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    out = cli("upload", "--clinic", "C5", *map(str, files))
+    assert out.returncode == 0, out.stderr
+    printed = [int(m) for m in re.findall(r"ジョブ (\d+)（進み具合: henrei status --job \1）", out.stdout)]
+    assert sorted(printed) == sorted(j.id for j in env.jobs("C5", "register"))
+    assert len(printed) == len(files)
+    wait_until(lambda: env.all_finished("C5", n=len(files) + 1), what="the uploaded files")
+    job = env.job(printed[0])
+    followed = cli("status", "--job", str(job.id))
+    assert followed.returncode == 0, followed.stderr
+    reconcile_ids = (job.result or {})["jobs"]
+    assert reconcile_ids
+    for line_id in [job.id, *reconcile_ids]:
+        assert re.search(rf"│ {line_id} +│ .+│ 完了 ", followed.stdout), followed.stdout
+    assert "訂正リスト（2026-10）" in followed.stdout and "corrections.xlsx" in followed.stdout
+    again = cli("upload", "--clinic", "C5", str(files[0]))
+    assert again.returncode == 0 and "受付済み" in again.stdout
+    assert len(env.jobs("C5", "register")) == len(files)
+    bad = cli("upload", "--clinic", "../x", str(files[0]))
+    assert bad.returncode == 2 and "医療機関ID" in bad.stdout
 
 
 def _enqueue_reconcile(env: Env, job_id: int) -> None:
@@ -230,8 +287,8 @@ def test_worker_killed_mid_task_finishes_with_single_process_result(make_env: Ca
     files = _renamed(env.tmp, "KILLONCE")
     env.upload("C2", files)
     wait_until(lambda: env.all_finished("C2"), what="the job after the worker loss")
-    jobs = env.jobs("C2")  # each new file may queue a re-run of the month
-    assert {j.status for j in jobs} == {"done"}
+    jobs = env.jobs("C2", "reconcile")
+    assert jobs and {j.status for j in env.jobs("C2")} == {"done"}
     assert all(j.lost_workers == 1 and j.attempts == 2 for j in jobs), [(j.lost_workers, j.attempts) for j in jobs]
     assert env.finding_keys("C2", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
 
@@ -242,8 +299,8 @@ def test_poison_file_fails_after_bounded_attempts_others_done(make_env: Callable
     env.upload("BAD", _renamed(env.tmp, "POISON"))
     env.upload("GOOD", _renamed(env.tmp, "fine"))
     wait_until(lambda: env.all_finished("BAD") and env.all_finished("GOOD"), timeout=180, what="both clinics")
-    bad, good = env.jobs("BAD"), env.jobs("GOOD")
-    assert all(j.status == "failed" and j.lost_workers == service.MAX_LOST_WORKERS for j in bad)
+    bad, good = env.jobs("BAD", "reconcile"), env.jobs("GOOD")
+    assert bad and all(j.status == "failed" and j.lost_workers == service.MAX_LOST_WORKERS for j in bad)
     assert all("停止" in (j.error or "") for j in bad)
     assert {j.status for j in good} == {"done"}
 

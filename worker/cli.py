@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from rules.findings import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
 from worker.pipeline import RunResult, reconcile
+
+if TYPE_CHECKING:
+    from worker.storage import Job
 
 app = typer.Typer(add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成")
 console = Console()
@@ -110,14 +113,25 @@ def upload_cmd(
         if not p.is_file():
             console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}")
             raise typer.Exit(2)
-        upload_id, created = service.accept_upload(ctx, clinic, p)
-        if created:
-            enqueue_register(upload_id)
+        try:
+            upload_id, created = service.accept_upload(ctx, clinic, p)
+        except ValueError as exc:  # a clinic ID that cannot be a folder name
             console.print(
-                f"受付 {escape(p.name)}: upload {upload_id}（henrei status --clinic {clinic} で進み具合を確認）"
+                f"[red]医療機関ID「{escape(clinic)}」は使えません[/]"
+                "（/ \\ : を含まず . で始まらない64文字以内で指定してください）",
+                highlight=False,
+            )
+            raise typer.Exit(2) from exc
+        if created:
+            job_id = service.queue_register(ctx, upload_id, enqueue_register)
+            console.print(
+                f"受付 {escape(p.name)}: ジョブ {job_id}（進み具合: henrei status --job {job_id}）", highlight=False
             )
         else:
-            console.print(f"受付済み {escape(p.name)}: upload {upload_id}（同じ内容のファイルはすでにあります）")
+            console.print(
+                f"受付済み {escape(p.name)}: 同じ内容のファイルはすでに受け付けています（upload {upload_id}）",
+                highlight=False,
+            )
 
 
 @app.command("nightly")
@@ -125,31 +139,80 @@ def nightly_cmd() -> None:
     """夜間の照合を今すぐキューに入れます（同じ日付の夜間処理は1回だけ実行されます）。"""
     from tasks.nightly import nightly
 
-    result = nightly.delay()
-    console.print(f"夜間処理をキューに入れました: task {result.id}（henrei status で確認）")
+    nightly.delay()
+    console.print("夜間処理をキューに入れました（進み具合: henrei status）")
+
+
+_STATUS_JA = {"queued": "待機中", "running": "実行中", "done": "完了", "failed": "失敗"}
+_KIND_JA = {"register": "読み込み", "reconcile": "照合", "part": "照合（分割）", "nightly": "夜間"}
 
 
 @app.command("status")
-def status_cmd(clinic: Annotated[str | None, typer.Option("--clinic")] = None) -> None:
-    """ジョブの状態を表示します。"""
-    from sqlalchemy import select
+def status_cmd(
+    clinic: Annotated[str | None, typer.Option("--clinic", help="医療機関IDで絞り込み")] = None,
+    job: Annotated[int | None, typer.Option("--job", help="ジョブIDの詳細と、そこから続くジョブ")] = None,
+) -> None:
+    """ジョブと夜間処理の状態を表示します。"""
+    from sqlalchemy import or_, select
 
     from tasks._common import context
     from worker import storage as st
 
     ctx = context()
-    table = Table(title="ジョブ")
-    for col in ("ID", "医療機関", "診療年月", "状態", "試行", "エラー"):
+    table = Table(title="ジョブ" if job is None else f"ジョブ {job} とそこから続くジョブ")
+    for col in ("ID", "種類", "医療機関", "診療年月", "状態", "試行", "結果・エラー"):
         table.add_column(col)
+    root = None
     with st.session_scope(ctx.engine) as s:
         q = select(st.Job).order_by(st.Job.id.desc()).limit(30)
         if clinic:
             q = q.where(st.Job.clinic_id == clinic)
+        if job is not None:
+            root = s.get(st.Job, job)
+            if root is None:
+                console.print(f"[red]ジョブ {job} はありません[/]")
+                raise typer.Exit(2)
+            follow = [job, *((root.result or {}).get("jobs") or [])]
+            q = select(st.Job).where(or_(st.Job.id.in_(follow), st.Job.parent_id.in_(follow))).order_by(st.Job.id)
         for j in s.scalars(q):
             table.add_row(
-                str(j.id), j.clinic_id or "", j.claim_month or "", j.status, str(j.attempts), (j.error or "")[:60]
+                str(j.id),
+                _KIND_JA.get(j.kind, j.kind),
+                escape(j.clinic_id or ""),
+                j.claim_month or "",
+                _STATUS_JA.get(j.status, j.status),
+                str(j.attempts),
+                escape(_job_outcome(j)),
             )
+        lists = []
+        if job is not None and root is not None:
+            ids = [int(r) for r in (root.result or {}).get("jobs") or []] + [job]
+            lists = list(s.scalars(select(st.CorrectionList).where(st.CorrectionList.job_id.in_(ids))))
+        runs = list(s.scalars(select(st.NightlyRun).order_by(st.NightlyRun.run_date.desc()).limit(3)))
     console.print(table)
+    for c in lists:
+        console.print(f"訂正リスト（{c.claim_month}）: {ctx.settings.data_dir / c.xlsx_path}", highlight=False)
+    if job is None and runs:
+        for r in runs:
+            report = r.report or {}
+            console.print(
+                f"夜間処理 {r.run_date}: {_STATUS_JA.get(r.status, r.status)}"
+                f"（新しいファイル {len(report.get('uploads') or [])}件、問題 {len(report.get('problems') or [])}件）",
+                highlight=False,
+            )
+
+
+def _job_outcome(j: Job) -> str:
+    if j.error:
+        return j.error[:80]
+    r = j.result or {}
+    if "same_as" in r:
+        return f"ジョブ {r['same_as']} と同じ入力のため省略"
+    if j.kind == "register" and "months" in r:
+        return f"診療年月 {', '.join(r['months']) or 'なし'} → ジョブ {', '.join(map(str, r.get('jobs') or []))}"
+    if "findings" in r:
+        return f"指摘 {r['findings']}件" + (f"（レセプト {r['receipts']:,}件）" if "receipts" in r else "")
+    return ""
 
 
 if __name__ == "__main__":

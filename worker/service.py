@@ -53,10 +53,19 @@ STALE_AFTER: Final = timedelta(seconds=int(os.environ.get("HENREI_SWEEP_STALE_S"
 RUNNING_STALE_AFTER: Final = timedelta(seconds=int(os.environ.get("HENREI_RUNNING_STALE_S", "4200")))
 #: fault injection for tests of worker loss: an upload whose name contains this marker
 #: kills the worker process that reconciles it (only when the variable is set), on the
-#: first ``HENREI_FAULT_KILL_ATTEMPTS`` attempts (default: every attempt — a poison file)
+#: first ``HENREI_FAULT_KILL_ATTEMPTS`` attempts (default: every attempt — a poison file),
+#: at the stage ``HENREI_FAULT_KILL_STAGE`` names: "reconcile" (default; before reading),
+#: "part" (a part of a split month, before its rules) or "combine" (the last part, combining)
 FAULT_KILL_ENV: Final = "HENREI_FAULT_KILL_MARKER"
 
+#: a reconcile job waits (re-enqueued after this many seconds) while its month is being
+#: reconciled by another job or files of its clinic are still being read
+DEFER_S: Final = float(os.environ.get("HENREI_DEFER_S", "5"))
+#: ... but not longer than this after it was queued (then it runs with what is read)
+MAX_DEFER: Final = timedelta(seconds=int(os.environ.get("HENREI_MAX_DEFER_S", "1800")))
+
 Enqueue = Callable[[int], None]
+EnqueueLater = Callable[[int, float], None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ class Context:
     settings: Settings
     #: enqueues one part of a split month (None: months are never split, each runs in-process)
     enqueue_part: Enqueue | None = None
+    #: enqueues a reconcile job again after a delay (None: jobs never wait, see ``DEFER_S``)
+    enqueue_reconcile_later: EnqueueLater | None = None
 
     @property
     def engine(self) -> st.Engine:
@@ -103,6 +114,56 @@ def _months(tables: Iterable[pd.DataFrame]) -> set[str]:
             if col in t and len(t):
                 months |= set(t[col].dropna().dt.strftime("%Y-%m"))
     return months
+
+
+def queue_register(ctx: Context, upload_id: int, enqueue: Enqueue) -> int:
+    """A queued job reading the upload (reusing one not finished); returns its ID.
+
+    This is the job ID ``henrei upload`` prints: ``henrei status --job ID`` follows it to
+    the reconcile jobs it queues.
+    """
+    with st.session_scope(ctx.engine) as s:
+        upload = s.get(st.Upload, upload_id)
+        if upload is None:
+            raise LookupError(f"upload {upload_id} does not exist")
+        job = s.scalar(
+            select(st.Job).where(
+                st.Job.kind == "register", st.Job.upload_id == upload_id, st.Job.status.in_(("queued", "running"))
+            )
+        )
+        if job is None:
+            job = st.Job(kind="register", clinic_id=upload.clinic_id, upload_id=upload_id, status="queued")
+            s.add(job)
+            s.flush()
+        job_id = job.id
+    enqueue(job_id)
+    return job_id
+
+
+def run_register(ctx: Context, job_id: int, enqueue_reconcile: Enqueue) -> None:
+    """The register job: read its upload and queue the reconcile jobs of its months."""
+    with st.session_scope(ctx.engine) as s:
+        job = s.get(st.Job, job_id)
+        assert job is not None and job.upload_id is not None
+        upload_id = job.upload_id
+    jobs = register_upload(ctx, upload_id, enqueue_reconcile)
+    with st.session_scope(ctx.engine) as s:
+        job = s.get(st.Job, job_id)
+        upload = s.get(st.Upload, upload_id)
+        assert job is not None and upload is not None
+        job.finished_at = st.utcnow()
+        if upload.status == "failed":
+            job.status, job.error = "failed", upload.error
+        else:
+            job.status = "done"
+            job.claim_month = upload.claim_month
+            job.result = {"months": sorted(m for m in _job_months(s, jobs)), "jobs": jobs}
+
+
+def _job_months(s: st.Session, job_ids: list[int]) -> set[str]:
+    if not job_ids:
+        return set()
+    return {m for m in s.scalars(select(st.Job.claim_month).where(st.Job.id.in_(job_ids))) if m}
 
 
 def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) -> list[int]:
@@ -176,10 +237,27 @@ def _month_window(month: str) -> tuple[str, str]:
 
 
 def start_job(ctx: Context, job_id: int, task_id: str | None) -> bool:
-    """Count this attempt; False (and the job failed) when its workers kept dying."""
+    """Count this attempt and mark the job running; False when it must not run now.
+
+    False when the job is finished, runs elsewhere, kept killing its workers (then it is
+    failed with a stored message), or is a reconcile job that has to wait (see
+    :func:`_must_wait`; it is enqueued again after ``DEFER_S``).
+    True also for a finished part whose message came back after its worker was lost
+    while combining the month: :func:`run_part` then only combines.
+    """
     with st.session_scope(ctx.engine) as s:
         job = s.get(st.Job, job_id)
-        if job is None or job.status == "done" or job.status == "failed":
+        if job is None or job.status == "failed":
+            return False
+        if job.status == "done":
+            same_message = task_id is not None and task_id == job.celery_task_id
+            if job.kind != "part" or not same_message or not _parent_running(s, job):
+                return False
+            job.attempts, job.lost_workers = job.attempts + 1, job.lost_workers + 1
+            if job.lost_workers < MAX_LOST_WORKERS:
+                return True
+            job.error = _lost_workers_message(job.lost_workers)
+            _fail_parent(s, job)
             return False
         if job.status == "running":
             same_message = task_id is not None and task_id == job.celery_task_id
@@ -189,20 +267,64 @@ def start_job(ctx: Context, job_id: int, task_id: str | None) -> bool:
                 return False
             # the message came back (acks_late) or the run went stale: its worker was lost
             job.lost_workers += 1
+        elif job.kind == "reconcile" and ctx.enqueue_reconcile_later is not None and _must_wait(s, job):
+            ctx.enqueue_reconcile_later(job_id, DEFER_S)
+            return False
         if job.lost_workers >= MAX_LOST_WORKERS:
             job.status = "failed"
             job.finished_at = st.utcnow()
-            job.error = (
-                f"処理中に作業プロセスが{job.lost_workers}回停止したため中止しました"
-                "（入力ファイルが原因の可能性があります）。ファイルを確認して再アップロードしてください。"
-            )
+            job.error = _lost_workers_message(job.lost_workers)
             log.error("job %s failed after %d lost workers", job_id, job.lost_workers)
             _fail_parent(s, job)
+            _fail_upload(s, job)
             return False
         job.status, job.attempts = "running", job.attempts + 1
         job.started_at = job.heartbeat_at = st.utcnow()
         job.celery_task_id = task_id
     return True
+
+
+def _lost_workers_message(times: int) -> str:
+    return (
+        f"処理中に作業プロセスが{times}回停止したため中止しました"
+        "（入力ファイルが原因の可能性があります）。ファイルを確認して再アップロードしてください。"
+    )
+
+
+def _must_wait(s: st.Session, job: st.Job) -> bool:
+    """Whether a reconcile job should wait: its month is being reconciled by another job
+    (two runs at once could store the older inputs' findings last), or files of its
+    clinic are still being read (it would read them itself, and run again after)."""
+    now = st.utcnow()
+    siblings = s.scalars(  # locked: of two jobs of one month starting at once, one waits
+        select(st.Job)
+        .where(st.Job.kind == "reconcile", st.Job.clinic_id == job.clinic_id, st.Job.claim_month == job.claim_month)
+        .order_by(st.Job.id)
+        .with_for_update()
+    ).all()
+    if any(
+        o.id != job.id and o.status == "running" and o.heartbeat_at and now - o.heartbeat_at < RUNNING_STALE_AFTER
+        for o in siblings
+    ):
+        return True
+    if now - job.created_at >= MAX_DEFER:
+        return False
+    reading = s.scalar(
+        select(st.Job.id)
+        .where(
+            st.Job.kind == "register",
+            st.Job.clinic_id == job.clinic_id,
+            st.Job.status.in_(("queued", "running")),
+            st.Job.created_at > now - MAX_DEFER,
+        )
+        .limit(1)
+    )
+    return reading is not None
+
+
+def _parent_running(s: st.Session, part: st.Job) -> bool:
+    parent = s.get(st.Job, part.parent_id) if part.parent_id is not None else None
+    return parent is not None and parent.status == "running"
 
 
 def run_reconcile(ctx: Context, job_id: int) -> None:
@@ -239,8 +361,10 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
         ).all()
         inputs = [(u.id, ctx.settings.data_dir / u.stored_path, u.original_name) for u in uploads]
         caches = {u.id: _cache_dir(ctx, u.sha256) for u in uploads}
-    _fault_injection(attempt, [name for _, _, name in inputs])
-    upload_ids = [upload_id for upload_id, _, _ in inputs]
+    _fault_injection("reconcile", attempt, [name for _, _, name in inputs])
+    upload_ids = sorted(upload_id for upload_id, _, _ in inputs)
+    if _already_reconciled(ctx, job_id, upload_ids):
+        return
     staging = ctx.settings.data_dir / "staging" / f"job-{job_id}"
     staged = _link_inputs(staging, inputs)
     try:
@@ -260,7 +384,32 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
     outputs = write_reports(engine.findings, summary, _out_dir(ctx, clinic, month, job_id), reclaims=engine.reclaims)
     read.timings["write"] = time.perf_counter() - t2
     log.info("job %s done: %d receipts, %d findings", job_id, len(receipts), len(engine.findings))
-    _finish(ctx, job_id, engine.findings, outputs, upload_ids, _result(read, len(receipts)))
+    _finish(ctx, job_id, engine.findings, outputs, upload_ids, {**_result(read, len(receipts)), "uploads": upload_ids})
+
+
+def _already_reconciled(ctx: Context, job_id: int, upload_ids: list[int]) -> bool:
+    """Finish the job without work when a run of the same month with the same uploads
+    finished after it was queued (it was queued while that run was reading them)."""
+    with st.session_scope(ctx.engine) as s:
+        job = _locked_job(s, job_id)
+        done = s.scalars(
+            select(st.Job)
+            .where(
+                st.Job.kind == "reconcile",
+                st.Job.clinic_id == job.clinic_id,
+                st.Job.claim_month == job.claim_month,
+                st.Job.status == "done",
+                st.Job.finished_at > job.created_at,
+                st.Job.id != job_id,
+            )
+            .order_by(st.Job.finished_at.desc())
+        ).first()
+        if done is None or not done.result or done.result.get("uploads") != upload_ids:
+            return False
+        job.status, job.finished_at = "done", st.utcnow()
+        job.result = {"same_as": done.id, "uploads": upload_ids, "findings": done.result.get("findings")}
+    log.info("job %s: job %s already reconciled the same uploads", job_id, done.id)
+    return True
 
 
 @dataclass
@@ -442,13 +591,20 @@ def run_part(ctx: Context, job_id: int) -> None:
     with st.session_scope(ctx.engine) as s:
         job = s.get(st.Job, job_id)
         assert job is not None and job.parent_id is not None and job.part_index is not None
-        parent_id, k, n = job.parent_id, job.part_index, job.part_count
+        parent_id, k, n, attempt = job.parent_id, job.part_index, job.part_count, job.attempts
         parent = s.get(st.Job, parent_id)
         assert parent is not None
         parent.heartbeat_at = st.utcnow()
+        combine_only = job.status == "done"  # see start_job: the worker combining it was lost
+    if combine_only:
+        log.info("part %s of job %s: its worker was lost while combining; combining", job_id, parent_id)
+        _resume_split(ctx, parent_id)
+        return
     root = split.job_dir(ctx.settings.data_dir, parent_id)
     d = split.part_dir(ctx.settings.data_dir, parent_id, k)
     meta = json.loads((root / "meta.json").read_text())
+    names = [f["path"] for f in meta["files"]]
+    _fault_injection("part", attempt, names)
     t0 = time.perf_counter()
     tables, pos = split.load_part(d)
     input_findings = split.read_frame(root / "input_findings.parquet")
@@ -470,6 +626,7 @@ def run_part(ctx: Context, job_id: int) -> None:
         last = parent.status == "running" and len(statuses) == n and all(x == "done" for x in statuses)
     log.info("part %s (%d of job %s) done%s", job_id, k, parent_id, "; combining" if last else "")
     if last:
+        _fault_injection("combine", attempt, names)
         _combine_parts(ctx, parent_id)
 
 
@@ -500,17 +657,19 @@ def _combine_parts(ctx: Context, job_id: int) -> None:
         "file_problems": meta["file_problems"],
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "parts": int(meta["part_count"]),
+        "uploads": sorted(meta["uploads"]),
     }
     _finish(ctx, job_id, combined.findings, outputs, list(meta["uploads"]), result)
     shutil.rmtree(root, ignore_errors=True)
     log.info("job %s done from %d parts: %d findings", job_id, meta["part_count"], len(combined.findings))
 
 
-def _fault_injection(attempt: int, names: list[str]) -> None:
+def _fault_injection(stage: str, attempt: int, names: list[str]) -> None:
     """Kill this process when a test asks for it (see ``FAULT_KILL_ENV``); no-op otherwise."""
     marker = os.environ.get(FAULT_KILL_ENV)
     times = int(os.environ.get("HENREI_FAULT_KILL_ATTEMPTS", "1000000"))
-    if marker and attempt <= times and any(marker in n for n in names):
+    at = os.environ.get("HENREI_FAULT_KILL_STAGE", "reconcile")
+    if marker and stage == at and attempt <= times and any(marker in n for n in names):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -542,6 +701,7 @@ def fail_job(ctx: Context, job_id: int, message: str) -> None:
         if job is not None:
             job.status, job.error, job.finished_at = "failed", message, st.utcnow()
             _fail_parent(s, job)
+            _fail_upload(s, job)
 
 
 def _fail_parent(s: st.Session, job: st.Job) -> None:
@@ -551,6 +711,15 @@ def _fail_parent(s: st.Session, job: st.Job) -> None:
     parent = s.get(st.Job, job.parent_id)
     if parent is not None and parent.status not in ("done", "failed"):
         parent.status, parent.error, parent.finished_at = "failed", job.error, st.utcnow()
+
+
+def _fail_upload(s: st.Session, job: st.Job) -> None:
+    """A register job failed: its upload cannot be read (reconcile jobs leave it out)."""
+    if job.kind != "register" or job.upload_id is None:
+        return
+    upload = s.get(st.Upload, job.upload_id)
+    if upload is not None:
+        upload.status, upload.error = "failed", job.error
 
 
 # ------------------------------------------------------------------ nightly and sweeper
@@ -587,7 +756,7 @@ def nightly(ctx: Context, drop_root: Path, enqueue_register: Enqueue, today: dat
                 continue
             if created:
                 accepted.append(upload_id)
-                enqueue_register(upload_id)
+                queue_register(ctx, upload_id, enqueue_register)
     with st.session_scope(ctx.engine) as s:
         done = s.get(st.NightlyRun, run_id)
         assert done is not None
@@ -620,25 +789,28 @@ def _remember(ctx: Context, clinic: str, root: Path, f: Path, upload_id: int) ->
 def sweep(
     ctx: Context, enqueue_register: Enqueue, enqueue_reconcile: Enqueue, now: datetime | None = None
 ) -> dict[str, int]:
-    """Re-enqueue what the broker may have lost; every accepted upload ends reconciled."""
+    """Re-enqueue what the broker may have lost; every accepted upload ends reconciled.
+
+    Uploads accepted without a register job (the process died between the two) get one;
+    jobs queued or running for too long are enqueued again (``start_job`` skips a copy
+    whose job runs elsewhere; a part runs again through the reconcile task).
+    """
     now = now or st.utcnow()
     stale = now - STALE_AFTER
     with st.session_scope(ctx.engine) as s:
-        # registered uploads have their month (their jobs are swept below); the others never were
+        has_job = select(st.Job.id).where(st.Job.kind == "register", st.Job.upload_id == st.Upload.id).exists()
         uploads = s.scalars(
-            select(st.Upload.id).where(
-                st.Upload.status == "accepted", st.Upload.claim_month.is_(None), st.Upload.received_at < stale
-            )
+            select(st.Upload.id).where(st.Upload.status == "accepted", st.Upload.received_at < stale, ~has_job)
         ).all()
-        jobs = s.scalars(
-            select(st.Job.id).where(
-                st.Job.kind.in_(("reconcile", "part")),  # a part is re-run through the reconcile task
+        jobs = s.execute(
+            select(st.Job.id, st.Job.kind).where(
+                st.Job.kind.in_(("register", "reconcile", "part")),
                 ((st.Job.status == "queued") & (st.Job.created_at < stale))
                 | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER)),
             )
         ).all()
     for upload_id in uploads:
-        enqueue_register(upload_id)
-    for job_id in jobs:
-        enqueue_reconcile(job_id)
+        queue_register(ctx, upload_id, enqueue_register)
+    for job_id, kind in jobs:
+        (enqueue_register if kind == "register" else enqueue_reconcile)(job_id)
     return {"uploads": len(uploads), "jobs": len(jobs)}

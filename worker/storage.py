@@ -93,7 +93,7 @@ __all__ = [
 
 UPLOAD_SOURCES: Final = ("upload", "drop")
 UPLOAD_STATUSES: Final = ("accepted", "reconciled", "failed")
-JOB_KINDS: Final = ("reconcile", "nightly", "part")
+JOB_KINDS: Final = ("reconcile", "nightly", "part", "register")
 JOB_STATUSES: Final = ("queued", "running", "done", "failed")
 NIGHTLY_STATUSES: Final = ("running", "done", "failed")
 #: the clerk's statuses of a finding; the first is the default of a finding nobody touched
@@ -187,6 +187,8 @@ class Job(Base):
         Index("ix_jobs_status", "status"),
         Index("ix_jobs_parent_id", "parent_id"),
         Index("ix_jobs_celery_task_id", "celery_task_id"),
+        Index("ix_jobs_clinic_id_claim_month", "clinic_id", "claim_month"),
+        Index("ix_jobs_upload_id", "upload_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -206,6 +208,8 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONDict, default=None)
     celery_task_id: Mapped[str | None] = mapped_column(String(255), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: the upload a "register" job reads
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), default=None)
 
 
 class Finding(Base):

@@ -1,0 +1,43 @@
+"""Register jobs: reading an upload is a job of its own (kind "register", with its upload).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_KINDS_OLD = "kind IN ('reconcile', 'nightly', 'part')"
+_KINDS_NEW = "kind IN ('reconcile', 'nightly', 'part', 'register')"
+
+
+def upgrade() -> None:
+    # batch mode: SQLite rebuilds the table (it cannot alter a constraint in place)
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("upload_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(op.f("fk_jobs_upload_id_uploads"), "uploads", ["upload_id"], ["id"])
+        batch.drop_constraint(op.f("ck_jobs_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_jobs_kind"), _KINDS_NEW)
+        batch.create_index("ix_jobs_upload_id", ["upload_id"])
+        batch.create_index("ix_jobs_clinic_id_claim_month", ["clinic_id", "claim_month"])
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM jobs WHERE kind = 'register'")
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_index("ix_jobs_clinic_id_claim_month")
+        batch.drop_index("ix_jobs_upload_id")
+        batch.drop_constraint(op.f("ck_jobs_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_jobs_kind"), _KINDS_OLD)
+        batch.drop_constraint(op.f("fk_jobs_upload_id_uploads"), type_="foreignkey")
+        batch.drop_column("upload_id")
