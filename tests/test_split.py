@@ -114,23 +114,18 @@ def _json_findings(path: Path) -> tuple[list[str], list[str]]:
     )
 
 
-def test_split_month_on_workers_equals_single_process(
-    make_env: Callable[..., Env],  # noqa: F811
-    database_url: str,  # noqa: F811
-    month_files: list[Path],
-) -> None:
-    env = make_env(database_url, HENREI_SPLIT_RECEIPTS="1000", HENREI_SPLIT_PARTS="3")
-    env.start("worker", "-c", "2")
-    ids = [service.accept_upload(env.ctx, "H1", p)[0] for p in month_files]
-    for upload_id in ids:  # registered here: one queued job per month, only October is enqueued
+def _queue_split_month(env: Env, month_files: list[Path], clinic: str) -> int:
+    """The month's files uploaded and read here; its reconcile job queued (not enqueued)."""
+    ids = [service.accept_upload(env.ctx, clinic, p)[0] for p in month_files]
+    for upload_id in ids:  # registered here: one queued job per month
         service.register_upload(env.ctx, upload_id, lambda _job: None)
-    job_id = service.queue_reconcile(env.ctx, "H1", MONTH, lambda j: _enqueue_reconcile(env, j))
+    return service.queue_reconcile(env.ctx, clinic, MONTH, lambda _job: None)
 
-    def parent_finished() -> bool:
-        return any(j.id == job_id and j.status in ("done", "failed") for j in env.jobs("H1"))
 
-    wait_until(parent_finished, timeout=240, what="the split month")
-    jobs = env.jobs("H1")
+def _wait_and_check_equals_single_process(env: Env, clinic: str, job_id: int, month_files: list[Path]) -> list[st.Job]:
+    """Wait for the split month; its stored findings and correction list equal one process's."""
+    wait_until(lambda: env.job(job_id).status in ("done", "failed"), timeout=240, what="the split month")
+    jobs = env.jobs(clinic)
     parent = next(j for j in jobs if j.id == job_id)
     parts = sorted((j for j in jobs if j.parent_id == job_id), key=lambda j: j.part_index or 0)
     assert parent.status == "done", parent.error
@@ -142,10 +137,10 @@ def test_split_month_on_workers_equals_single_process(
     single = reconcile(month_files, env.tmp / "single")
     expected = single.findings[single.findings["claim_month"].isin([MONTH, ""])]
     with st.session_scope(env.ctx.engine) as s:
-        stored = st.findings_frame(s, "H1", MONTH)
+        stored = st.findings_frame(s, clinic, MONTH)
         run = s.scalars(select(st.Finding).where(st.Finding.run_month == MONTH)).all()
         lists = s.scalars(select(st.CorrectionList).where(st.CorrectionList.job_id == job_id)).all()
-        statuses = set(s.scalars(select(st.Upload.status).where(st.Upload.clinic_id == "H1")))
+        statuses = set(s.scalars(select(st.Upload.status).where(st.Upload.clinic_id == clinic)))
     assert len(stored) == len(expected) == len(run) > 0
     assert _rows(stored[list(FINDING_COLUMNS)]) == _rows(expected)
     assert statuses == {"reconciled"}
@@ -153,3 +148,60 @@ def test_split_month_on_workers_equals_single_process(
     assert len(lists) == 1
     assert _json_findings(env.settings.data_dir / lists[0].json_path) == _json_findings(single.outputs[1])
     assert _json_findings(single.outputs[1])[1]  # the returns were there to compare
+    return parts
+
+
+SPLIT_ENV = {"HENREI_SPLIT_RECEIPTS": "1000", "HENREI_SPLIT_PARTS": "3"}
+
+
+def test_split_month_on_workers_equals_single_process(
+    make_env: Callable[..., Env],  # noqa: F811
+    database_url: str,  # noqa: F811
+    month_files: list[Path],
+) -> None:
+    env = make_env(database_url, **SPLIT_ENV)
+    env.start("worker", "-c", "2")
+    job_id = _queue_split_month(env, month_files, "H1")
+    _enqueue_reconcile(env, job_id)
+    _wait_and_check_equals_single_process(env, "H1", job_id, month_files)
+
+
+@pytest.mark.parametrize("stage", ["part", "combine"])
+def test_split_month_worker_killed_finishes_with_single_process_result(
+    make_env: Callable[..., Env],  # noqa: F811
+    month_files: list[Path],
+    stage: str,
+) -> None:
+    """A worker SIGKILLed in each part's first attempt, or while the last part combines."""
+    env = make_env(
+        HENREI_FAULT_KILL_MARKER="hosp_", HENREI_FAULT_KILL_ATTEMPTS="1", HENREI_FAULT_KILL_STAGE=stage, **SPLIT_ENV
+    )
+    env.start("worker", "-c", "2")
+    job_id = _queue_split_month(env, month_files, "H2")
+    _enqueue_reconcile(env, job_id)
+    parts = _wait_and_check_equals_single_process(env, "H2", job_id, month_files)
+    lost = [j.lost_workers for j in parts]
+    if stage == "part":
+        assert lost == [1, 1, 1] and all(j.attempts == 2 for j in parts)
+    else:  # only the last part combines; its message came back and only combined
+        assert sorted(lost) == [0, 0, 1]
+    assert env.job(job_id).lost_workers == 0  # the month itself was never lost
+
+
+def test_split_month_with_its_part_messages_lost_is_completed_by_the_sweeper(
+    make_env: Callable[..., Env],  # noqa: F811
+    month_files: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = make_env(**SPLIT_ENV)
+    for k, v in SPLIT_ENV.items():
+        monkeypatch.setenv(k, v)
+    job_id = _queue_split_month(env, month_files, "H3")
+    # the month split here, its parts' messages lost (Redis restarted without persistence)
+    lost = service.Context(env.settings, enqueue_part=lambda _part: None)
+    assert service.start_job(lost, job_id, None)
+    service.run_reconcile(lost, job_id)
+    assert sorted((j.kind, j.status) for j in env.jobs("H3") if j.parent_id == job_id) == [("part", "queued")] * 3
+    env.start("worker", "-c", "2")
+    env.start("beat")
+    _wait_and_check_equals_single_process(env, "H3", job_id, month_files)
