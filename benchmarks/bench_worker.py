@@ -170,10 +170,10 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
         t_upload = datetime.now().astimezone()
         t0 = time.perf_counter()
         upload_ids = []
-        for p in files:
+        for p in files:  # what `henrei upload` does
             upload_id, created = service.accept_upload(ctx, CLINIC, p)
             if created:
-                register_upload.apply_async((upload_id,), connection=conn)
+                service.queue_register(ctx, upload_id, lambda j: register_upload.apply_async((j,), connection=conn))
             upload_ids.append(upload_id)
         upload_s = time.perf_counter() - t0
 
@@ -211,7 +211,9 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
         last_finish = max(j.finished_at for j in jobs if j.finished_at)
         wall_s = (last_finish - t_upload).total_seconds()
         parents = sorted((j for j in jobs if j.kind == "reconcile"), key=lambda j: j.finished_at or j.created_at)
-        final = parents[-1]
+        ran = [j for j in parents if "same_as" not in (j.result or {})]
+        final = ran[-1]
+        registers = [j for j in jobs if j.kind == "register"]
         assert final.started_at and final.finished_at
         final_s = (final.finished_at - final.started_at).total_seconds()
         parts = [j for j in jobs if j.parent_id == final.id]
@@ -226,6 +228,15 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
             "wall_receipts_per_s": round(n / wall_s, 1),
             "final_receipts_per_s": round(n / final_s, 1),
             "reconcile_jobs": len(parents),
+            "reconcile_runs": len(ran),
+            "register_spans_s": [
+                round((j.finished_at - j.started_at).total_seconds(), 3)
+                for j in registers
+                if j.started_at and j.finished_at
+            ],
+            "registered_after_s": round(
+                max((j.finished_at - t_upload).total_seconds() for j in registers if j.finished_at), 3
+            ),
             "final_job": {
                 "id": final.id,
                 "parts": len(parts),
@@ -241,7 +252,7 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
             },
             "other_reconcile_jobs_s": [
                 round((j.finished_at - j.started_at).total_seconds(), 3)
-                for j in parents[:-1]
+                for j in ran[:-1]
                 if j.started_at and j.finished_at
             ],
             "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
