@@ -14,8 +14,10 @@ import pytest
 from conftest import SAMPLE_OCTOBER_RECEIPTS
 
 from worker.config import Settings
+from worker.normalise import months_of, normalise
 from worker.pipeline import reconcile
 from worker.reading import read_all
+from worker.tables import RawTable
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 SETTINGS = Settings()
@@ -154,3 +156,24 @@ def test_cache_reads_a_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert second[0].file == "renamed.xlsx"
     pd.testing.assert_frame_equal(second[0].frame, first[0].frame)
     assert not list((tmp_path / "cache" / "ab").glob(".henrei-read-*"))  # no temp folder left
+
+
+def test_months_of_a_table_are_those_normalise_gives() -> None:
+    """The worker finds an upload's months from its month fields alone (``months_of``)."""
+    samples = sorted(p for p in SAMPLES.glob("2026-*/*") if p.suffix in (".xlsx", ".csv"))
+    tables, problems, _ = read_all(samples, Settings())
+    assert not problems and len(tables) >= 4
+    for t in tables:
+        typed, _ = normalise(t)
+        expected = {m for f in ("claim_month", "checked_on") for m in typed[f].dropna().dt.strftime("%Y-%m") if m}
+        assert months_of(t) == expected, t.file
+    odd = RawTable(
+        kind="receipts",
+        file="x.csv",
+        sheet="",
+        frame=pd.DataFrame(
+            {"_row": [2, 3, 4, 5, 6], "claim_month": ["R8.10", "令和8年9月", "２０２６－０８", "不明", None]}
+        ),
+    )
+    assert months_of(odd) == {"2026-10", "2026-09", "2026-08"}
+    assert months_of(RawTable(kind="cards", file="c.csv", sheet="", frame=pd.DataFrame({"_row": [2]}))) == set()

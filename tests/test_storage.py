@@ -133,7 +133,7 @@ def _current(engine: Engine) -> str | None:
 
 def _new_job(engine: Engine, clinic: str = "c1", month: str = "2026-10") -> int:
     with session_scope(engine) as s:
-        job = Job(kind="reconcile", clinic_id=clinic, claim_month=month)
+        job = Job(kind="reconcile", clinic_id=clinic, claim_month=month, status="running")
         s.add(job)
         s.flush()
         return job.id
@@ -173,6 +173,41 @@ def test_upgrade_twice_is_idempotent_and_matches_the_model(db_url: str) -> None:
         with e.connect() as c:
             diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
         assert diff == [], f"the migrations and the model differ: {diff}"
+    finally:
+        e.dispose()
+
+
+def test_upgrade_from_0001_with_jobs_keeps_them_and_downgrades(db_url: str) -> None:
+    """0002 (register jobs, one queued reconcile job per clinic-month) on a database in use."""
+    from alembic import command
+
+    e = make_engine(db_url)
+    try:
+        with e.begin() as c:
+            command.upgrade(alembic_config(c), "0001")
+        with e.begin() as c:
+            for status in ("queued", "queued", "done"):  # 0001 allowed two queued jobs of a month
+                c.execute(
+                    sa.text(
+                        "INSERT INTO jobs (kind, clinic_id, claim_month, status, attempts, lost_workers, created_at)"
+                        " VALUES ('reconcile', 'c1', '2026-10', :status, 0, 0, CURRENT_TIMESTAMP)"
+                    ),
+                    {"status": status},
+                )
+        upgrade(e)
+        assert _current(e) == _head()
+        with session_scope(e) as s:
+            jobs = s.scalars(sa.select(Job).order_by(Job.id)).all()
+            assert [(j.id, j.status) for j in jobs] == [(1, "queued"), (3, "done")]
+            s.add(Job(kind="register", clinic_id="c1", upload_id=None))
+        with pytest.raises(IntegrityError), session_scope(e) as s:
+            s.add(Job(kind="reconcile", clinic_id="c1", claim_month="2026-10", status="queued"))
+        with e.begin() as c:
+            command.downgrade(alembic_config(c), "0001")
+        assert _current(e) == "0001"
+        with e.connect() as c:
+            kinds = c.execute(sa.text("SELECT kind FROM jobs ORDER BY id")).scalars().all()
+        assert kinds == ["reconcile", "reconcile"]
     finally:
         e.dispose()
 
@@ -486,3 +521,37 @@ def test_settings_derive_the_database_from_the_data_dir(monkeypatch: pytest.Monk
     monkeypatch.setenv("HENREI_DATABASE_URL", "postgresql+psycopg://u@h/db")
     assert Settings.from_env().database_url == "postgresql+psycopg://u@h/db"
     assert Settings(data_dir=Path("/srv/x")).database_url == "sqlite:////srv/x/henrei.db"
+
+
+def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine) -> None:
+    """Registrations of one month's files at the same moment queue one job, not two."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from worker import service
+    from worker import storage as st
+
+    taken: dict[str, int] = {}
+
+    def other() -> None:
+        with st.session_scope(engine) as b:
+            taken["id"] = service.queued_reconcile(b, "C1", "2026-10")
+
+    with Session(engine) as a:
+        first = service.queued_reconcile(a, "C1", "2026-10")  # inserted, not committed yet
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(1.0)
+        # PostgreSQL: the other insert waits on the unique index; SQLite: on the write lock
+        assert thread.is_alive()
+        a.commit()
+        thread.join(30)
+    assert taken["id"] == first
+    with st.session_scope(engine) as s:
+        queued = s.scalars(sa.select(st.Job.id).where(st.Job.kind == "reconcile", st.Job.status == "queued")).all()
+        assert queued == [first]
+        # once it runs, the next registration queues a new one
+        s.get_one(st.Job, first).status = "running"
+    with st.session_scope(engine) as s:
+        assert service.queued_reconcile(s, "C1", "2026-10") != first

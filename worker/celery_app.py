@@ -44,6 +44,9 @@ app.conf.update(
     timezone="Asia/Tokyo",
     enable_utc=True,
     worker_hijack_root_logger=False,
+    # task events for monitoring (Flower): IDs and timings only, the arguments are job IDs
+    worker_send_task_events=True,
+    task_send_sent_event=True,
     beat_schedule={
         "nightly-0200-jst": {"task": "henrei.nightly", "schedule": crontab(hour=2, minute=0)},
         "sweep": {"task": "henrei.sweep", "schedule": SWEEP_EVERY_S},

@@ -91,6 +91,21 @@ def empty_table(kind: TableKind) -> pd.DataFrame:
     return typed
 
 
+#: the fields that say which month a row belongs to (a receipt's claim, an online check's date)
+MONTH_FIELDS: dict[str, Parser] = {"claim_month": v.parse_months, "checked_on": v.parse_dates}
+
+
+def months_of(table: RawTable) -> set[str]:
+    """The months ("YYYY-MM") of a table's rows, read from its month fields alone
+    (what :func:`normalise` would give there, without normalising the rest)."""
+    months: set[str] = set()
+    for f, parse in MONTH_FIELDS.items():
+        if f in table.frame and len(table.frame):
+            values, _ = parse(table.frame[f])
+            months |= set(values.dropna().dt.strftime("%Y-%m"))
+    return months
+
+
 def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed table (canonical columns, ``_file``/``_sheet``/``_row``) and its input findings."""
     raw = table.frame

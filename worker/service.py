@@ -20,7 +20,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from worker import split
 from worker import storage as st
 from worker.config import Settings
 from worker.engine import combine, reconcile_stacked
+from worker.normalise import months_of
 from worker.pipeline import file_statuses, period_of
 from worker.reading import SUFFIXES, discover, read_all, read_file
 from worker.report import FileStatus, ReturnsSummary, RunSummary, write_reports
@@ -107,15 +108,6 @@ def accept_upload(ctx: Context, clinic_id: str, path: Path, *, source: str = "up
         return upload.id, created
 
 
-def _months(tables: Iterable[pd.DataFrame]) -> set[str]:
-    months: set[str] = set()
-    for t in tables:
-        for col in ("claim_month", "checked_on"):
-            if col in t and len(t):
-                months |= set(t[col].dropna().dt.strftime("%Y-%m"))
-    return months
-
-
 def queue_register(ctx: Context, upload_id: int, enqueue: Enqueue) -> int:
     """A queued job reading the upload (reusing one not finished); returns its ID.
 
@@ -141,29 +133,17 @@ def queue_register(ctx: Context, upload_id: int, enqueue: Enqueue) -> int:
 
 
 def run_register(ctx: Context, job_id: int, enqueue_reconcile: Enqueue) -> None:
-    """The register job: read its upload and queue the reconcile jobs of its months."""
+    """The register job: read its upload and queue the reconcile jobs of its months.
+
+    The job is finished in the transaction that queues them, so a reconcile job waiting
+    for its clinic's files (``_must_wait``) can start as soon as its message arrives.
+    """
     with st.session_scope(ctx.engine) as s:
         job = s.get(st.Job, job_id)
         assert job is not None and job.upload_id is not None
         upload_id = job.upload_id
-    jobs = register_upload(ctx, upload_id, enqueue_reconcile)
-    with st.session_scope(ctx.engine) as s:
-        job = s.get(st.Job, job_id)
-        upload = s.get(st.Upload, upload_id)
-        assert job is not None and upload is not None
-        job.finished_at = st.utcnow()
-        if upload.status == "failed":
-            job.status, job.error = "failed", upload.error
-        else:
-            job.status = "done"
-            job.claim_month = upload.claim_month
-            job.result = {"months": sorted(m for m in _job_months(s, jobs)), "jobs": jobs}
-
-
-def _job_months(s: st.Session, job_ids: list[int]) -> set[str]:
-    if not job_ids:
-        return set()
-    return {m for m in s.scalars(select(st.Job.claim_month).where(st.Job.id.in_(job_ids))) if m}
+    for reconcile_id in _register(ctx, upload_id, job_id):
+        enqueue_reconcile(reconcile_id)
 
 
 def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) -> list[int]:
@@ -172,6 +152,16 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
     A file that cannot be read fails here with the clerk's message stored on the upload.
     Returns the reconcile job IDs queued.
     """
+    jobs = _register(ctx, upload_id, None)
+    for reconcile_id in jobs:
+        enqueue_reconcile(reconcile_id)
+    return jobs
+
+
+def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list[int]:
+    """Read the upload (its Arrow output kept by content), store its month and queue (in
+    the database) a reconcile job per month it has; finish the register job, if any, in
+    the same transaction. Returns the reconcile job IDs to enqueue."""
     with st.session_scope(ctx.engine) as s:
         upload = s.get(st.Upload, upload_id)
         if upload is None:
@@ -179,38 +169,45 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
         clinic, path, name = upload.clinic_id, ctx.settings.data_dir / upload.stored_path, upload.original_name
         cache = _cache_dir(ctx, upload.sha256)
     read = read_file(path, ctx.settings, display=name, cache_dir=cache)
-    if isinstance(read, FileProblem):
-        with st.session_scope(ctx.engine) as s:
-            upload = s.get(st.Upload, upload_id)
-            assert upload is not None
-            upload.status, upload.error = "failed", read.message
-        log.warning("upload %s failed to read", upload_id)
-        return []
-    stacked, _ = combine(read)
-    months = sorted(_months(stacked.values()))
     with st.session_scope(ctx.engine) as s:
         upload = s.get(st.Upload, upload_id)
+        job = s.get(st.Job, register_job_id) if register_job_id is not None else None
         assert upload is not None
+        if isinstance(read, FileProblem):
+            upload.status, upload.error = "failed", read.message
+            if job is not None:
+                job.status, job.error, job.finished_at = "failed", read.message, st.utcnow()
+            log.warning("upload %s failed to read", upload_id)
+            return []
+        months = sorted(set().union(*(months_of(t) for t in read)))
         upload.claim_month = months[-1] if months else None
-    if not months:  # card records only: reconcile the clinic's latest month again
-        months = _latest_months(ctx, clinic)
-    return [queue_reconcile(ctx, clinic, m, enqueue_reconcile) for m in months]
+        if not months:  # card records only: reconcile the clinic's latest month again
+            months = _latest_months(s, clinic)
+        jobs = [queued_reconcile(s, clinic, m) for m in months]
+        if job is not None:
+            job.status, job.finished_at = "done", st.utcnow()
+            job.claim_month = upload.claim_month
+            job.result = {"months": months, "jobs": jobs}
+    return jobs
 
 
-def _latest_months(ctx: Context, clinic_id: str) -> list[str]:
-    with st.session_scope(ctx.engine) as s:
-        latest = s.scalar(
-            select(st.Upload.claim_month)
-            .where(st.Upload.clinic_id == clinic_id, st.Upload.claim_month.is_not(None))
-            .order_by(st.Upload.claim_month.desc())
-            .limit(1)
-        )
+def _latest_months(s: st.Session, clinic_id: str) -> list[str]:
+    latest = s.scalar(
+        select(st.Upload.claim_month)
+        .where(st.Upload.clinic_id == clinic_id, st.Upload.claim_month.is_not(None))
+        .order_by(st.Upload.claim_month.desc())
+        .limit(1)
+    )
     return [latest] if latest else []
 
 
-def queue_reconcile(ctx: Context, clinic_id: str, month: str, enqueue: Enqueue) -> int:
-    """A queued reconcile job for the clinic-month (reusing one already queued)."""
-    with st.session_scope(ctx.engine) as s:
+def queued_reconcile(s: st.Session, clinic_id: str, month: str) -> int:
+    """The queued reconcile job of the clinic-month (a new one when none is queued).
+
+    Two registrations at once may both find none: the unique index on queued reconcile
+    jobs lets one insert and sends the other back to take the job it inserted.
+    """
+    for _ in range(5):
         job = s.scalar(
             select(st.Job).where(
                 st.Job.kind == "reconcile",
@@ -219,11 +216,22 @@ def queue_reconcile(ctx: Context, clinic_id: str, month: str, enqueue: Enqueue) 
                 st.Job.status == "queued",
             )
         )
-        if job is None:
-            job = st.Job(kind="reconcile", clinic_id=clinic_id, claim_month=month, status="queued")
-            s.add(job)
-            s.flush()
-        job_id = job.id
+        if job is not None:
+            return job.id
+        try:
+            with s.begin_nested():
+                job = st.Job(kind="reconcile", clinic_id=clinic_id, claim_month=month, status="queued")
+                s.add(job)
+            return job.id
+        except IntegrityError:
+            log.info("a reconcile job of %s %s was queued at the same time; taking it", clinic_id, month)
+    raise RuntimeError(f"no queued reconcile job for {clinic_id} {month} after 5 tries")
+
+
+def queue_reconcile(ctx: Context, clinic_id: str, month: str, enqueue: Enqueue) -> int:
+    """A queued reconcile job for the clinic-month (reusing one already queued), enqueued."""
+    with st.session_scope(ctx.engine) as s:
+        job_id = queued_reconcile(s, clinic_id, month)
     enqueue(job_id)
     return job_id
 

@@ -48,6 +48,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
@@ -95,6 +96,7 @@ UPLOAD_SOURCES: Final = ("upload", "drop")
 UPLOAD_STATUSES: Final = ("accepted", "reconciled", "failed")
 JOB_KINDS: Final = ("reconcile", "nightly", "part", "register")
 JOB_STATUSES: Final = ("queued", "running", "done", "failed")
+QUEUED_RECONCILE: Final = "kind = 'reconcile' AND status = 'queued'"
 NIGHTLY_STATUSES: Final = ("running", "done", "failed")
 #: the clerk's statuses of a finding; the first is the default of a finding nobody touched
 FINDING_STATUSES: Final = ("未対応", "対応中", "対応済", "対象外")
@@ -189,6 +191,15 @@ class Job(Base):
         Index("ix_jobs_celery_task_id", "celery_task_id"),
         Index("ix_jobs_clinic_id_claim_month", "clinic_id", "claim_month"),
         Index("ix_jobs_upload_id", "upload_id"),
+        # at most one queued reconcile job per clinic-month: uploads read at once share it
+        Index(
+            "uq_jobs_queued_reconcile",
+            "clinic_id",
+            "claim_month",
+            unique=True,
+            sqlite_where=text(QUEUED_RECONCILE),
+            postgresql_where=text(QUEUED_RECONCILE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -19,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 _KINDS_OLD = "kind IN ('reconcile', 'nightly', 'part')"
 _KINDS_NEW = "kind IN ('reconcile', 'nightly', 'part', 'register')"
+_QUEUED_RECONCILE = "kind = 'reconcile' AND status = 'queued'"
 
 
 def upgrade() -> None:
@@ -30,9 +31,23 @@ def upgrade() -> None:
         batch.create_check_constraint(op.f("ck_jobs_kind"), _KINDS_NEW)
         batch.create_index("ix_jobs_upload_id", ["upload_id"])
         batch.create_index("ix_jobs_clinic_id_claim_month", ["clinic_id", "claim_month"])
+    # one queued reconcile job per clinic-month (registrations of one month's files share it)
+    op.execute(
+        "DELETE FROM jobs WHERE kind = 'reconcile' AND status = 'queued' AND id NOT IN"
+        " (SELECT MIN(id) FROM jobs WHERE kind = 'reconcile' AND status = 'queued' GROUP BY clinic_id, claim_month)"
+    )
+    op.create_index(
+        "uq_jobs_queued_reconcile",
+        "jobs",
+        ["clinic_id", "claim_month"],
+        unique=True,
+        sqlite_where=sa.text(_QUEUED_RECONCILE),
+        postgresql_where=sa.text(_QUEUED_RECONCILE),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_jobs_queued_reconcile", table_name="jobs")
     op.execute("DELETE FROM jobs WHERE kind = 'register'")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_index("ix_jobs_clinic_id_claim_month")
