@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -72,11 +73,14 @@ class Env:
         self.settings = Settings(data_dir=tmp / "data", database_url=database_url, broker_url=BROKER)
         self.ctx = service.Context(self.settings)
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, module: str = "worker.cli", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """``python -m worker.cli ARGS`` (or another module) in its own process group."""
         log = open(self.tmp / f"{args[0]}-{len(self.procs)}.log", "wb")  # noqa: SIM115
         p = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", *args], env=self.env, cwd=self.tmp, stdout=log, stderr=log,
-            start_new_session=True,
+            [sys.executable, "-m", module, *args], env={**self.env, **(env or {})}, cwd=self.tmp, stdout=log,
+            stderr=log, start_new_session=True,
         )  # fmt: skip
         self.procs.append(p)
         return p
@@ -264,6 +268,50 @@ def test_cli_upload_prints_the_job_and_status_follows_it(make_env: Callable[...,
     assert len(env.jobs("C5", "register")) == len(files)
     bad = cli("upload", "--clinic", "../x", str(files[0]))
     assert bad.returncode == 2 and "医療機関ID" in bad.stdout
+
+
+def test_flower_monitors_the_worker_and_sees_only_job_ids(make_env: Callable[..., Env], tmp_path: Path) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = make_env()
+    env.start("worker", "-c", "2")
+    env.start(
+        "-A", "worker.celery_app", "flower", f"--port={port}", "--address=127.0.0.1",
+        module="celery", env={"FLOWER_UNAUTHENTICATED_API": "true"},
+    )  # fmt: skip
+
+    def api(path: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            data: dict[str, Any] = json.loads(r.read())
+            return data
+
+    def flower_up() -> bool:
+        try:
+            api("/api/tasks")
+            return True
+        except OSError:
+            return False
+
+    wait_until(flower_up, timeout=60, what="Flower")
+    files = [p for p in _sample_files() if p.parent.name == "2026-10"]
+    env.upload("C6", files)
+    wait_until(lambda: env.all_finished("C6", n=len(files) + 1), what="the uploaded files")
+
+    def seen() -> dict[str, Any]:
+        return {t["uuid"]: t for t in api("/api/tasks").values() if t.get("state") == "SUCCESS"}
+
+    names = {"henrei.register_upload", "henrei.reconcile_clinic_month"}
+    wait_until(lambda: {t["name"] for t in seen().values()} >= names, what="the tasks in Flower")
+    job_ids = {j.id for j in env.jobs("C6")}
+    for t in seen().values():  # a task message carries a job ID and nothing else
+        assert t["kwargs"] in ("{}", {}), t
+        assert re.fullmatch(r"\((\d+),\)", t["args"]) and int(t["args"][1:-2]) in job_ids, t
+    assert any(w.startswith("celery@") for w in api("/api/workers?refresh=1"))
 
 
 def _enqueue_reconcile(env: Env, job_id: int) -> None:

@@ -209,7 +209,9 @@ def _job_outcome(j: Job) -> str:
     if "same_as" in r:
         return f"ジョブ {r['same_as']} と同じ入力のため省略"
     if j.kind == "register" and "months" in r:
-        return f"診療年月 {', '.join(r['months']) or 'なし'} → ジョブ {', '.join(map(str, r.get('jobs') or []))}"
+        if not r.get("jobs"):
+            return "診療年月なし（券面の記録など: 次の照合で使われます）"
+        return f"診療年月 {', '.join(r['months'])} → ジョブ {', '.join(map(str, r['jobs']))}"
     if "findings" in r:
         return f"指摘 {r['findings']}件" + (f"（レセプト {r['receipts']:,}件）" if "receipts" in r else "")
     return ""
