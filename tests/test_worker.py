@@ -371,6 +371,27 @@ def test_redis_flushed_sweeper_completes_every_upload(make_env: Callable[..., En
     assert env.finding_keys("C3", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
 
 
+def test_upload_while_redis_is_down_is_kept_and_reconciled_later(make_env: Callable[..., Env]) -> None:
+    env = make_env()
+    files = [p for p in _sample_files() if p.parent.name == "2026-10"]
+    out = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "upload", "--clinic", "C7", *map(str, files)],
+        env={**env.env, "HENREI_BROKER_URL": "redis://127.0.0.1:1/0", "COLUMNS": "250"},  # nothing listens there
+        cwd=env.tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.count("キューに入れられませんでした") == len(files), out.stdout
+    assert [j.status for j in env.jobs("C7")] == ["queued"] * len(files)  # stored, in the database
+    env.start("worker", "-c", "2")
+    env.start("beat")  # its sweeper enqueues them
+    wait_until(lambda: env.all_finished("C7", n=len(files) + 1), timeout=180, what="the sweeper")
+    assert {j.status for j in env.jobs("C7")} == {"done"}
+    assert env.finding_keys("C7", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
+
+
 def test_two_beats_one_nightly_run(make_env: Callable[..., Env]) -> None:
     env = make_env(HENREI_DROP_DIR="")
     drop = env.settings.data_dir / "drop" / "C4"

@@ -105,14 +105,19 @@ def upload_cmd(
     clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID")],
 ) -> None:
     """ファイルを受け付けて保存し、照合をキューに入れます（同じファイルは1回だけ受け付けます）。"""
+    from kombu.exceptions import OperationalError as BrokerError
+
     from tasks._common import context, enqueue_register
     from worker import service
 
+    missing = [p for p in paths if not p.is_file()]
+    for p in missing:
+        console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}", highlight=False)
+    if missing:
+        raise typer.Exit(2)
     ctx = context()
+    not_queued = 0
     for p in paths:
-        if not p.is_file():
-            console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}")
-            raise typer.Exit(2)
         try:
             upload_id, created = service.accept_upload(ctx, clinic, p)
         except ValueError as exc:  # a clinic ID that cannot be a folder name
@@ -122,16 +127,23 @@ def upload_cmd(
                 highlight=False,
             )
             raise typer.Exit(2) from exc
-        if created:
-            job_id = service.queue_register(ctx, upload_id, enqueue_register)
-            console.print(
-                f"受付 {escape(p.name)}: ジョブ {job_id}（進み具合: henrei status --job {job_id}）", highlight=False
-            )
-        else:
+        if not created:
             console.print(
                 f"受付済み {escape(p.name)}: 同じ内容のファイルはすでに受け付けています（upload {upload_id}）",
                 highlight=False,
             )
+            continue
+        queued: list[int] = []
+        try:
+            service.queue_register(ctx, upload_id, queued.append)
+            enqueue_register(queued[0])
+            note = f"進み具合: henrei status --job {queued[0]}"
+        except BrokerError:  # stored and in the database: the sweeper of `henrei beat` enqueues it
+            not_queued += 1
+            note = "キューに入れられませんでした（Redis に接続できません）。henrei beat の見回りが後で処理します"
+        console.print(f"受付 {escape(p.name)}: ジョブ {queued[0]}（{note}）", highlight=False)
+    if not_queued:
+        raise typer.Exit(1)
 
 
 @app.command("nightly")
