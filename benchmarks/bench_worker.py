@@ -13,11 +13,12 @@ Steps:
 3. for each worker count W: a fresh data folder and SQLite database, Redis database 8
    flushed, one ``python -m worker.cli worker -c W`` process with HENREI_SPLIT_PARTS=W and
    HENREI_SPLIT_RECEIPTS=N/2 (so the month is split even at W=1), the 3 files uploaded
-   (``service.accept_upload`` + the ``register_upload`` task), then
+   as ``henrei upload`` does (``service.accept_upload`` + a register job each), then
    (a) wall time from the first upload until every job of the clinic is finished
    (the last job's ``finished_at``), and
    (b) the final reconcile's own duration (the split parent's ``started_at`` to
-   ``finished_at`` in the jobs table: read once, split, parts, combine, store).
+   ``finished_at`` in the jobs table: load the cached tables, split, parts, combine,
+   store), and when the last register job (reading a file) finished.
    The worker is stopped with SIGTERM to its process group and the folder removed.
 """
 

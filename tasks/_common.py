@@ -42,6 +42,12 @@ def enqueue_reconcile_later(job_id: int, seconds: float) -> None:
     reconcile_clinic_month.apply_async((job_id,), countdown=seconds)
 
 
+def enqueue_pickup(job_id: int) -> None:
+    from tasks.nightly import pickup
+
+    pickup.delay(job_id)
+
+
 def enqueue_part(job_id: int) -> None:
     from tasks.parts import reconcile_part
 

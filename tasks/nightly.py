@@ -1,6 +1,8 @@
-"""Task: the 02:00 JST nightly run (drop folders -> uploads -> reconciliation)."""
+"""Tasks: the 02:00 JST nightly run (beat), and a pick-up of the drop folders now (a job ID)."""
 
 from __future__ import annotations
+
+from celery import Task
 
 from tasks._common import RETRYABLE, context, drop_root, enqueue_register
 from worker import service
@@ -10,3 +12,10 @@ from worker.celery_app import app
 @app.task(name="henrei.nightly", autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)
 def nightly() -> None:
     service.nightly(context(), drop_root(), enqueue_register)
+
+
+@app.task(name="henrei.pickup", bind=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)
+def pickup(self: Task, job_id: int) -> None:
+    ctx = context()
+    if service.start_job(ctx, job_id, self.request.id):
+        service.run_pickup(ctx, job_id, drop_root(), enqueue_register)

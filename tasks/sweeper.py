@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tasks._common import RETRYABLE, context, enqueue_reconcile, enqueue_register
+from tasks._common import RETRYABLE, context, enqueue_pickup, enqueue_reconcile, enqueue_register
 from worker import service
 from worker.celery_app import app
 
 
 @app.task(name="henrei.sweep", autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)
 def sweep() -> None:
-    service.sweep(context(), enqueue_register, enqueue_reconcile)
+    service.sweep(context(), enqueue_register, enqueue_reconcile, enqueue_pickup)

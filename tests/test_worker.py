@@ -392,23 +392,49 @@ def test_upload_while_redis_is_down_is_kept_and_reconciled_later(make_env: Calla
     assert env.finding_keys("C7", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
 
 
-def test_two_beats_one_nightly_run(make_env: Callable[..., Env]) -> None:
+def test_two_beats_one_nightly_run_then_a_pickup_now(make_env: Callable[..., Env]) -> None:
     env = make_env(HENREI_DROP_DIR="")
     drop = env.settings.data_dir / "drop" / "C4"
     drop.mkdir(parents=True)
+    hour_ago = time.time() - 3600
     for p in _sample_files():
         if p.parent.name == "2026-10":
             shutil.copy(p, drop / p.name)
+            os.utime(drop / p.name, (hour_ago, hour_ago))
+    writing = drop / "sub" / "being_written.csv"  # the レセコン is still writing it
+    writing.parent.mkdir()
+    writing.write_text("患者ID,氏名\n", encoding="utf-8")
     env.start("worker", "-c", "2")
     from tasks.nightly import nightly
 
     for _ in range(2):  # two beats fired the same night
         nightly.apply_async(connection=env._conn())
-    wait_until(lambda: env.all_finished("C4"), what="the nightly reconciliation")
+    wait_until(lambda: env.all_finished("C4", n=4), what="the nightly reconciliation")
     time.sleep(2)
     with st.session_scope(env.ctx.engine) as s:
         assert s.scalar(select(func.count()).select_from(st.NightlyRun)) == 1
         assert s.scalar(select(func.count()).select_from(st.Upload)) == 3
         run = s.scalars(select(st.NightlyRun)).one()
-        assert run.status == "done" and len((run.report or {})["uploads"]) == 3
+        report = run.report or {}
+        assert run.status == "done" and len(report["uploads"]) == 3 and len(report["jobs"]) == 3
+        assert report["waiting"] == ["C4/sub/being_written.csv"]
     assert {j.status for j in env.jobs("C4")} == {"done"}
+    # later the file is complete (and is no table at all): `henrei nightly` picks it up now
+    os.utime(writing, (hour_ago, hour_ago))
+    out = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "nightly"],
+        env={**env.env, "COLUMNS": "250"}, cwd=env.tmp, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    match = re.search(r"ジョブ (\d+)（進み具合: henrei status --job \1）", out.stdout)
+    assert match, out.stdout
+    pickup = int(match.group(1))
+    wait_until(lambda: env.job(pickup).status == "done", what="the pick-up")
+    registers = (env.job(pickup).result or {})["jobs"]
+    assert len(registers) == 1
+    wait_until(lambda: env.job(registers[0]).status in ("done", "failed"), what="the new file's reading")
+    bad = env.job(registers[0])
+    assert bad.status == "failed" and bad.error  # the clerk's message, stored
+    with st.session_scope(env.ctx.engine) as s:
+        assert s.scalar(select(func.count()).select_from(st.NightlyRun)) == 1  # still one nightly run
+    assert {j.status for j in env.jobs("C4") if j.id != bad.id} == {"done"}

@@ -148,11 +148,14 @@ def upload_cmd(
 
 @app.command("nightly")
 def nightly_cmd() -> None:
-    """夜間の照合を今すぐキューに入れます（同じ日付の夜間処理は1回だけ実行されます）。"""
-    from tasks.nightly import nightly
+    """取り込みフォルダ（夜間処理と同じ）を今すぐ確認し、新しいファイルを照合します。"""
+    from tasks._common import context, enqueue_pickup
+    from worker import service
 
-    nightly.delay()
-    console.print("夜間処理をキューに入れました（進み具合: henrei status）")
+    job_id = service.queue_pickup(context(), enqueue_pickup)
+    console.print(
+        f"取り込みフォルダの確認をキューに入れました: ジョブ {job_id}（進み具合: henrei status --job {job_id}）"
+    )
 
 
 _STATUS_JA = {"queued": "待機中", "running": "実行中", "done": "完了", "failed": "失敗"}
@@ -220,6 +223,10 @@ def _job_outcome(j: Job) -> str:
     r = j.result or {}
     if "same_as" in r:
         return f"ジョブ {r['same_as']} と同じ入力のため省略"
+    if j.kind == "nightly" and "uploads" in r:
+        waiting = f"、書き込み中のため次回 {len(r['waiting'])}件" if r.get("waiting") else ""
+        problems = f"、問題 {len(r['problems'])}件" if r.get("problems") else ""
+        return f"新しいファイル {len(r['uploads'])}件{waiting}{problems}"
     if j.kind == "register" and "months" in r:
         if not r.get("jobs"):
             return "診療年月なし（券面の記録など: 次の照合で使われます）"

@@ -748,29 +748,75 @@ def nightly(ctx: Context, drop_root: Path, enqueue_register: Enqueue, today: dat
     except IntegrityError:
         log.info("nightly run for %s already exists; skipping", run_date)
         return None
-    accepted: list[int] = []
-    problems: list[str] = []
-    for clinic_dir in sorted(p for p in drop_root.iterdir() if p.is_dir()) if drop_root.exists() else []:
-        for f in sorted(clinic_dir.rglob("*")):
-            if not f.is_file() or f.suffix.lower() not in SUFFIXES or f.name.startswith(("~$", ".")):
-                continue
-            try:
-                if _seen_unchanged(ctx, clinic_dir.name, drop_root, f):
-                    continue
-                upload_id, created = accept_upload(ctx, clinic_dir.name, f, source="drop")
-                _remember(ctx, clinic_dir.name, drop_root, f, upload_id)
-            except (OSError, ValueError) as exc:
-                problems.append(f"{clinic_dir.name}/{f.name}: {exc}")
-                continue
-            if created:
-                accepted.append(upload_id)
-                queue_register(ctx, upload_id, enqueue_register)
+    report = scan_drop_folders(ctx, drop_root, enqueue_register)
     with st.session_scope(ctx.engine) as s:
         done = s.get(st.NightlyRun, run_id)
         assert done is not None
         done.status, done.finished_at = "done", st.utcnow()
-        done.report = {"uploads": accepted, "problems": problems}
+        done.report = report
     return run_id
+
+
+def queue_pickup(ctx: Context, enqueue: Enqueue) -> int:
+    """A job picking up the drop folders now (``henrei nightly``), besides the 02:00 run."""
+    with st.session_scope(ctx.engine) as s:
+        job = st.Job(kind="nightly", status="queued")
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    enqueue(job_id)
+    return job_id
+
+
+def run_pickup(ctx: Context, job_id: int, drop_root: Path, enqueue_register: Enqueue) -> None:
+    """The pick-up job: scan the drop folders; its result lists the register jobs queued."""
+    report = scan_drop_folders(ctx, drop_root, enqueue_register)
+    with st.session_scope(ctx.engine) as s:
+        job = s.get(st.Job, job_id)
+        assert job is not None
+        job.status, job.finished_at, job.result = "done", st.utcnow(), report
+
+
+#: a drop file modified this recently may still be being written: it waits for the next run
+SETTLE_S: Final = float(os.environ.get("HENREI_DROP_SETTLE_S", "60"))
+
+
+def scan_drop_folders(ctx: Context, drop_root: Path, enqueue_register: Enqueue) -> dict[str, Any]:
+    """Upload new or changed files of every clinic's drop folder and queue their reading.
+
+    Returns the run's report: uploads accepted, their register jobs, files left for the
+    next run (still being written) and problems (a file that cannot be taken, in Japanese).
+    """
+    accepted: list[int] = []
+    jobs: list[int] = []
+    waiting: list[str] = []
+    problems: list[str] = []
+    now = time.time()
+    for clinic_dir in sorted(p for p in drop_root.iterdir() if p.is_dir()) if drop_root.exists() else []:
+        for f in sorted(clinic_dir.rglob("*")):
+            if not f.is_file() or f.suffix.lower() not in SUFFIXES or f.name.startswith(("~$", ".")):
+                continue
+            where = f"{clinic_dir.name}/{f.relative_to(clinic_dir)}"
+            try:
+                if now - f.stat().st_mtime < SETTLE_S:
+                    waiting.append(where)
+                    continue
+                if _seen_unchanged(ctx, clinic_dir.name, drop_root, f):
+                    continue
+                upload_id, created = accept_upload(ctx, clinic_dir.name, f, source="drop")
+                _remember(ctx, clinic_dir.name, drop_root, f, upload_id)
+            except ValueError:
+                problems.append(f"{where}: フォルダ名「{clinic_dir.name}」は医療機関IDに使えません")
+                continue
+            except OSError as exc:
+                problems.append(f"{where}: ファイルを読めません（{exc.strerror or exc.__class__.__name__}）")
+                continue
+            if created:
+                accepted.append(upload_id)
+                jobs.append(queue_register(ctx, upload_id, enqueue_register))
+    if waiting:
+        log.info("%d drop file(s) still being written; left for the next run", len(waiting))
+    return {"uploads": accepted, "jobs": jobs, "waiting": waiting, "problems": problems}
 
 
 def _seen_unchanged(ctx: Context, clinic: str, root: Path, f: Path) -> bool:
@@ -782,6 +828,13 @@ def _seen_unchanged(ctx: Context, clinic: str, root: Path, f: Path) -> bool:
 
 
 def _remember(ctx: Context, clinic: str, root: Path, f: Path, upload_id: int) -> None:
+    try:
+        _remember_once(ctx, clinic, root, f, upload_id)
+    except IntegrityError:  # another scan remembered it at the same moment: update that row
+        _remember_once(ctx, clinic, root, f, upload_id)
+
+
+def _remember_once(ctx: Context, clinic: str, root: Path, f: Path, upload_id: int) -> None:
     stat = f.stat()
     rel = str(f.relative_to(root))
     with st.session_scope(ctx.engine) as s:
@@ -795,7 +848,11 @@ def _remember(ctx: Context, clinic: str, root: Path, f: Path, upload_id: int) ->
 
 
 def sweep(
-    ctx: Context, enqueue_register: Enqueue, enqueue_reconcile: Enqueue, now: datetime | None = None
+    ctx: Context,
+    enqueue_register: Enqueue,
+    enqueue_reconcile: Enqueue,
+    enqueue_pickup: Enqueue | None = None,
+    now: datetime | None = None,
 ) -> dict[str, int]:
     """Re-enqueue what the broker may have lost; every accepted upload ends reconciled.
 
@@ -812,13 +869,16 @@ def sweep(
         ).all()
         jobs = s.execute(
             select(st.Job.id, st.Job.kind).where(
-                st.Job.kind.in_(("register", "reconcile", "part")),
+                st.Job.kind.in_(("register", "reconcile", "part", "nightly")),
                 ((st.Job.status == "queued") & (st.Job.created_at < stale))
                 | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER)),
             )
         ).all()
     for upload_id in uploads:
         queue_register(ctx, upload_id, enqueue_register)
+    by_kind = {"register": enqueue_register, "nightly": enqueue_pickup}
     for job_id, kind in jobs:
-        (enqueue_register if kind == "register" else enqueue_reconcile)(job_id)
+        enqueue = by_kind.get(kind, enqueue_reconcile)
+        if enqueue is not None:
+            enqueue(job_id)
     return {"uploads": len(uploads), "jobs": len(jobs)}
