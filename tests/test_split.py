@@ -205,3 +205,26 @@ def test_split_month_with_its_part_messages_lost_is_completed_by_the_sweeper(
     env.start("worker", "-c", "2")
     env.start("beat")
     _wait_and_check_equals_single_process(env, "H3", job_id, month_files)
+
+
+def test_a_failed_split_months_part_files_are_removed_by_the_sweeper(
+    make_env: Callable[..., Env],  # noqa: F811
+    month_files: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = make_env(**SPLIT_ENV)
+    for k, v in SPLIT_ENV.items():
+        monkeypatch.setenv(k, v)
+    ctx = service.Context(env.settings, enqueue_part=lambda _part: None)
+    failing, running = (_queue_split_month(env, month_files, clinic) for clinic in ("H4", "H5"))
+    for job_id in (failing, running):
+        assert service.start_job(ctx, job_id, None)
+        service.run_reconcile(ctx, job_id)
+        assert split.job_dir(env.settings.data_dir, job_id).is_dir()
+    part = next(j for j in env.jobs("H4") if j.parent_id == failing)
+    service.fail_job(ctx, part.id, "テスト: 分割した処理の失敗")
+    assert env.job(failing).status == "failed" and env.job(failing).error == "テスト: 分割した処理の失敗"
+    swept = service.sweep(ctx, lambda _u: None, lambda _j: None)
+    assert swept["removed"] == 1
+    assert not split.job_dir(env.settings.data_dir, failing).exists()
+    assert split.job_dir(env.settings.data_dir, running).is_dir()  # still running: kept

@@ -881,4 +881,27 @@ def sweep(
         enqueue = by_kind.get(kind, enqueue_reconcile)
         if enqueue is not None:
             enqueue(job_id)
-    return {"uploads": len(uploads), "jobs": len(jobs)}
+    removed = remove_leftovers(ctx)
+    return {"uploads": len(uploads), "jobs": len(jobs), "removed": removed}
+
+
+def remove_leftovers(ctx: Context) -> int:
+    """Remove the working folders (split parts, staging) of jobs that have ended — a failed
+    split month, or a cleanup lost with its worker; a running job's folders are kept."""
+    folders: dict[int, list[Path]] = {}
+    for parent in (ctx.settings.data_dir / "parts", ctx.settings.data_dir / "staging"):
+        for d in parent.glob("job-*") if parent.is_dir() else []:
+            if d.name[4:].isdigit():
+                folders.setdefault(int(d.name[4:]), []).append(d)
+    if not folders:
+        return 0
+    with st.session_scope(ctx.engine) as s:
+        ended = set(s.scalars(select(st.Job.id).where(st.Job.id.in_(folders), st.Job.status.in_(("done", "failed")))))
+    removed = 0
+    for job_id in ended:
+        for d in folders[job_id]:
+            shutil.rmtree(d, ignore_errors=True)
+            removed += 1
+    if removed:
+        log.info("removed %d working folder(s) of ended jobs", removed)
+    return removed
