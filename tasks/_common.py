@@ -4,15 +4,47 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
+from worker import service
 from worker.config import Settings
 from worker.service import Context
 
 #: transient failures worth a retry with backoff (broker or database unreachable)
 RETRYABLE: tuple[type[Exception], ...] = (BrokerError, DatabaseError, ConnectionError)
+
+
+class JobTask(Task):  # type: ignore[misc]
+    """A task whose first argument is a job ID: a failure is stored on the job.
+
+    Celery calls ``on_failure`` when the task raised and will not be retried (an error
+    outside ``RETRYABLE``, retries used up, the soft time limit). The job is failed with
+    a message for the clerk naming only the kind of error — never its text, which may
+    quote a patient's data. A lost worker is not a failure here (``acks_late``: the
+    message comes back; see ``service.start_job``).
+    """
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        if not args:
+            return
+        if isinstance(exc, SoftTimeLimitExceeded):
+            message = "処理時間の上限を超えたため中止しました。ファイルを分けて再度アップロードしてください。"
+        else:
+            message = (
+                f"処理中にエラーが発生したため中止しました（{type(exc).__name__}）。"
+                "IT担当者（ベンダー）に連絡してください。"
+            )
+        service.fail_job(context(), int(args[0]), message)
+
+
+def delivery(task: Task) -> str:
+    """The message's name for ``service.start_job``: task ID and retry count."""
+    return f"{task.request.id}:{task.request.retries or 0}"
 
 
 def context() -> Context:

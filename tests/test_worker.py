@@ -353,6 +353,20 @@ def test_poison_file_fails_after_bounded_attempts_others_done(make_env: Callable
     assert {j.status for j in good} == {"done"}
 
 
+def test_an_error_in_a_task_fails_its_job_at_once_with_a_stored_message(make_env: Callable[..., Env]) -> None:
+    env = make_env(HENREI_FAULT_KILL_MARKER="BROKEN", HENREI_FAULT_RAISE="1")
+    env.start("worker", "-c", "2")
+    env.upload("ERR", _renamed(env.tmp, "BROKEN"))
+    env.upload("OK", _renamed(env.tmp, "fine"))
+    wait_until(lambda: env.all_finished("ERR") and env.all_finished("OK"), what="both clinics")
+    [failed] = env.jobs("ERR", "reconcile")
+    assert failed.status == "failed" and failed.attempts == 1 and failed.lost_workers == 0
+    assert failed.error == (
+        "処理中にエラーが発生したため中止しました（RuntimeError）。IT担当者（ベンダー）に連絡してください。"
+    )
+    assert {j.status for j in env.jobs("OK")} == {"done"}
+
+
 def test_redis_flushed_sweeper_completes_every_upload(make_env: Callable[..., Env]) -> None:
     env = make_env()
     files = _sample_files()

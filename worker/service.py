@@ -28,8 +28,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from worker import split
 from worker import storage as st
@@ -126,7 +127,8 @@ def queue_register(ctx: Context, upload_id: int, enqueue: Enqueue) -> int:
         if job is None:
             job = st.Job(kind="register", clinic_id=upload.clinic_id, upload_id=upload_id, status="queued")
             s.add(job)
-            s.flush()
+        job.enqueued_at = st.utcnow()
+        s.flush()
         job_id = job.id
     enqueue(job_id)
     return job_id
@@ -150,7 +152,7 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
     """Read an upload, find its claim months and queue a reconcile job per month.
 
     A file that cannot be read fails here with the clerk's message stored on the upload.
-    Returns the reconcile job IDs queued.
+    Returns the reconcile job IDs enqueued (a job enqueued a moment ago is not sent again).
     """
     jobs = _register(ctx, upload_id, None)
     for reconcile_id in jobs:
@@ -161,7 +163,9 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
 def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list[int]:
     """Read the upload (its Arrow output kept by content), store its month and queue (in
     the database) a reconcile job per month it has; finish the register job, if any, in
-    the same transaction. Returns the reconcile job IDs to enqueue."""
+    the same transaction. Returns the reconcile job IDs to enqueue: not one whose message
+    was sent less than ``STALE_AFTER`` ago (it is waiting in the queue or for its files; a
+    lost one is sent again by the sweeper)."""
     with st.session_scope(ctx.engine) as s:
         upload = s.get(st.Upload, upload_id)
         if upload is None:
@@ -181,14 +185,16 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
             return []
         months = sorted(set().union(*(months_of(t) for t in read)))
         upload.claim_month = months[-1] if months else None
+        upload.first_month = months[0] if months else None
         if not months:  # card records only: reconcile the clinic's latest month again
             months = _latest_months(s, clinic)
-        jobs = [queued_reconcile(s, clinic, m) for m in months]
+        queued = [queued_reconcile(s, clinic, m) for m in months]
+        jobs = [job_id for job_id, _ in queued]
         if job is not None:
             job.status, job.finished_at = "done", st.utcnow()
             job.claim_month = upload.claim_month
             job.result = {"months": months, "jobs": jobs}
-    return jobs
+    return [job_id for job_id, send in queued if send]
 
 
 def _latest_months(s: st.Session, clinic_id: str) -> list[str]:
@@ -201,12 +207,15 @@ def _latest_months(s: st.Session, clinic_id: str) -> list[str]:
     return [latest] if latest else []
 
 
-def queued_reconcile(s: st.Session, clinic_id: str, month: str) -> int:
-    """The queued reconcile job of the clinic-month (a new one when none is queued).
+def queued_reconcile(s: st.Session, clinic_id: str, month: str, *, always: bool = False) -> tuple[int, bool]:
+    """The queued reconcile job of the clinic-month (a new one when none is queued), and
+    whether to send a message for it: a new job, one not sent for ``STALE_AFTER``, or
+    ``always``; its ``enqueued_at`` is then set.
 
     Two registrations at once may both find none: the unique index on queued reconcile
     jobs lets one insert and sends the other back to take the job it inserted.
     """
+    now = st.utcnow()
     for _ in range(5):
         job = s.scalar(
             select(st.Job).where(
@@ -217,12 +226,15 @@ def queued_reconcile(s: st.Session, clinic_id: str, month: str) -> int:
             )
         )
         if job is not None:
-            return job.id
+            send = always or job.enqueued_at is None or job.enqueued_at < now - STALE_AFTER
+            if send:
+                job.enqueued_at = now
+            return job.id, send
         try:
             with s.begin_nested():
-                job = st.Job(kind="reconcile", clinic_id=clinic_id, claim_month=month, status="queued")
+                job = st.Job(kind="reconcile", clinic_id=clinic_id, claim_month=month, status="queued", enqueued_at=now)
                 s.add(job)
-            return job.id
+            return job.id, True
         except IntegrityError:
             log.info("a reconcile job of %s %s was queued at the same time; taking it", clinic_id, month)
     raise RuntimeError(f"no queued reconcile job for {clinic_id} {month} after 5 tries")
@@ -231,7 +243,7 @@ def queued_reconcile(s: st.Session, clinic_id: str, month: str) -> int:
 def queue_reconcile(ctx: Context, clinic_id: str, month: str, enqueue: Enqueue) -> int:
     """A queued reconcile job for the clinic-month (reusing one already queued), enqueued."""
     with st.session_scope(ctx.engine) as s:
-        job_id = queued_reconcile(s, clinic_id, month)
+        job_id, _ = queued_reconcile(s, clinic_id, month, always=True)
     enqueue(job_id)
     return job_id
 
@@ -244,40 +256,62 @@ def _month_window(month: str) -> tuple[str, str]:
     return str(first), month
 
 
-def start_job(ctx: Context, job_id: int, task_id: str | None) -> bool:
+def start_job(ctx: Context, job_id: int, delivery: str | None) -> bool:
     """Count this attempt and mark the job running; False when it must not run now.
 
+    ``delivery`` names the message: ``"<task id>:<retries>"`` (None in-process). The same
+    delivery again means its worker was lost (``acks_late``: the message came back); the
+    same task with more retries is Celery's retry after an error (not a lost worker);
+    another task ID is a duplicate message.
+
     False when the job is finished, runs elsewhere, kept killing its workers (then it is
-    failed with a stored message), or is a reconcile job that has to wait (see
-    :func:`_must_wait`; it is enqueued again after ``DEFER_S``).
-    True also for a finished part whose message came back after its worker was lost
-    while combining the month: :func:`run_part` then only combines.
+    failed with a stored message), is a part of a split month that has ended, or is a
+    reconcile job that has to wait (see :func:`_must_wait`; a queued one is enqueued
+    again after ``DEFER_S``, a lost one is sent again by the sweeper).
+    True also for a finished part whose worker was lost while combining the month:
+    :func:`run_part` then only combines.
     """
     with st.session_scope(ctx.engine) as s:
-        job = s.get(st.Job, job_id)
-        if job is None or job.status == "failed":
+        peek = s.get(st.Job, job_id)
+        if peek is None:
+            return False
+        # one lock order everywhere: a month's start decisions, the parent, then the job
+        if peek.kind == "reconcile" and peek.clinic_id and peek.claim_month:
+            st.lock_month_jobs(s, peek.clinic_id, peek.claim_month)
+        parent = _locked_job(s, peek.parent_id) if peek.parent_id is not None else None
+        job = _locked_job(s, job_id)  # re-read under the lock: a duplicate message sees the first's start
+        if job.status == "failed":
+            return False
+        same, retry = _same_delivery(job.celery_task_id, delivery), _is_retry(job.celery_task_id, delivery)
+        if parent is not None and parent.status in ("done", "failed"):
+            if job.status in ("queued", "running"):
+                job.status, job.finished_at = "failed", st.utcnow()
+                job.error = parent.error or "分割元のジョブが終了したため中止しました。"
             return False
         if job.status == "done":
-            same_message = task_id is not None and task_id == job.celery_task_id
-            if job.kind != "part" or not same_message or not _parent_running(s, job):
+            if job.kind != "part" or not (same or retry) or parent is None:
                 return False
-            job.attempts, job.lost_workers = job.attempts + 1, job.lost_workers + 1
+            job.attempts, job.lost_workers = job.attempts + 1, job.lost_workers + (0 if retry else 1)
             if job.lost_workers < MAX_LOST_WORKERS:
                 return True
             job.error = _lost_workers_message(job.lost_workers)
             _fail_parent(s, job)
             return False
-        if job.status == "running":
-            same_message = task_id is not None and task_id == job.celery_task_id
+        lost = False
+        if job.status == "running" and not retry:
             fresh = job.heartbeat_at is not None and st.utcnow() - job.heartbeat_at < RUNNING_STALE_AFTER
-            if not same_message and fresh:
+            if not same and fresh:
                 log.info("job %s is running elsewhere; duplicate delivery skipped", job_id)
                 return False
-            # the message came back (acks_late) or the run went stale: its worker was lost
-            job.lost_workers += 1
-        elif job.kind == "reconcile" and ctx.enqueue_reconcile_later is not None and _must_wait(s, job):
-            ctx.enqueue_reconcile_later(job_id, DEFER_S)
+            lost = True  # the message came back (acks_late) or the run went stale: its worker was lost
+        waits = ctx.enqueue_reconcile_later is not None and job.kind == "reconcile"
+        if waits and _must_wait(s, job, registrations=job.status == "queued"):
+            if job.status == "queued" and ctx.enqueue_reconcile_later is not None:
+                job.enqueued_at = st.utcnow()
+                ctx.enqueue_reconcile_later(job_id, DEFER_S)
             return False
+        if lost:
+            job.lost_workers += 1
         if job.lost_workers >= MAX_LOST_WORKERS:
             job.status = "failed"
             job.finished_at = st.utcnow()
@@ -288,8 +322,25 @@ def start_job(ctx: Context, job_id: int, task_id: str | None) -> bool:
             return False
         job.status, job.attempts = "running", job.attempts + 1
         job.started_at = job.heartbeat_at = st.utcnow()
-        job.celery_task_id = task_id
+        job.celery_task_id = delivery
     return True
+
+
+def _split_delivery(delivery: str | None) -> tuple[str, int] | None:
+    if not delivery:
+        return None
+    task_id, _, retries = delivery.rpartition(":")
+    return (task_id, int(retries)) if task_id and retries.isdigit() else (delivery, 0)
+
+
+def _same_delivery(stored: str | None, delivery: str | None) -> bool:
+    return delivery is not None and stored == delivery
+
+
+def _is_retry(stored: str | None, delivery: str | None) -> bool:
+    """Celery's retry of the task that started the job (same task ID, more retries)."""
+    a, b = _split_delivery(stored), _split_delivery(delivery)
+    return a is not None and b is not None and a[0] == b[0] and b[1] > a[1]
 
 
 def _lost_workers_message(times: int) -> str:
@@ -299,23 +350,27 @@ def _lost_workers_message(times: int) -> str:
     )
 
 
-def _must_wait(s: st.Session, job: st.Job) -> bool:
+def _must_wait(s: st.Session, job: st.Job, *, registrations: bool) -> bool:
     """Whether a reconcile job should wait: its month is being reconciled by another job
-    (two runs at once could store the older inputs' findings last), or files of its
-    clinic are still being read (it would read them itself, and run again after)."""
+    (two runs at once could store the older inputs' findings last), or — with
+    ``registrations`` — files of its clinic are still being read (it would read them
+    itself, and run again after). The caller holds the month's lock (``lock_month_jobs``)."""
     now = st.utcnow()
-    siblings = s.scalars(  # locked: of two jobs of one month starting at once, one waits
-        select(st.Job)
-        .where(st.Job.kind == "reconcile", st.Job.clinic_id == job.clinic_id, st.Job.claim_month == job.claim_month)
-        .order_by(st.Job.id)
-        .with_for_update()
-    ).all()
-    if any(
-        o.id != job.id and o.status == "running" and o.heartbeat_at and now - o.heartbeat_at < RUNNING_STALE_AFTER
-        for o in siblings
-    ):
+    other_running = s.scalar(
+        select(st.Job.id)
+        .where(
+            st.Job.kind == "reconcile",
+            st.Job.clinic_id == job.clinic_id,
+            st.Job.claim_month == job.claim_month,
+            st.Job.id != job.id,
+            st.Job.status == "running",
+            st.Job.heartbeat_at > now - RUNNING_STALE_AFTER,
+        )
+        .limit(1)
+    )
+    if other_running is not None:
         return True
-    if now - job.created_at >= MAX_DEFER:
+    if not registrations or now - job.created_at >= MAX_DEFER:
         return False
     reading = s.scalar(
         select(st.Job.id)
@@ -328,11 +383,6 @@ def _must_wait(s: st.Session, job: st.Job) -> bool:
         .limit(1)
     )
     return reading is not None
-
-
-def _parent_running(s: st.Session, part: st.Job) -> bool:
-    parent = s.get(st.Job, part.parent_id) if part.parent_id is not None else None
-    return parent is not None and parent.status == "running"
 
 
 def run_reconcile(ctx: Context, job_id: int) -> None:
@@ -363,8 +413,12 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
             select(st.Upload).where(
                 st.Upload.clinic_id == clinic,
                 st.Upload.status != "failed",
+                # rows in the window: the upload's months [first_month, claim_month] overlap it
                 (st.Upload.claim_month.is_(None))
-                | ((st.Upload.claim_month >= first) & (st.Upload.claim_month <= last)),
+                | (
+                    (st.Upload.claim_month >= first)
+                    & (func.coalesce(st.Upload.first_month, st.Upload.claim_month) <= last)
+                ),
             )
         ).all()
         inputs = [(u.id, ctx.settings.data_dir / u.stored_path, u.original_name) for u in uploads]
@@ -557,6 +611,7 @@ def _split(ctx: Context, job_id: int, read: _Read, upload_ids: list[int]) -> Non
                 part_index=k,
                 part_count=n,
                 status="queued",
+                enqueued_at=st.utcnow(),
             )
             for k in range(n)
         ]
@@ -579,6 +634,10 @@ def _resume_split(ctx: Context, job_id: int) -> None:
         job = s.get(st.Job, job_id)
         assert job is not None
         job.heartbeat_at = st.utcnow()
+        if ctx.enqueue_part is not None:
+            for p in parts:
+                if p.status != "done":
+                    p.enqueued_at = st.utcnow()
     if failed is not None:
         fail_job(ctx, job_id, failed or "分割した処理の一部が失敗しました。")
         return
@@ -678,6 +737,8 @@ def _fault_injection(stage: str, attempt: int, names: list[str]) -> None:
     times = int(os.environ.get("HENREI_FAULT_KILL_ATTEMPTS", "1000000"))
     at = os.environ.get("HENREI_FAULT_KILL_STAGE", "reconcile")
     if marker and stage == at and attempt <= times and any(marker in n for n in names):
+        if os.environ.get("HENREI_FAULT_RAISE"):  # an error in the code instead of a lost process
+            raise RuntimeError("fault injected by HENREI_FAULT_RAISE")
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -733,21 +794,31 @@ def _fail_upload(s: st.Session, job: st.Job) -> None:
 # ------------------------------------------------------------------ nightly and sweeper
 
 
-def nightly(ctx: Context, drop_root: Path, enqueue_register: Enqueue, today: date | None = None) -> int | None:
+def nightly(
+    ctx: Context, drop_root: Path, enqueue_register: Enqueue, today: date | None = None, task_id: str | None = None
+) -> int | None:
     """The 02:00 run: pick up new or changed files from each clinic's drop folder.
 
-    Returns the nightly run ID, or None when another beat already ran tonight.
+    Returns the nightly run ID, or None when another beat already ran tonight. The same
+    task again (Celery's retry after an error, or its message back after a lost worker)
+    resumes tonight's unfinished run: the scan is safe to repeat.
     """
     run_date = today or datetime.now(JST).date()
     try:
         with st.session_scope(ctx.engine) as s:
-            run = st.NightlyRun(run_date=run_date, status="running")
+            run = st.NightlyRun(run_date=run_date, status="running", task_id=task_id)
             s.add(run)
             s.flush()
             run_id = run.id
     except IntegrityError:
-        log.info("nightly run for %s already exists; skipping", run_date)
-        return None
+        with st.session_scope(ctx.engine) as s:
+            run = s.scalars(select(st.NightlyRun).where(st.NightlyRun.run_date == run_date)).one()
+            resume = task_id is not None and run.task_id == task_id and run.status == "running"
+            run_id = run.id
+        if not resume:
+            log.info("nightly run for %s already exists; skipping", run_date)
+            return None
+        log.info("nightly run %s resumed by its task", run_id)
     report = scan_drop_folders(ctx, drop_root, enqueue_register)
     with st.session_scope(ctx.engine) as s:
         done = s.get(st.NightlyRun, run_id)
@@ -760,7 +831,7 @@ def nightly(ctx: Context, drop_root: Path, enqueue_register: Enqueue, today: dat
 def queue_pickup(ctx: Context, enqueue: Enqueue) -> int:
     """A job picking up the drop folders now (``henrei nightly``), besides the 02:00 run."""
     with st.session_scope(ctx.engine) as s:
-        job = st.Job(kind="nightly", status="queued")
+        job = st.Job(kind="nightly", status="queued", enqueued_at=st.utcnow())
         s.add(job)
         s.flush()
         job_id = job.id
@@ -856,33 +927,44 @@ def sweep(
 ) -> dict[str, int]:
     """Re-enqueue what the broker may have lost; every accepted upload ends reconciled.
 
-    Uploads accepted without a register job (the process died between the two) get one;
-    jobs queued or running for too long are enqueued again (``start_job`` skips a copy
-    whose job runs elsewhere; a part runs again through the reconcile task).
+    Uploads accepted without a register job (the process died between the two) get one.
+    A job is sent again when it has been queued, or running without a heartbeat
+    (``RUNNING_STALE_AFTER``), and no message was sent for it for ``STALE_AFTER`` —
+    once per that interval, not on every sweep. A split month whose parts are still
+    queued or running is left to its parts (each is swept on its own). ``start_job``
+    skips a copy whose job runs elsewhere; a part runs again through the reconcile task.
     """
     now = now or st.utcnow()
     stale = now - STALE_AFTER
+    part = aliased(st.Job)
     with st.session_scope(ctx.engine) as s:
         has_job = select(st.Job.id).where(st.Job.kind == "register", st.Job.upload_id == st.Upload.id).exists()
         uploads = s.scalars(
             select(st.Upload.id).where(st.Upload.status == "accepted", st.Upload.received_at < stale, ~has_job)
         ).all()
-        jobs = s.execute(
-            select(st.Job.id, st.Job.kind).where(
+        parts_open = select(part.id).where(part.parent_id == st.Job.id, part.status.in_(("queued", "running"))).exists()
+        jobs = s.scalars(
+            select(st.Job)
+            .where(
                 st.Job.kind.in_(("register", "reconcile", "part", "nightly")),
-                ((st.Job.status == "queued") & (st.Job.created_at < stale))
-                | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER)),
+                func.coalesce(st.Job.enqueued_at, st.Job.created_at) < stale,
+                (st.Job.status == "queued")
+                | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER) & ~parts_open),
             )
+            .order_by(st.Job.id)
         ).all()
+        for job in jobs:
+            job.enqueued_at = now
+        sends = [(job.id, job.kind) for job in jobs]
     for upload_id in uploads:
         queue_register(ctx, upload_id, enqueue_register)
     by_kind = {"register": enqueue_register, "nightly": enqueue_pickup}
-    for job_id, kind in jobs:
+    for job_id, kind in sends:
         enqueue = by_kind.get(kind, enqueue_reconcile)
         if enqueue is not None:
             enqueue(job_id)
     removed = remove_leftovers(ctx)
-    return {"uploads": len(uploads), "jobs": len(jobs), "removed": removed}
+    return {"uploads": len(uploads), "jobs": len(sends), "removed": removed}
 
 
 def remove_leftovers(ctx: Context) -> int:
@@ -890,9 +972,11 @@ def remove_leftovers(ctx: Context) -> int:
     split month, or a cleanup lost with its worker; a running job's folders are kept."""
     folders: dict[int, list[Path]] = {}
     for parent in (ctx.settings.data_dir / "parts", ctx.settings.data_dir / "staging"):
-        for d in parent.glob("job-*") if parent.is_dir() else []:
-            if d.name[4:].isdigit():
-                folders.setdefault(int(d.name[4:]), []).append(d)
+        # job-N, and .job-N.<random>.tmp left by a worker killed while writing the parts
+        for d in parent.glob("*job-*") if parent.is_dir() else []:
+            name = d.name.removeprefix(".").removeprefix("job-").split(".")[0]
+            if name.isdigit() and (d.name.startswith("job-") or d.name.endswith(".tmp")):
+                folders.setdefault(int(name), []).append(d)
     if not folders:
         return 0
     with st.session_scope(ctx.engine) as s:

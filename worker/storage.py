@@ -173,8 +173,10 @@ class Upload(Base):
     #: relative to the data directory, with "/" separators
     stored_path: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
-    #: "YYYY-MM"
+    #: "YYYY-MM": the latest month of the upload's rows (claims, online checks)
     claim_month: Mapped[str | None] = mapped_column(String(7), default=None)
+    #: "YYYY-MM": the earliest month of its rows (a file may span months)
+    first_month: Mapped[str | None] = mapped_column(String(7), default=None)
     source: Mapped[str] = mapped_column(String(16), default="upload")
     status: Mapped[str] = mapped_column(String(16), default="accepted")
     error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -221,6 +223,8 @@ class Job(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     #: the upload a "register" job reads
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), default=None)
+    #: when a message for the job was last sent (the sweeper sends again only after a while)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Finding(Base):
@@ -296,6 +300,8 @@ class NightlyRun(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSONDict, default=None)
+    #: the Celery task running it: its retry or redelivery resumes the run, another beat's skips
+    task_id: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class DropFile(Base):
@@ -624,6 +630,15 @@ def _upsert(s: Session, table: Table, columns: dict[str, list[Any]], index: str)
             conn.exec_driver_sql(sql, {f"p{j}": v[i : i + _CHUNK] for j, v in enumerate(values)})
     else:
         raise NotImplementedError(f"upsert on {dialect.name}")
+
+
+def lock_month_jobs(s: Session, clinic_id: str, claim_month: str) -> None:
+    """Serialise the start decisions of a clinic-month's jobs until the transaction ends
+    (PostgreSQL: an advisory lock; SQLite: ``BEGIN IMMEDIATE`` already holds the write lock)."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        lock = zlib.crc32(f"henrei.jobs\x1f{clinic_id}\x1f{claim_month}".encode())
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_SPACE}, {lock - (1 << 31)})")
 
 
 def replace_findings(s: Session, clinic_id: str, claim_month: str, job_id: int, findings: pd.DataFrame) -> int:
