@@ -163,9 +163,10 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
 def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list[int]:
     """Read the upload (its Arrow output kept by content), store its month and queue (in
     the database) a reconcile job per month it has; finish the register job, if any, in
-    the same transaction. Returns the reconcile job IDs to enqueue: not one whose message
-    was sent less than ``STALE_AFTER`` ago (it is waiting in the queue or for its files; a
-    lost one is sent again by the sweeper)."""
+    the same transaction. Returns the reconcile job IDs to enqueue: while other files of
+    the clinic are being read, not one whose message was sent less than ``STALE_AFTER``
+    ago (it is waiting in the queue or for its files; a lost one is sent again by the
+    sweeper); the clinic's last file read sends them all, so they start at once."""
     with st.session_scope(ctx.engine) as s:
         upload = s.get(st.Upload, upload_id)
         if upload is None:
@@ -188,7 +189,18 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
         upload.first_month = months[0] if months else None
         if not months:  # card records only: reconcile the clinic's latest month again
             months = _latest_months(s, clinic)
-        queued = [queued_reconcile(s, clinic, m) for m in months]
+        # the clinic's last file read sends its months' jobs at once (they may be waiting on it)
+        last = not s.scalar(
+            select(st.Job.id)
+            .where(
+                st.Job.kind == "register",
+                st.Job.clinic_id == clinic,
+                st.Job.status.in_(("queued", "running")),
+                st.Job.id != (register_job_id or -1),
+            )
+            .limit(1)
+        )
+        queued = [queued_reconcile(s, clinic, m, always=last) for m in months]
         jobs = [job_id for job_id, _ in queued]
         if job is not None:
             job.status, job.finished_at = "done", st.utcnow()
