@@ -39,7 +39,7 @@ class JobTask(Task):  # type: ignore[misc]
                 f"処理中にエラーが発生したため中止しました（{type(exc).__name__}）。"
                 "IT担当者（ベンダー）に連絡してください。"
             )
-        service.fail_job(context(), int(args[0]), message)
+        service.fail_job(context(), int(args[0]), message, delivery=f"{task_id}:{self.request.retries or 0}")
 
 
 def delivery(task: Task) -> str:

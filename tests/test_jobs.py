@@ -163,3 +163,47 @@ def test_the_nightly_run_is_resumed_by_its_own_task_and_skipped_by_another(
         run = s.get_one(st.NightlyRun, run_id)
         assert run.status == "done" and run.report is not None
         assert len(s.scalars(select(st.NightlyRun)).all()) == 1
+
+
+def test_a_task_failure_fails_only_the_job_its_own_delivery_started(ctx: service.Context) -> None:
+    running = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="a:0")
+    assert not service.fail_job(ctx, running, "copy failed", delivery="b:0")  # a copy's error
+    assert _get(ctx, running).status == "running"
+    assert service.fail_job(ctx, running, "its own error", delivery="a:2")  # its own task, after retries
+    assert (_get(ctx, running).status, _get(ctx, running).error) == ("failed", "its own error")
+    done = _job(ctx, kind="register", claim_month=None, status="done", celery_task_id="c:0")
+    assert not service.fail_job(ctx, done, "enqueue failed after it finished", delivery="c:0")
+    assert _get(ctx, done).status == "done"
+    parent = _job(ctx, status="running", heartbeat_at=st.utcnow())
+    part = _job(ctx, kind="part", parent_id=parent, part_index=0, part_count=1, status="done", celery_task_id="d:0")
+    assert service.fail_job(ctx, part, "combine failed", delivery="d:0")  # the last part, combining
+    assert (_get(ctx, parent).status, _get(ctx, parent).error) == ("failed", "combine failed")
+
+
+def test_a_split_month_waiting_on_queued_parts_still_holds_its_month(ctx: service.Context) -> None:
+    later: list[tuple[int, float]] = []
+    waiting = service.Context(ctx.settings, enqueue_reconcile_later=lambda j, s: later.append((j, s)))
+    long_ago = st.utcnow() - service.RUNNING_STALE_AFTER * 2
+    parent = _job(ctx, status="running", heartbeat_at=long_ago, celery_task_id="x:0")
+    _job(ctx, kind="part", parent_id=parent, part_index=0, part_count=1)  # still queued behind a backlog
+    newer = _job(ctx)
+    assert not service.start_job(waiting, newer, "n:0")
+    assert later == [(newer, service.DEFER_S)]
+
+
+def test_a_lost_run_that_must_wait_goes_back_in_line_or_is_superseded(ctx: service.Context) -> None:
+    later: list[tuple[int, float]] = []
+    waiting = service.Context(ctx.settings, enqueue_reconcile_later=lambda j, s: later.append((j, s)))
+    other = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="o:0")
+    lost = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="l:0")
+    assert not service.start_job(waiting, lost, "l:0")  # its message back; the month is running elsewhere
+    job = _get(ctx, lost)
+    assert (job.status, job.lost_workers) == ("queued", 0) and later == [(lost, service.DEFER_S)]
+    with st.session_scope(ctx.engine) as s:  # it ran again and was lost again; meanwhile a job was queued
+        j = s.get_one(st.Job, lost)
+        j.status, j.heartbeat_at, j.celery_task_id = "running", st.utcnow(), "l:0"
+    queued = _job(ctx)
+    assert not service.start_job(waiting, lost, "l:0")
+    job = _get(ctx, lost)
+    assert job.status == "done" and job.result == {"same_as": queued}
+    assert _get(ctx, other).status == "running"

@@ -532,14 +532,15 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
     from worker import service
     from worker import storage as st
 
-    taken: dict[str, int] = {}
+    taken: dict[str, tuple[int, bool]] = {}
 
     def other() -> None:
         with st.session_scope(engine) as b:
             taken["id"] = service.queued_reconcile(b, "C1", "2026-10")
 
     with Session(engine) as a:
-        first = service.queued_reconcile(a, "C1", "2026-10")  # inserted, not committed yet
+        first, sent = service.queued_reconcile(a, "C1", "2026-10")  # inserted, not committed yet
+        assert sent  # a new job: its message is to be sent
         thread = threading.Thread(target=other)
         thread.start()
         thread.join(1.0)
@@ -547,11 +548,11 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
         assert thread.is_alive()
         a.commit()
         thread.join(30)
-    assert taken["id"] == first
+    assert taken["id"] == (first, False)  # the same job, sent a moment ago: not sent twice
     with st.session_scope(engine) as s:
         queued = s.scalars(sa.select(st.Job.id).where(st.Job.kind == "reconcile", st.Job.status == "queued")).all()
         assert queued == [first]
         # once it runs, the next registration queues a new one
         s.get_one(st.Job, first).status = "running"
     with st.session_scope(engine) as s:
-        assert service.queued_reconcile(s, "C1", "2026-10") != first
+        assert service.queued_reconcile(s, "C1", "2026-10")[0] != first

@@ -318,6 +318,8 @@ def start_job(ctx: Context, job_id: int, delivery: str | None) -> bool:
             lost = True  # the message came back (acks_late) or the run went stale: its worker was lost
         waits = ctx.enqueue_reconcile_later is not None and job.kind == "reconcile"
         if waits and _must_wait(s, job, registrations=job.status == "queued"):
+            if job.status == "running":  # lost while another run of the month started: back in line
+                _requeue_or_supersede(s, job)
             if job.status == "queued" and ctx.enqueue_reconcile_later is not None:
                 job.enqueued_at = st.utcnow()
                 ctx.enqueue_reconcile_later(job_id, DEFER_S)
@@ -336,6 +338,34 @@ def start_job(ctx: Context, job_id: int, delivery: str | None) -> bool:
         job.started_at = job.heartbeat_at = st.utcnow()
         job.celery_task_id = delivery
     return True
+
+
+def _requeue_or_supersede(s: st.Session, job: st.Job) -> None:
+    """A running reconcile job that lost its worker and must wait for another run of its
+    month: queued again, or — when a queued job of the month exists (it reads at least
+    the same uploads) — finished as superseded by it."""
+    queued = _queued_id(s, job)
+    if queued is None:
+        try:
+            with s.begin_nested():  # a registration may queue one at this moment (unique index)
+                job.status, job.heartbeat_at = "queued", None
+            return
+        except IntegrityError:
+            s.refresh(job)
+            queued = _queued_id(s, job)
+    job.status, job.finished_at = "done", st.utcnow()
+    job.result = {"same_as": queued}
+
+
+def _queued_id(s: st.Session, job: st.Job) -> int | None:
+    return s.scalar(
+        select(st.Job.id).where(
+            st.Job.kind == "reconcile",
+            st.Job.clinic_id == job.clinic_id,
+            st.Job.claim_month == job.claim_month,
+            st.Job.status == "queued",
+        )
+    )
 
 
 def _split_delivery(delivery: str | None) -> tuple[str, int] | None:
@@ -368,6 +398,8 @@ def _must_wait(s: st.Session, job: st.Job, *, registrations: bool) -> bool:
     ``registrations`` — files of its clinic are still being read (it would read them
     itself, and run again after). The caller holds the month's lock (``lock_month_jobs``)."""
     now = st.utcnow()
+    part = aliased(st.Job)
+    parts_open = select(part.id).where(part.parent_id == st.Job.id, part.status.in_(("queued", "running"))).exists()
     other_running = s.scalar(
         select(st.Job.id)
         .where(
@@ -376,7 +408,7 @@ def _must_wait(s: st.Session, job: st.Job, *, registrations: bool) -> bool:
             st.Job.claim_month == job.claim_month,
             st.Job.id != job.id,
             st.Job.status == "running",
-            st.Job.heartbeat_at > now - RUNNING_STALE_AFTER,
+            (st.Job.heartbeat_at > now - RUNNING_STALE_AFTER) | parts_open,  # a split month waits on its parts
         )
         .limit(1)
     )
@@ -776,13 +808,40 @@ def _link_inputs(staging: Path, inputs: list[tuple[int, Path, str]]) -> dict[Pat
     return staged
 
 
-def fail_job(ctx: Context, job_id: int, message: str) -> None:
+def fail_job(ctx: Context, job_id: int, message: str, delivery: str | None = None) -> bool:
+    """Fail a job with a stored message; returns whether it was failed.
+
+    With ``delivery`` (a task's failure), only the job that delivery's task started, and
+    only while it is queued or running: a copy of the message failing must not fail the
+    job another delivery runs or has finished. A part that finished but raised while
+    combining fails its month.
+    """
     with st.session_scope(ctx.engine) as s:
-        job = s.get(st.Job, job_id)
-        if job is not None:
-            job.status, job.error, job.finished_at = "failed", message, st.utcnow()
+        peek = s.get(st.Job, job_id)
+        if peek is None:
+            return False
+        parent = _locked_job(s, peek.parent_id) if peek.parent_id is not None else None  # parent, then job
+        job = _locked_job(s, job_id)
+        mine = delivery is None or _same_task(job.celery_task_id, delivery)
+        if not mine:
+            return False
+        if job.status == "done":
+            if job.kind != "part" or parent is None or parent.status != "running" or delivery is None:
+                return False
+            job.error = message
             _fail_parent(s, job)
-            _fail_upload(s, job)
+            return True
+        if job.status not in ("queued", "running"):
+            return False
+        job.status, job.error, job.finished_at = "failed", message, st.utcnow()
+        _fail_parent(s, job)
+        _fail_upload(s, job)
+        return True
+
+
+def _same_task(stored: str | None, delivery: str) -> bool:
+    a, b = _split_delivery(stored), _split_delivery(delivery)
+    return a is not None and b is not None and a[0] == b[0]
 
 
 def _fail_parent(s: st.Session, job: st.Job) -> None:
@@ -964,6 +1023,7 @@ def sweep(
                 | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER) & ~parts_open),
             )
             .order_by(st.Job.id)
+            .with_for_update(skip_locked=True, of=st.Job)  # a row another transaction holds: next sweep
         ).all()
         for job in jobs:
             job.enqueued_at = now
