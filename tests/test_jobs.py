@@ -207,3 +207,23 @@ def test_a_lost_run_that_must_wait_goes_back_in_line_or_is_superseded(ctx: servi
     job = _get(ctx, lost)
     assert job.status == "done" and job.result == {"same_as": queued}
     assert _get(ctx, other).status == "running"
+
+
+def test_an_earlier_month_arriving_late_queues_the_later_months_again(ctx: service.Context) -> None:
+    """October reconciled first, September's claims later: October reads September (再診,
+    returns), so it is queued again with September; a month beyond the window is not."""
+    enqueued: list[int] = []
+    october = service.accept_upload(ctx, "C1", SAMPLES / "2026-10" / "receipts_2026-10.xlsx")[0]
+    service.register_upload(ctx, october, enqueued.append)
+    with st.session_scope(ctx.engine) as s:
+        first = s.scalars(select(st.Job)).one()
+        first.status = "done"  # reconciled
+        far = st.Upload(
+            clinic_id="C1", sha256="f" * 64, original_name="x.csv", stored_path="x", size=1, claim_month="2027-10"
+        )
+        s.add(far)
+    september = service.accept_upload(ctx, "C1", SAMPLES / "2026-09" / "receipts_2026-09.xlsx")[0]
+    service.register_upload(ctx, september, enqueued.append)
+    with st.session_scope(ctx.engine) as s:
+        queued = {j.claim_month for j in s.scalars(select(st.Job).where(st.Job.status == "queued"))}
+    assert queued == {"2026-09", "2026-10"}

@@ -187,8 +187,10 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
         months = sorted(set().union(*(months_of(t) for t in read)))
         upload.claim_month = months[-1] if months else None
         upload.first_month = months[0] if months else None
-        if not months:  # card records only: reconcile the clinic's latest month again
-            months = _latest_months(s, clinic)
+        # card records only: the clinic's latest month again; else also the later months that
+        # read this one (再診, returns of earlier claims): their results change
+        later = _later_months(s, clinic, months[-1]) if months else []
+        months = sorted({*months, *later}) if months else _latest_months(s, clinic)
         # the clinic's last file read sends its months' jobs at once (they may be waiting on it)
         last = not s.scalar(
             select(st.Job.id)
@@ -217,6 +219,23 @@ def _latest_months(s: st.Session, clinic_id: str) -> list[str]:
         .limit(1)
     )
     return [latest] if latest else []
+
+
+def _later_months(s: st.Session, clinic_id: str, month: str) -> list[str]:
+    """The clinic's months after ``month`` whose window (``LOOKBACK_MONTHS``) includes it."""
+    last = str(pd.Period(month, "M") + LOOKBACK_MONTHS)
+    return list(
+        s.scalars(
+            select(st.Upload.claim_month)
+            .where(
+                st.Upload.clinic_id == clinic_id,
+                st.Upload.status != "failed",
+                st.Upload.claim_month > month,
+                st.Upload.claim_month <= last,
+            )
+            .distinct()
+        )
+    )
 
 
 def queued_reconcile(s: st.Session, clinic_id: str, month: str, *, always: bool = False) -> tuple[int, bool]:
