@@ -188,19 +188,26 @@ def test_split_month_worker_killed_finishes_with_single_process_result(
     assert env.job(job_id).lost_workers == 0  # the month itself was never lost
 
 
-def test_split_month_with_its_part_messages_lost_is_completed_by_the_sweeper(
-    make_env: Callable[..., Env],  # noqa: F811
-    month_files: list[Path],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def split_here(make_env: Callable[..., Env], monkeypatch: pytest.MonkeyPatch) -> tuple[Env, service.Context]:  # noqa: F811
+    """An environment whose months are split in this process, their parts never enqueued."""
     env = make_env(**SPLIT_ENV)
     for k, v in SPLIT_ENV.items():
         monkeypatch.setenv(k, v)
+    return env, service.Context(env.settings, enqueue_part=lambda _part: None)
+
+
+def _split_here(ctx: service.Context, job_id: int) -> None:
+    assert service.start_job(ctx, job_id, None)
+    service.run_reconcile(ctx, job_id)
+
+
+def test_split_month_with_its_part_messages_lost_is_completed_by_the_sweeper(
+    split_here: tuple[Env, service.Context], month_files: list[Path]
+) -> None:
+    env, lost = split_here
     job_id = _queue_split_month(env, month_files, "H3")
-    # the month split here, its parts' messages lost (Redis restarted without persistence)
-    lost = service.Context(env.settings, enqueue_part=lambda _part: None)
-    assert service.start_job(lost, job_id, None)
-    service.run_reconcile(lost, job_id)
+    _split_here(lost, job_id)  # its parts' messages lost (Redis restarted without persistence)
     assert sorted((j.kind, j.status) for j in env.jobs("H3") if j.parent_id == job_id) == [("part", "queued")] * 3
     env.start("worker", "-c", "2")
     env.start("beat")
@@ -208,18 +215,12 @@ def test_split_month_with_its_part_messages_lost_is_completed_by_the_sweeper(
 
 
 def test_a_failed_split_months_part_files_are_removed_by_the_sweeper(
-    make_env: Callable[..., Env],  # noqa: F811
-    month_files: list[Path],
-    monkeypatch: pytest.MonkeyPatch,
+    split_here: tuple[Env, service.Context], month_files: list[Path]
 ) -> None:
-    env = make_env(**SPLIT_ENV)
-    for k, v in SPLIT_ENV.items():
-        monkeypatch.setenv(k, v)
-    ctx = service.Context(env.settings, enqueue_part=lambda _part: None)
+    env, ctx = split_here
     failing, running = (_queue_split_month(env, month_files, clinic) for clinic in ("H4", "H5"))
     for job_id in (failing, running):
-        assert service.start_job(ctx, job_id, None)
-        service.run_reconcile(ctx, job_id)
+        _split_here(ctx, job_id)
         assert split.job_dir(env.settings.data_dir, job_id).is_dir()
     part = next(j for j in env.jobs("H4") if j.parent_id == failing)
     service.fail_job(ctx, part.id, "テスト: 分割した処理の失敗")
