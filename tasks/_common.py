@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import traceback
 from pathlib import Path
 from typing import Any
 
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
@@ -17,6 +19,14 @@ from worker.service import Context
 
 #: transient failures worth a retry with backoff (broker or database unreachable)
 RETRYABLE: tuple[type[Exception], ...] = (BrokerError, DatabaseError, ConnectionError)
+#: Celery's own control flow, passed through as raised
+_CONTROL: tuple[type[BaseException], ...] = (Retry, Ignore, Reject, SoftTimeLimitExceeded)
+
+log = logging.getLogger(__name__)
+
+
+class JobError(Exception):
+    """A task's error with its text removed: ``args[0]`` is the original exception's type."""
 
 
 class JobTask(Task):  # type: ignore[misc]
@@ -29,16 +39,27 @@ class JobTask(Task):  # type: ignore[misc]
     message comes back; see ``service.start_job``).
     """
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task; an error leaves as :class:`JobError` naming only its type, so
+        neither Celery's log nor the stored job quotes its text (which may hold patient
+        data). Where it happened is logged as file:line frames, without values."""
+        try:
+            return super().__call__(*args, **kwargs)
+        except _CONTROL:
+            raise
+        except Exception as exc:
+            frames = "; ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__))
+            log.error("task %s failed with %s at %s", self.name, type(exc).__name__, frames)
+            raise JobError(type(exc).__name__) from None
+
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         if not args:
             return
         if isinstance(exc, SoftTimeLimitExceeded):
             message = "処理時間の上限を超えたため中止しました。ファイルを分けて再度アップロードしてください。"
         else:
-            message = (
-                f"処理中にエラーが発生したため中止しました（{type(exc).__name__}）。"
-                "IT担当者（ベンダー）に連絡してください。"
-            )
+            kind = exc.args[0] if isinstance(exc, JobError) and exc.args else type(exc).__name__
+            message = f"処理中にエラーが発生したため中止しました（{kind}）。IT担当者（ベンダー）に連絡してください。"
         service.fail_job(context(), int(args[0]), message, delivery=f"{task_id}:{self.request.retries or 0}")
 
 

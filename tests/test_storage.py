@@ -556,3 +556,13 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
         s.get_one(st.Job, first).status = "running"
     with st.session_scope(engine) as s:
         assert service.queued_reconcile(s, "C1", "2026-10")[0] != first
+
+
+def test_a_database_error_never_quotes_the_rows_values(engine: Engine) -> None:
+    """Celery logs a task's error text: the database's must not carry patient data."""
+    row = {"clinic_id": "c1", "sha256": "a" * 64, "original_name": "山田太郎_受診.csv", "stored_path": "x", "size": 1}
+    with session_scope(engine) as s:
+        s.add(Upload(**row))
+    with pytest.raises(IntegrityError) as caught, session_scope(engine) as s:
+        s.add(Upload(**row))  # the same content twice: unique (clinic, sha256)
+    assert "山田" not in str(caught.value) and "hidden" in str(caught.value)

@@ -354,7 +354,8 @@ def test_poison_file_fails_after_bounded_attempts_others_done(make_env: Callable
 
 
 def test_an_error_in_a_task_fails_its_job_at_once_with_a_stored_message(make_env: Callable[..., Env]) -> None:
-    env = make_env(HENREI_FAULT_KILL_MARKER="BROKEN", HENREI_FAULT_RAISE="1")
+    # the error's text quotes a patient (as a pandas or database error might): it must not leak
+    env = make_env(HENREI_FAULT_KILL_MARKER="BROKEN", HENREI_FAULT_RAISE="患者 山田太郎 19510813")
     env.start("worker", "-c", "2")
     env.upload("ERR", _renamed(env.tmp, "BROKEN"))
     env.upload("OK", _renamed(env.tmp, "fine"))
@@ -365,6 +366,9 @@ def test_an_error_in_a_task_fails_its_job_at_once_with_a_stored_message(make_env
         "処理中にエラーが発生したため中止しました（RuntimeError）。IT担当者（ベンダー）に連絡してください。"
     )
     assert {j.status for j in env.jobs("OK")} == {"done"}
+    logs = "".join(p.read_text(errors="replace") for p in env.tmp.glob("worker-*.log"))
+    assert "RuntimeError" in logs and "service.py" in logs  # the vendor sees what and where
+    assert "山田" not in logs and "19510813" not in logs  # never the text
 
 
 def test_redis_flushed_sweeper_completes_every_upload(make_env: Callable[..., Env]) -> None:

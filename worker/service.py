@@ -801,7 +801,7 @@ def _fault_injection(stage: str, attempt: int, names: list[str]) -> None:
     at = os.environ.get("HENREI_FAULT_KILL_STAGE", "reconcile")
     if marker and stage == at and attempt <= times and any(marker in n for n in names):
         if os.environ.get("HENREI_FAULT_RAISE"):  # an error in the code instead of a lost process
-            raise RuntimeError("fault injected by HENREI_FAULT_RAISE")
+            raise RuntimeError(f"fault injected: {os.environ['HENREI_FAULT_RAISE']}")
         os.kill(os.getpid(), signal.SIGKILL)
 
 

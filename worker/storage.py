@@ -354,7 +354,7 @@ def make_engine(url: str) -> Engine:
     if u.get_backend_name() == "postgresql":
         if u.get_driver_name() in ("", "psycopg2"):
             u = u.set(drivername="postgresql+psycopg")
-        return create_engine(u, pool_pre_ping=True)
+        return create_engine(u, pool_pre_ping=True, hide_parameters=True)
     if u.get_backend_name() != "sqlite":
         raise ValueError(f"unsupported database URL {u!r}: use sqlite:/// or postgresql+psycopg://")
 
@@ -364,7 +364,8 @@ def make_engine(url: str) -> Engine:
         kwargs["poolclass"] = StaticPool  # one shared connection, or every checkout sees an empty database
     elif u.database:
         Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(u, **kwargs)
+    # hide_parameters: an error's text (logged by Celery) never quotes a row's values
+    engine = create_engine(u, hide_parameters=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
