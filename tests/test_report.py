@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -183,20 +184,8 @@ def test_workbook_layout_and_safety(tmp_path: Path, findings: pd.DataFrame, summ
         assert ws.cell(i, COL["区分コード"]).value == rec["category"]
         assert ws.cell(i, COL["行"]).value == rec["row"]
         assert ws.cell(i, COL["ファイル"]).value == rec["source_file"]
-    seen = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
-    for s in DANGEROUS:
-        assert s in seen, s
-    for row in ws.iter_rows():
-        for c in row:
-            assert c.data_type != "f"
-            assert c.hyperlink is None
-    with zipfile.ZipFile(xlsx) as z:
-        names = z.namelist()
-        sheet_xml = z.read("xl/worksheets/sheet2.xml").decode("utf-8")
-    assert not any("hyperlink" in n or "externalLink" in n for n in names)
-    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
-    assert "<t>injected</t>" not in sheet_xml  # "<r>..</r>" text is escaped, not markup
-    assert LITERAL_ESCAPE_XML in sheet_xml and "\x01" not in sheet_xml
+    sheet_xml = _assert_dangerous_text_stays_text(xlsx, ws, "sheet2.xml", DANGEROUS)
+    assert LITERAL_ESCAPE_XML in sheet_xml
 
     # money: number with #,##0, blank where NA
     yen = [ws.cell(i, COL["窓口負担の差額(円)"]) for i in range(2, 2 + len(findings))]
@@ -250,6 +239,26 @@ def test_summary_sheet(tmp_path: Path, findings: pd.DataFrame, summary: RunSumma
     for row in ws.iter_rows():
         for c in row:
             assert c.data_type != "f"
+
+
+def _assert_dangerous_text_stays_text(xlsx: Path, ws: Any, sheet_file: str, dangerous: Sequence[str]) -> str:
+    """Every dangerous string is in the sheet as text; no cell is a formula or a link, and
+    the sheet's XML has no formula, injected markup or control character. Returns the XML."""
+    seen = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    for text in dangerous:
+        assert text in seen, text
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f"
+            assert c.hyperlink is None
+    with zipfile.ZipFile(xlsx) as z:
+        names = z.namelist()
+        sheet_xml = z.read(f"xl/worksheets/{sheet_file}").decode("utf-8")
+    assert not any("hyperlink" in n or "externalLink" in n for n in names)
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    assert "<t>injected</t>" not in sheet_xml  # "<r>..</r>" text is escaped, not markup
+    assert "\x01" not in sheet_xml
+    return sheet_xml
 
 
 def test_json(tmp_path: Path, findings: pd.DataFrame, summary: RunSummary) -> None:
@@ -525,19 +534,8 @@ def test_reclaims_sheet(tmp_path: Path, findings: pd.DataFrame, summary: RunSumm
     assert points[0].data_type == "n" and points[0].number_format == "#,##0"
 
     # safety: the dangerous strings stay text; no formula, link or injected markup
-    seen = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
-    for s in ['=HYPERLINK("http://x")', "+81", "-1", "@SUM(A1)", "<r><t>injected</t></r>", "http://example.com/"]:
-        assert s in seen, s
-    for row in ws.iter_rows():
-        for c in row:
-            assert c.data_type != "f"
-            assert c.hyperlink is None
-    with zipfile.ZipFile(xlsx) as z:
-        names = z.namelist()
-        sheet_xml = z.read("xl/worksheets/sheet3.xml").decode("utf-8")
-    assert not any("hyperlink" in n or "externalLink" in n for n in names)
-    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
-    assert "<t>injected</t>" not in sheet_xml and "\x01" not in sheet_xml
+    dangerous = ['=HYPERLINK("http://x")', "+81", "-1", "@SUM(A1)", "<r><t>injected</t></r>", "http://example.com/"]
+    _assert_dangerous_text_stays_text(xlsx, ws, "sheet3.xml", dangerous)
 
     # fills: 可 (green) differs from 確認待ち (yellow) differs from anything else (none)
     def fill(r: int, header: str = "患者ID") -> str:

@@ -192,16 +192,7 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
         later = _later_months(s, clinic, months[-1]) if months else []
         months = sorted({*months, *later}) if months else _latest_months(s, clinic)
         # the clinic's last file read sends its months' jobs at once (they may be waiting on it)
-        last = not s.scalar(
-            select(st.Job.id)
-            .where(
-                st.Job.kind == "register",
-                st.Job.clinic_id == clinic,
-                st.Job.status.in_(("queued", "running")),
-                st.Job.id != (register_job_id or -1),
-            )
-            .limit(1)
-        )
+        last = not _reading(s, clinic, besides=register_job_id)
         queued = [queued_reconcile(s, clinic, m, always=last) for m in months]
         jobs = [job_id for job_id, _ in queued]
         if job is not None:
@@ -238,6 +229,39 @@ def _later_months(s: st.Session, clinic_id: str, month: str) -> list[str]:
     )
 
 
+def _queued_job(s: st.Session, clinic_id: str | None, month: str | None) -> st.Job | None:
+    """The clinic-month's queued reconcile job (at most one: a unique index)."""
+    return s.scalar(
+        select(st.Job).where(
+            st.Job.kind == "reconcile",
+            st.Job.clinic_id == clinic_id,
+            st.Job.claim_month == month,
+            st.Job.status == "queued",
+        )
+    )
+
+
+def _reading(
+    s: st.Session, clinic_id: str | None, *, besides: int | None = None, since: datetime | None = None
+) -> bool:
+    """Whether files of the clinic are still being read (register jobs queued or running),
+    not counting job ``besides``, nor jobs created before ``since``."""
+    q = select(st.Job.id).where(
+        st.Job.kind == "register", st.Job.clinic_id == clinic_id, st.Job.status.in_(("queued", "running"))
+    )
+    if besides is not None:
+        q = q.where(st.Job.id != besides)
+    if since is not None:
+        q = q.where(st.Job.created_at > since)
+    return s.scalar(q.limit(1)) is not None
+
+
+def _parts_open() -> Any:
+    """SQL: the job (``st.Job``) is a split month with parts still queued or running."""
+    part = aliased(st.Job)
+    return select(part.id).where(part.parent_id == st.Job.id, part.status.in_(("queued", "running"))).exists()
+
+
 def queued_reconcile(s: st.Session, clinic_id: str, month: str, *, always: bool = False) -> tuple[int, bool]:
     """The queued reconcile job of the clinic-month (a new one when none is queued), and
     whether to send a message for it: a new job, one not sent for ``STALE_AFTER``, or
@@ -248,14 +272,7 @@ def queued_reconcile(s: st.Session, clinic_id: str, month: str, *, always: bool 
     """
     now = st.utcnow()
     for _ in range(5):
-        job = s.scalar(
-            select(st.Job).where(
-                st.Job.kind == "reconcile",
-                st.Job.clinic_id == clinic_id,
-                st.Job.claim_month == month,
-                st.Job.status == "queued",
-            )
-        )
+        job = _queued_job(s, clinic_id, month)
         if job is not None:
             send = always or job.enqueued_at is None or job.enqueued_at < now - STALE_AFTER
             if send:
@@ -317,7 +334,7 @@ def start_job(ctx: Context, job_id: int, delivery: str | None) -> bool:
         if parent is not None and parent.status in ("done", "failed"):
             if job.status in ("queued", "running"):
                 job.status, job.finished_at = "failed", st.utcnow()
-                job.error = parent.error or "分割元のジョブが終了したため中止しました。"
+                job.error = parent.error or "同じ月の照合が終了したため、この分割処理は中止しました。"
             return False
         if job.status == "done":
             if job.kind != "part" or not (same or retry) or parent is None:
@@ -363,7 +380,7 @@ def _requeue_or_supersede(s: st.Session, job: st.Job) -> None:
     """A running reconcile job that lost its worker and must wait for another run of its
     month: queued again, or — when a queued job of the month exists (it reads at least
     the same uploads) — finished as superseded by it."""
-    queued = _queued_id(s, job)
+    queued = _queued_job(s, job.clinic_id, job.claim_month)
     if queued is None:
         try:
             with s.begin_nested():  # a registration may queue one at this moment (unique index)
@@ -371,20 +388,9 @@ def _requeue_or_supersede(s: st.Session, job: st.Job) -> None:
             return
         except IntegrityError:
             s.refresh(job)
-            queued = _queued_id(s, job)
+            queued = _queued_job(s, job.clinic_id, job.claim_month)
     job.status, job.finished_at = "done", st.utcnow()
-    job.result = {"same_as": queued}
-
-
-def _queued_id(s: st.Session, job: st.Job) -> int | None:
-    return s.scalar(
-        select(st.Job.id).where(
-            st.Job.kind == "reconcile",
-            st.Job.clinic_id == job.clinic_id,
-            st.Job.claim_month == job.claim_month,
-            st.Job.status == "queued",
-        )
-    )
+    job.result = {"same_as": queued.id if queued is not None else None}
 
 
 def _split_delivery(delivery: str | None) -> tuple[str, int] | None:
@@ -417,8 +423,6 @@ def _must_wait(s: st.Session, job: st.Job, *, registrations: bool) -> bool:
     ``registrations`` — files of its clinic are still being read (it would read them
     itself, and run again after). The caller holds the month's lock (``lock_month_jobs``)."""
     now = st.utcnow()
-    part = aliased(st.Job)
-    parts_open = select(part.id).where(part.parent_id == st.Job.id, part.status.in_(("queued", "running"))).exists()
     other_running = s.scalar(
         select(st.Job.id)
         .where(
@@ -427,7 +431,7 @@ def _must_wait(s: st.Session, job: st.Job, *, registrations: bool) -> bool:
             st.Job.claim_month == job.claim_month,
             st.Job.id != job.id,
             st.Job.status == "running",
-            (st.Job.heartbeat_at > now - RUNNING_STALE_AFTER) | parts_open,  # a split month waits on its parts
+            (st.Job.heartbeat_at > now - RUNNING_STALE_AFTER) | _parts_open(),  # a split month waits on its parts
         )
         .limit(1)
     )
@@ -435,17 +439,7 @@ def _must_wait(s: st.Session, job: st.Job, *, registrations: bool) -> bool:
         return True
     if not registrations or now - job.created_at >= MAX_DEFER:
         return False
-    reading = s.scalar(
-        select(st.Job.id)
-        .where(
-            st.Job.kind == "register",
-            st.Job.clinic_id == job.clinic_id,
-            st.Job.status.in_(("queued", "running")),
-            st.Job.created_at > now - MAX_DEFER,
-        )
-        .limit(1)
-    )
-    return reading is not None
+    return _reading(s, job.clinic_id, since=now - MAX_DEFER)
 
 
 def run_reconcile(ctx: Context, job_id: int) -> None:
@@ -1026,20 +1020,18 @@ def sweep(
     """
     now = now or st.utcnow()
     stale = now - STALE_AFTER
-    part = aliased(st.Job)
     with st.session_scope(ctx.engine) as s:
         has_job = select(st.Job.id).where(st.Job.kind == "register", st.Job.upload_id == st.Upload.id).exists()
         uploads = s.scalars(
             select(st.Upload.id).where(st.Upload.status == "accepted", st.Upload.received_at < stale, ~has_job)
         ).all()
-        parts_open = select(part.id).where(part.parent_id == st.Job.id, part.status.in_(("queued", "running"))).exists()
         jobs = s.scalars(
             select(st.Job)
             .where(
                 st.Job.kind.in_(("register", "reconcile", "part", "nightly")),
                 func.coalesce(st.Job.enqueued_at, st.Job.created_at) < stale,
                 (st.Job.status == "queued")
-                | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER) & ~parts_open),
+                | ((st.Job.status == "running") & (st.Job.heartbeat_at < now - RUNNING_STALE_AFTER) & ~_parts_open()),
             )
             .order_by(st.Job.id)
             .with_for_update(skip_locked=True, of=st.Job)  # a row another transaction holds: next sweep
