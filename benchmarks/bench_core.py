@@ -185,7 +185,7 @@ def findings_path(n: int, seed: int) -> Path:
 def _data_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    from worker.reading import discover
+    from worker.reading.read import discover
 
     files, problems = discover([folder])
     if problems:
@@ -201,9 +201,9 @@ def _raw_tables(month: dict[str, Any], form: str) -> list[Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from worker.schema import classify_header
-    from worker.synth import _FILE_STEMS
-    from worker.tables import RawTable
+    from benchmarks.synth import _FILE_STEMS
+    from worker.reading.schema import classify_header
+    from worker.reading.tables import RawTable
 
     claim_month = str(month["receipts"]["診療年月"].iloc[0])
     out = []
@@ -236,7 +236,7 @@ def _raw_tables(month: dict[str, Any], form: str) -> list[Any]:
 
 
 def stage_gen(args: argparse.Namespace) -> dict[str, Any]:
-    from worker.synth import generate_month, write_month
+    from benchmarks.synth import generate_month, write_month
 
     n, form, seed = args.receipts[0], args.form, args.seed
     final = data_dir(form, n, seed)
@@ -262,7 +262,7 @@ def stage_gen(args: argparse.Namespace) -> dict[str, Any]:
 
 def stage_read(args: argparse.Namespace) -> dict[str, Any]:
     from worker.config import Settings
-    from worker.reading import read_all
+    from worker.reading.read import read_all
 
     files = _data_files(data_dir(args.form, args.receipts[0], args.seed))
     settings = Settings.from_env()
@@ -282,11 +282,10 @@ def stage_rules(args: argparse.Namespace) -> dict[str, Any]:
     import gc
     import pickle
 
-    from rules import registry
-    from rules.findings import concat_findings
-    from worker.engine import combine
-    from worker.link import link
-    from worker.synth import generate_month
+    from benchmarks.synth import generate_month
+    from rules import concat_findings, registry
+    from worker.engine.link import link
+    from worker.engine.reconcile import combine
 
     n = args.receipts[0]
     t0 = time.perf_counter()
@@ -341,7 +340,8 @@ def stage_rules(args: argparse.Namespace) -> dict[str, Any]:
 def stage_write(args: argparse.Namespace) -> dict[str, Any]:
     import pickle
 
-    from worker.report import FileStatus, RunSummary, write_reports
+    from worker.engine.results import FileStatus, RunSummary
+    from worker.reports import write_reports
 
     n = args.receipts[0]
     path = findings_path(n, args.seed)
@@ -375,7 +375,7 @@ def stage_write(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def stage_e2e(args: argparse.Namespace) -> dict[str, Any]:
-    from worker.pipeline import reconcile
+    from worker.engine.pipeline import reconcile
 
     n = args.receipts[0]
     files = _data_files(data_dir(args.form, n, args.seed))

@@ -8,7 +8,7 @@ Run from the repository root (Redis on 127.0.0.1:6379; database 8 is flushed):
 Steps:
 1. make (or reuse) the month's files under benchmarks/_data/<form>-<N>-<seed>/ as
    benchmarks/bench_core.py does (generate_month + write_month);
-2. baseline: ``worker.pipeline.reconcile(files, out)`` timed in a fresh subprocess (what
+2. baseline: ``worker.engine.pipeline.reconcile(files, out)`` timed in a fresh subprocess (what
    the in-process CLI runs);
 3. for each worker count W: a fresh data folder and SQLite database, Redis database 8
    flushed, one ``python -m worker.cli worker -c W`` process with HENREI_SPLIT_PARTS=W and
@@ -90,7 +90,7 @@ def baseline_child(folder: Path) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from worker.pipeline import reconcile
+    from worker.engine.pipeline import reconcile
 
     out = OUT / f"worker-baseline-{folder.name}"
     shutil.rmtree(out, ignore_errors=True)
@@ -139,10 +139,10 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
     from sqlalchemy import select
 
     from tasks.uploads import register_upload
-    from worker import service
-    from worker import storage as st
-    from worker.celery_app import app
     from worker.config import Settings
+    from worker.jobs import service
+    from worker.jobs import storage as st
+    from worker.jobs.celery_app import app
 
     tmp = Path(tempfile.mkdtemp(prefix=f"henrei-bench-w{workers}-"))
     data = tmp / "data"
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = args.receipts
     files = ensure_data(n, args.form, args.seed)
-    _log("baseline: worker.pipeline.reconcile in a fresh process ...")
+    _log("baseline: worker.engine.pipeline.reconcile in a fresh process ...")
     base = run_baseline(data_dir(args.form, n, args.seed))
     _log(f"  baseline {base['seconds']:.2f} s ({n / base['seconds']:,.0f} receipts/s)")
     runs = []

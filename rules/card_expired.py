@@ -14,8 +14,8 @@ from typing import Final
 
 import pandas as pd
 
-from rules._context import date_text, text
-from rules._insurer import per_distinct
+from rules.domain.context import date_text, text
+from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "card_expired"

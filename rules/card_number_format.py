@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import text
-from rules._insurer import per_distinct
+from rules.domain.context import text
+from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "card_number_format"

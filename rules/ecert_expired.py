@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import date_text
+from rules.domain.context import date_text
 from rules.findings import make_findings
 
 CATEGORY = "ecert_expired"

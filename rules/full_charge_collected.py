@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules import _age
-from rules._context import ratio_text, yen, yen_text
+from rules.domain import age as _age
+from rules.domain.context import ratio_text, yen, yen_text
 from rules.findings import make_findings
 
 CATEGORY = "full_charge_collected"

@@ -16,8 +16,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from rules._context import date_text
-from rules._tekiyo import parse_tekiyo
+from rules.domain.context import date_text
+from rules.domain.tekiyo import parse_tekiyo
 from rules.findings import concat_findings, empty_findings, make_findings
 
 CATEGORY = "fusho_followup_required"

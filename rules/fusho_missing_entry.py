@@ -8,7 +8,7 @@ Catches: a 不詳 claim (``is_fusho_claim``: 保険者番号 77777777/77777779, 
 missing items; 連絡先 is the item most often missing and the first cause of returns.
 本人・家族 counts as present when the 摘要 says it OR the receipt's 本人家族 column is filled
 (1/2): the examiners read the claim's 種別. Dates without a year (10/20) take the year from
-the claim month. How the free text is read: ``rules._tekiyo``.
+the claim month. How the free text is read: ``rules.domain.tekiyo``.
 Fix: copy the missing items from the patient's 被保険者資格申立書 into the 摘要; contact the
 patient after the visit and record the date.
 """
@@ -20,7 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from rules._tekiyo import ITEM_LABELS_JA, Tekiyo, missing_items, parse_tekiyo
+from rules.domain.tekiyo import ITEM_LABELS_JA, Tekiyo, missing_items, parse_tekiyo
 from rules.findings import empty_findings, make_findings
 
 CATEGORY = "fusho_missing_entry"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rules._context import date_text, eligibility_text, text
+from rules.domain.context import date_text, eligibility_text, text
 from rules.findings import concat_findings, empty_findings, make_findings
 
 CATEGORY = "fusho_not_allowed"

@@ -12,7 +12,7 @@ from functools import partial
 
 import pandas as pd
 
-from rules._context import SOURCE_PAIRS, date_text, labelled, pair_rule_id
+from rules.domain.context import SOURCE_PAIRS, date_text, labelled, pair_rule_id
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "identity_mismatch"

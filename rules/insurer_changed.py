@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import eligibility_text
+from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "insurer_changed"

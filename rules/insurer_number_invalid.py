@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import text
-from rules._insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_ok, per_distinct
+from rules.domain.context import text
+from rules.domain.insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_ok, per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "insurer_number_invalid"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import text
+from rules.domain.context import text
 from rules.findings import make_findings
 
 CATEGORY = "limit_category_mismatch"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import text
-from rules._names import has_mask
+from rules.domain.context import text
+from rules.domain.names import has_mask
 from rules.findings import make_findings
 
 CATEGORY = "masked_characters"

@@ -14,8 +14,8 @@ from functools import partial
 
 import pandas as pd
 
-from rules._context import SOURCE_PAIRS, labelled, pair_rule_id, text
-from rules._names import fold_kana_text, fold_name_text, names_differ
+from rules.domain.context import SOURCE_PAIRS, labelled, pair_rule_id, text
+from rules.domain.names import fold_kana_text, fold_name_text, names_differ
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "name_mismatch"

@@ -18,8 +18,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from rules import _age
-from rules._context import date_text, ratio_text, text
+from rules.domain import age as _age
+from rules.domain.context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "ratio_implausible_for_age"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import ratio_text, text
+from rules.domain.context import ratio_text, text
 from rules.findings import make_findings
 
 CATEGORY = "ratio_online_vs_card"

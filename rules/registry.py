@@ -27,7 +27,7 @@ from rules import (
     ratio_online_vs_card,
     relation_mismatch,
 )
-from rules._context import prepare
+from rules.domain.context import prepare
 from rules.findings import concat_findings
 
 RECEIPT_RULES: tuple[ModuleType, ...] = (
@@ -54,6 +54,6 @@ RECEIPT_RULES: tuple[ModuleType, ...] = (
 
 
 def run(linked: pd.DataFrame) -> pd.DataFrame:
-    """All findings of the receipt rules on a linked table (see ``worker.link``)."""
+    """All findings of the receipt rules on a linked table (see ``worker.engine.link``)."""
     df = prepare(linked.copy(deep=False))
     return concat_findings([rule.check(df) for rule in RECEIPT_RULES])

@@ -1,7 +1,7 @@
 """return_unmatched — a return that matches no claim in the uploaded months.
 
 Catches: a 返戻 whose receipt number, patient ID, insurer number or name + birth date +
-sex matches no uploaded receipt (``match_method`` empty, see ``worker.link.link_returns``).
+sex matches no uploaded receipt (``match_method`` empty, see ``worker.engine.link.link_returns``).
 Fix: upload the receipts of the month the claim was made (返戻 often arrive months later)
 and reconcile again, or look the claim up in the レセコン by the return's data.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._context import date_text, text
+from rules.domain.context import date_text, text
 from rules.findings import make_findings
 
 CATEGORY = "return_unmatched"

@@ -1,6 +1,6 @@
 """returned — a claim came back (返戻): which claim, why, and exactly what to fix.
 
-Input: the returns table linked to the original claims (``worker.link.link_returns``),
+Input: the returns table linked to the original claims (``worker.engine.link.link_returns``),
 with ``cl_*`` columns of the matched claim, ``match_method``, the categories of the
 pre-submission findings on that claim (``claim_categories``), the 摘要 items those
 findings said were missing (``claim_missing``) and the patient's latest online check
@@ -20,8 +20,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from rules._context import date_text, eligibility_text, text
-from rules._return_reasons import CLASS_LABELS_JA, classify_return
+from rules.domain.context import date_text, eligibility_text, text
+from rules.domain.return_reasons import CLASS_LABELS_JA, classify_return
 from rules.findings import make_findings
 
 CATEGORY = "returned"

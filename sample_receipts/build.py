@@ -11,7 +11,7 @@ Run ``python sample_receipts/build.py``. Deterministic (fixed seed): writes
 
 The files use the vendor-like forms of CONTRACT §1 (title rows, stray spaces in headers,
 和暦, full-width digits, insurer numbers that lost their leading zero, 給付割合, CP932 …).
-About 220 clean patients come from ``worker.synth.generate_month``; every seeded problem
+About 220 clean patients come from ``benchmarks.synth.generate_month``; every seeded problem
 is built here explicitly, at least twice. All names, addresses and numbers are made up.
 """
 
@@ -34,7 +34,7 @@ if str(HERE.parent) not in sys.path:  # run as a script from anywhere
 import jaconv  # noqa: E402
 import xlsxwriter  # noqa: E402
 
-from worker.synth import (  # noqa: E402
+from benchmarks.synth import (  # noqa: E402
     BAND_ELDERLY,
     BAND_KOUKI,
     BAND_PRESCHOOL,

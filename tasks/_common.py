@@ -13,9 +13,9 @@ from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from worker import service
 from worker.config import Settings
-from worker.service import Context
+from worker.jobs import service
+from worker.jobs.service import Context
 
 #: transient failures worth a retry with backoff (broker or database unreachable)
 RETRYABLE: tuple[type[Exception], ...] = (BrokerError, DatabaseError, ConnectionError)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import Task
 
 from tasks._common import RETRYABLE, JobTask, context, delivery
-from worker import service
-from worker.celery_app import app
+from worker.jobs import service
+from worker.jobs.celery_app import app
 
 
 @app.task(

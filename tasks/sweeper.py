@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tasks._common import RETRYABLE, context, enqueue_pickup, enqueue_reconcile, enqueue_register
-from worker import service
-from worker.celery_app import app
+from worker.jobs import service
+from worker.jobs.celery_app import app
 
 
 @app.task(name="henrei.sweep", autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rules import _age
+from rules.domain import age as _age
 
 
 def ts(*days: str) -> pd.Series:

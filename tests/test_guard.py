@@ -1,4 +1,4 @@
-"""worker.guard (pre-parse checks) and worker.isolation (reader in a child process)."""
+"""worker.reading.guard (pre-parse checks) and worker.reading.isolation (reader in a child process)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import hostile
 import pytest
 
-from worker import guard
-from worker.guard import Limits, UnsafeFileError, check_file, sheet_extents
-from worker.isolation import IsolatedFailure, run_isolated
+from worker.reading import guard
+from worker.reading.guard import Limits, UnsafeFileError, check_file, sheet_extents
+from worker.reading.isolation import IsolatedFailure, run_isolated
 
 GiB = 1024**3
 MiB = 1024**2

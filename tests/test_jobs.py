@@ -1,4 +1,4 @@
-"""The job lifecycle in ``worker.service`` against a real database (SQLite and PostgreSQL),
+"""The job lifecycle in ``worker.jobs.service`` against a real database (SQLite and PostgreSQL),
 without a broker: who starts a job, what counts as a lost worker, what the sweeper sends,
 which uploads a month reads. The same code runs in the worker tests with real processes.
 """
@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from test_storage import db_url  # noqa: F401
 
-from worker import service
-from worker import storage as st
 from worker.config import Settings
+from worker.jobs import service
+from worker.jobs import storage as st
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 

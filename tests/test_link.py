@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from worker.link import link_cards, link_online
-from worker.normalise import normalise
-from worker.tables import RawTable
+from worker.engine.link import link_cards, link_online
+from worker.normalise.typed import normalise
+from worker.reading.tables import RawTable
 
 
 def typed(kind: str, rows: list[dict[str, str]]) -> pd.DataFrame:

@@ -14,10 +14,10 @@ import pytest
 from conftest import SAMPLE_OCTOBER_RECEIPTS
 
 from worker.config import Settings
-from worker.normalise import months_of, normalise
-from worker.pipeline import reconcile
-from worker.reading import read_all
-from worker.tables import RawTable
+from worker.engine.pipeline import reconcile
+from worker.normalise.typed import months_of, normalise
+from worker.reading.read import read_all
+from worker.reading.tables import RawTable
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 SETTINGS = Settings()
@@ -126,7 +126,7 @@ def test_reader_crash_is_contained(tmp_path: Path) -> None:
     the child dies, the run goes on and says so."""
     bad = hostile.huge_dimension_xlsx(tmp_path)
     loose = Settings(reader_memory_mb=2048)
-    from worker import reading
+    from worker.reading import read as reading
 
     original = reading.check_file
     try:
@@ -139,7 +139,7 @@ def test_reader_crash_is_contained(tmp_path: Path) -> None:
 
 
 def test_cache_reads_a_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker import reading
+    from worker.reading import read as reading
 
     path = _receipts_workbook(tmp_path / "book.xlsx")
     cache = tmp_path / "cache" / "ab" / "abcdef"

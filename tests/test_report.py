@@ -1,4 +1,4 @@
-"""worker.report: corrections.xlsx for clerks and findings.json for machines."""
+"""worker.reports.workbook: corrections.xlsx for clerks and findings.json for machines."""
 
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from rules.findings import (
+from rules import (
     CATEGORIES,
     CATEGORY_LABELS_JA,
     FINDING_COLUMNS,
     SEVERITY_LABELS_JA,
     empty_findings,
 )
-from worker import report
-from worker.report import FileStatus, RunSummary, write_reports
+from worker.engine.results import FileStatus, RunSummary
+from worker.reports import workbook as report
+from worker.reports import write_reports
 
 HEADERS = [
     "重要度",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules._return_reasons import classify_return
+from rules.domain.return_reasons import classify_return
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from worker.engine import EngineResult, reconcile_tables
-from worker.schema import TableKind
-from worker.tables import RawTable
+from worker.engine.reconcile import EngineResult, reconcile_tables
+from worker.reading.schema import TableKind
+from worker.reading.tables import RawTable
 
 
 def table(kind: TableKind, rows: list[dict[str, str]]) -> RawTable:

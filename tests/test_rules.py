@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from worker.engine import reconcile_tables
-from worker.schema import TableKind
-from worker.tables import RawTable
+from worker.engine.reconcile import reconcile_tables
+from worker.reading.schema import TableKind
+from worker.reading.tables import RawTable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 

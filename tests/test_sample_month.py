@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE_ALL_RECEIPTS
 
-from rules.findings import CATEGORIES
-from worker.pipeline import RunResult, reconcile
+from rules import CATEGORIES
+from worker.engine.pipeline import RunResult, reconcile
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 EXPECTED: list[dict[str, Any]] = json.loads((SAMPLES / "expected_problems.json").read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 """A hospital-sized month split by patient across workers equals the single-process result.
 
-The month here is a synthetic one (``worker.synth``) plus the bundled sample (September
+The month here is a synthetic one (``benchmarks.synth``) plus the bundled sample (September
 claims and their returns, October), with the split threshold lowered so it is split.
 """
 
@@ -16,15 +16,16 @@ import pytest
 from sqlalchemy import select
 from test_worker import SAMPLES, Env, database_url, make_env, wait_until  # noqa: F401
 
-from rules.findings import FINDING_COLUMNS
-from worker import service, split
-from worker import storage as st
+from benchmarks.synth import generate_month, write_month
+from rules import FINDING_COLUMNS
 from worker.config import Settings
-from worker.engine import combine, reconcile_stacked
-from worker.link import link_returns
-from worker.pipeline import reconcile
-from worker.reading import read_all
-from worker.synth import generate_month, write_month
+from worker.engine import split
+from worker.engine.link import link_returns
+from worker.engine.pipeline import reconcile
+from worker.engine.reconcile import combine, reconcile_stacked
+from worker.jobs import service
+from worker.jobs import storage as st
+from worker.reading.read import read_all
 
 MONTH = "2026-10"
 COMPARED = ["source_file", "sheet", "row", "rule_id", "expected", "message", "copay_diff_yen"]

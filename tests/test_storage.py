@@ -1,4 +1,4 @@
-"""worker.storage against real databases: SQLite in tmp_path and PostgreSQL (a schema per test).
+"""worker.jobs.storage against real databases: SQLite in tmp_path and PostgreSQL (a schema per test).
 
 PostgreSQL is reached at HENREI_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
 its tests are skipped, saying why, only when that server cannot be reached.
@@ -27,10 +27,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
-from rules.findings import FINDING_COLUMNS, empty_findings
+from rules import FINDING_COLUMNS, empty_findings
 from worker.config import Settings
-from worker.pipeline import reconcile
-from worker.storage import (
+from worker.engine.pipeline import reconcile
+from worker.jobs.storage import (
     Base,
     FindingStatus,
     Job,
@@ -216,7 +216,7 @@ def test_upgrade_from_0001_with_jobs_keeps_them_and_downgrades(db_url: str) -> N
 def test_upgrade_from_several_processes_at_once(db_url: str) -> None:
     outs = _run_children(
         """
-        from worker.storage import make_engine, upgrade
+        from worker.jobs.storage import make_engine, upgrade
         e = make_engine(sys.argv[1])
         time.sleep(max(0.0, start_at - time.time()))
         upgrade(e)
@@ -279,7 +279,7 @@ def test_store_upload_from_several_processes_at_once_is_one_row(engine: Engine, 
     outs = _run_children(
         """
         from pathlib import Path
-        from worker.storage import make_engine, session_scope, store_upload
+        from worker.jobs.storage import make_engine, session_scope, store_upload
         e = make_engine(sys.argv[1])
         time.sleep(max(0.0, start_at - time.time()))
         with session_scope(e) as s:
@@ -306,7 +306,7 @@ def test_finding_key_is_stable_across_processes() -> None:
     args = ("c1", "2026-10", "receipts.xlsx", "国保", 7, "RATIO_BILLED")
     here = finding_key(*args)
     out = subprocess.run(
-        [sys.executable, "-c", f"from worker.storage import finding_key; print(finding_key(*{args!r}))"],
+        [sys.executable, "-c", f"from worker.jobs.storage import finding_key; print(finding_key(*{args!r}))"],
         capture_output=True,
         text=True,
         check=True,
@@ -529,8 +529,8 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
 
     from sqlalchemy.orm import Session
 
-    from worker import service
-    from worker import storage as st
+    from worker.jobs import service
+    from worker.jobs import storage as st
 
     taken: dict[str, tuple[int, bool]] = {}
 

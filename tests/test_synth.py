@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rules.findings import CATEGORIES
-from worker.schema import classify_header
-from worker.synth import HEADERS, generate_month, write_month
+from benchmarks.synth import HEADERS, generate_month, write_month
+from rules import CATEGORIES
+from worker.reading.schema import classify_header
 
 N = 4000
 
@@ -25,7 +25,7 @@ def clean() -> dict[str, pd.DataFrame]:
     return generate_month(N, seed=11, problems=False)
 
 
-# --- independent references (deliberately written differently from worker.synth) -------
+# --- independent references (deliberately written differently from benchmarks.synth) -------
 
 
 def ref_check_digit_ok(number: str) -> bool:

@@ -1,4 +1,4 @@
-"""Reading a 不詳 claim's free-text 摘要 (rules._tekiyo): the tricky inputs."""
+"""Reading a 不詳 claim's free-text 摘要 (rules.domain.tekiyo): the tricky inputs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from rules._tekiyo import ITEM_LABELS_JA, ITEMS, Tekiyo, employer_required, missing_items, parse_tekiyo
+from rules.domain.tekiyo import ITEM_LABELS_JA, ITEMS, Tekiyo, employer_required, missing_items, parse_tekiyo
 
 OCT = date(2026, 10, 1)
 COMPLETE = (

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from worker import values as v
+from worker.normalise import values as v
 
 
 @pytest.mark.parametrize(

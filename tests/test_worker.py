@@ -22,10 +22,10 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from worker import service
-from worker import storage as st
 from worker.config import Settings
-from worker.pipeline import reconcile
+from worker.engine.pipeline import reconcile
+from worker.jobs import service
+from worker.jobs import storage as st
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 REDIS_DB = 9
@@ -103,7 +103,7 @@ class Env:
         register_upload.apply_async((job_id,), connection=self._conn())
 
     def _conn(self):  # type: ignore[no-untyped-def]
-        from worker.celery_app import app
+        from worker.jobs.celery_app import app
 
         return app.connection_for_write(BROKER)
 
@@ -281,7 +281,7 @@ def test_flower_monitors_the_worker_and_sees_only_job_ids(make_env: Callable[...
     env = make_env()
     env.start("worker", "-c", "2")
     env.start(
-        "-A", "worker.celery_app", "flower", f"--port={port}", "--address=127.0.0.1",
+        "-A", "worker.jobs.celery_app", "flower", f"--port={port}", "--address=127.0.0.1",
         module="celery", env={"FLOWER_UNAUTHENTICATED_API": "true"},
     )  # fmt: skip
 

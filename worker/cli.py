@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rules.findings import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
-from worker.pipeline import RunResult, reconcile
+from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
+from worker.engine.pipeline import RunResult, reconcile
 
 if TYPE_CHECKING:
-    from worker.storage import Job
+    from worker.jobs.storage import Job
 
 app = typer.Typer(add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成")
 console = Console()
@@ -86,7 +86,7 @@ def worker_cmd(
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
 ) -> None:
     """Celery ワーカーを起動します（HENREI_BROKER_URL の Redis に接続）。"""
-    from worker.celery_app import app as celery
+    from worker.jobs.celery_app import app as celery
 
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "henrei"])
 
@@ -94,7 +94,7 @@ def worker_cmd(
 @app.command("beat")
 def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
     """毎晩2時（日本時間）の照合と、取りこぼしの再投入（スイーパー）を起動します。"""
-    from worker.celery_app import app as celery
+    from worker.jobs.celery_app import app as celery
 
     celery.start(["beat", f"--loglevel={loglevel}"])
 
@@ -108,7 +108,7 @@ def upload_cmd(
     from kombu.exceptions import OperationalError as BrokerError
 
     from tasks._common import context, enqueue_register
-    from worker import service
+    from worker.jobs import service
 
     missing = [p for p in paths if not p.is_file()]
     for p in missing:
@@ -150,7 +150,7 @@ def upload_cmd(
 def nightly_cmd() -> None:
     """取り込みフォルダ（夜間処理と同じ）を今すぐ確認し、新しいファイルを照合します。"""
     from tasks._common import context, enqueue_pickup
-    from worker import service
+    from worker.jobs import service
 
     job_id = service.queue_pickup(context(), enqueue_pickup)
     console.print(
@@ -171,7 +171,7 @@ def status_cmd(
     from sqlalchemy import or_, select
 
     from tasks._common import context
-    from worker import storage as st
+    from worker.jobs import storage as st
 
     ctx = context()
     table = Table(title="ジョブ" if job is None else f"ジョブ {job} とそこから続くジョブ")

@@ -12,11 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from worker.config import Settings
-from worker.engine import reconcile_tables
-from worker.reading import discover, read_all
-from worker.report import FileStatus, RunSummary, write_reports
-from worker.schema import TABLE_LABELS_JA
-from worker.tables import FileProblem
+from worker.engine.reconcile import reconcile_tables
+from worker.engine.results import FileStatus, RunSummary
+from worker.reading.read import discover, read_all
+from worker.reading.schema import TABLE_LABELS_JA
+from worker.reading.tables import FileProblem
+from worker.reports import write_reports
 
 log = logging.getLogger(__name__)
 

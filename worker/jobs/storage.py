@@ -58,7 +58,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from rules.findings import FINDING_COLUMNS, SEVERITY_ORDER
+from rules import FINDING_COLUMNS, SEVERITY_ORDER
 
 __all__ = [
     "DEFAULT_FINDING_STATUS",

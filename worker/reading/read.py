@@ -1,7 +1,7 @@
 """Read clinic exports (.xlsx/.xlsm/.xls/.ods with calamine, .csv in UTF-8 or CP932).
 
-Each file is checked by ``worker.guard`` first, then parsed in a child process
-(``worker.isolation``) with a memory limit and a timeout, so a hostile or broken file
+Each file is checked by ``worker.reading.guard`` first, then parsed in a child process
+(``worker.reading.isolation``) with a memory limit and a timeout, so a hostile or broken file
 cannot take the run down: it becomes a ``FileProblem`` and the other files go on.
 
 The child finds every table (one per sheet, header row anywhere in the first rows, kind
@@ -29,10 +29,10 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from worker.config import Settings
-from worker.guard import Limits, UnsafeFileError, check_file
-from worker.isolation import IsolatedFailure, run_isolated
-from worker.schema import HeaderMatch, classify_header
-from worker.tables import FileProblem, RawTable
+from worker.reading.guard import Limits, UnsafeFileError, check_file
+from worker.reading.isolation import IsolatedFailure, run_isolated
+from worker.reading.schema import HeaderMatch, classify_header
+from worker.reading.tables import FileProblem, RawTable
 
 log = logging.getLogger(__name__)
 

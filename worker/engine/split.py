@@ -3,7 +3,7 @@
 A month is split by patient: every row of a patient (receipts, online results, card
 records) goes to part ``crc32(patient_id) % n``, so the links and the per-patient rules
 see exactly what they see in one process. A return goes to the part of the claim it
-matches (matched once, on every receipt, by ``worker.link.link_returns``); a return no
+matches (matched once, on every receipt, by ``worker.engine.link.link_returns``); a return no
 claim matches goes to part 0 (it matches none in any part either).
 
 On disk (``data_dir/parts/job-<parent id>/``, written to a temporary folder and renamed
@@ -34,11 +34,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rules.findings import concat_findings
-from worker.engine import EngineResult
-from worker.link import link_returns
-from worker.report import ReturnsSummary
-from worker.schema import TABLE_KINDS
+from rules import concat_findings
+from worker.engine.link import link_returns
+from worker.engine.reconcile import EngineResult
+from worker.engine.results import ReturnsSummary
+from worker.reading.schema import TABLE_KINDS
 
 #: a month with at least this many receipts is split (env ``HENREI_SPLIT_RECEIPTS``)
 SPLIT_RECEIPTS_DEFAULT: Final = 200_000

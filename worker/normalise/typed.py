@@ -12,10 +12,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from rules.findings import make_findings
-from worker import values as v
-from worker.schema import TableKind
-from worker.tables import RawTable
+from rules import make_findings
+from worker.normalise import values as v
+from worker.reading.schema import TableKind
+from worker.reading.tables import RawTable
 
 Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 

@@ -124,7 +124,7 @@ def run_isolated(
         cmd = [
             sys.executable,
             "-c",
-            "from worker.isolation import _spawned_main; _spawned_main()",
+            "from worker.reading.isolation import _spawned_main; _spawned_main()",
             target.__module__,
             target.__qualname__,
             src,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from worker.schema import TableKind
+from worker.reading.schema import TableKind
 
 
 @dataclass

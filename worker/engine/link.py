@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules._names import fold_kana_text, fold_name_text, wildcard_equal
+from rules.domain.names import fold_kana_text, fold_name_text, wildcard_equal
 
 ONLINE_FIELDS = (
     "checked_on", "validity", "insurer_no", "card_symbol", "card_number", "card_branch",

@@ -1,6 +1,6 @@
 """The worker's application logic, called by the thin Celery tasks (``tasks/``).
 
-Everything here takes IDs, works against the database (``worker.storage``) and the data
+Everything here takes IDs, works against the database (``worker.jobs.storage``) and the data
 folder, and is safe to run twice: uploads are content-addressed, findings are keyed
 deterministically and replaced per clinic-month, a nightly run is unique per date.
 
@@ -32,15 +32,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from worker import split
-from worker import storage as st
 from worker.config import Settings
-from worker.engine import combine, reconcile_stacked
-from worker.normalise import months_of
-from worker.pipeline import file_statuses, period_of
-from worker.reading import SUFFIXES, discover, read_all, read_file
-from worker.report import FileStatus, ReturnsSummary, RunSummary, write_reports
-from worker.tables import FileProblem
+from worker.engine import split
+from worker.engine.pipeline import file_statuses, period_of
+from worker.engine.reconcile import combine, reconcile_stacked
+from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
+from worker.jobs import storage as st
+from worker.normalise.typed import months_of
+from worker.reading.read import SUFFIXES, discover, read_all, read_file
+from worker.reading.tables import FileProblem
+from worker.reports import write_reports
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +551,7 @@ def _cache_dir(ctx: Context, sha256: str) -> Path:
 
 
 def _read_inputs(folder: Path, settings: Settings, caches: dict[Path, Path] | None = None) -> _Read:
-    """What ``worker.pipeline.reconcile`` reads and says about the files, without reconciling."""
+    """What ``worker.engine.pipeline.reconcile`` reads and says about the files, without reconciling."""
     started = datetime.now()
     t0 = time.perf_counter()
     files, problems = discover([folder])

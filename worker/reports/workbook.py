@@ -35,13 +35,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from rules.findings import (
-    CATEGORIES,
-    CATEGORY_LABELS_JA,
-    FINDING_COLUMNS,
-    SEVERITY_LABELS_JA,
-    SEVERITY_ORDER,
-)
+from rules import CATEGORIES, CATEGORY_LABELS_JA, FINDING_COLUMNS, SEVERITY_LABELS_JA, SEVERITY_ORDER
+from worker.engine.results import RunSummary
 
 __all__ = [
     "FINDINGS_HEADERS",
@@ -53,9 +48,6 @@ __all__ = [
     "RECLAIM_STATUS_COLUMN",
     "SUMMARY_SHEET",
     "XLSX_NAME",
-    "FileStatus",
-    "ReturnsSummary",
-    "RunSummary",
     "write_reports",
 ]
 
@@ -111,44 +103,6 @@ _SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
     "warning": "誤りの可能性が高いため、確認してください。",
     "info": "参考情報です。対応は不要です。",
 }
-
-
-@dataclass(frozen=True)
-class FileStatus:
-    """One input file of a run, as shown in the summary."""
-
-    path: str  # as given (display name)
-    status: str  # "ok" | "error"
-    tables: str  # e.g. "レセプト一覧(Sheet1, 320行), ..." ; free text
-    message: str  # Japanese message when status == "error", else ""
-
-
-@dataclass(frozen=True)
-class ReturnsSummary:
-    """The returns (返戻) of a run, as counted for the summary."""
-
-    total: int  # returns read
-    matched: int  # returns matched to their original claim
-    unmatched: int  # returns no claim could be found for
-    predicted: int  # matched returns whose original claim had a finding that predicted them
-    by_class: Mapping[str, int]  # class label -> returns, e.g. {"資格": 3, "負担割合": 1, "その他": 0}
-
-    @property
-    def predicted_share(self) -> float | None:
-        """predicted / matched (0..1), or None when no return was matched."""
-        return self.predicted / self.matched if self.matched else None
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a run read; shown at the top of the workbook and in findings.json."""
-
-    period: str  # e.g. "2026-10" or "2026-09〜2026-10"
-    files: list[FileStatus]  # every input file of the run
-    receipts: int  # receipts read
-    started_at: datetime
-    finished_at: datetime
-    returns: ReturnsSummary | None = None  # the 「返戻」 block; None leaves it out
 
 
 # --------------------------------------------------------------------------------------

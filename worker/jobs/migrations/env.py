@@ -1,4 +1,4 @@
-"""Alembic environment: run by ``worker.storage.upgrade`` (which passes its connection).
+"""Alembic environment: run by ``worker.jobs.storage.upgrade`` (which passes its connection).
 
 From the command line (``alembic -c <ini with script_location = worker/migrations>``) it
 connects to ``sqlalchemy.url`` of the ini, or else to ``HENREI_DATABASE_URL``.
@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from worker.config import Settings
-from worker.storage import Base, lock_for_migration, make_engine
+from worker.jobs.storage import Base, lock_for_migration, make_engine
 
 config = context.config
 target_metadata = Base.metadata

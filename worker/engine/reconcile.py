@@ -7,14 +7,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rules import registry, return_unmatched, returned
-from rules._return_reasons import CLASS_LABELS_JA
-from rules.findings import concat_findings
-from worker.link import latest_online_after, link, link_returns
-from worker.normalise import empty_table, normalise
-from worker.report import ReturnsSummary
-from worker.schema import TABLE_KINDS
-from worker.tables import RawTable
+from rules import concat_findings, registry, return_unmatched, returned
+from rules.domain.return_reasons import CLASS_LABELS_JA
+from worker.engine.link import latest_online_after, link, link_returns
+from worker.engine.results import ReturnsSummary
+from worker.normalise.typed import empty_table, normalise
+from worker.reading.schema import TABLE_KINDS
+from worker.reading.tables import RawTable
 
 
 def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

@@ -19,8 +19,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from rules import _age
-from rules._insurer import is_fusho, is_fusho_claim, is_kouki
+from rules.domain import age as _age
+from rules.domain.insurer import is_fusho, is_fusho_claim, is_kouki
 
 
 def text(col: pd.Series) -> pd.Series:

@@ -1,0 +1,47 @@
+"""What a run produces besides its findings: the types the reports show (summary, files, returns)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["FileStatus", "ReturnsSummary", "RunSummary"]
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """One input file of a run, as shown in the summary."""
+
+    path: str  # as given (display name)
+    status: str  # "ok" | "error"
+    tables: str  # e.g. "レセプト一覧(Sheet1, 320行), ..." ; free text
+    message: str  # Japanese message when status == "error", else ""
+
+
+@dataclass(frozen=True)
+class ReturnsSummary:
+    """The returns (返戻) of a run, as counted for the summary."""
+
+    total: int  # returns read
+    matched: int  # returns matched to their original claim
+    unmatched: int  # returns no claim could be found for
+    predicted: int  # matched returns whose original claim had a finding that predicted them
+    by_class: Mapping[str, int]  # class label -> returns, e.g. {"資格": 3, "負担割合": 1, "その他": 0}
+
+    @property
+    def predicted_share(self) -> float | None:
+        """predicted / matched (0..1), or None when no return was matched."""
+        return self.predicted / self.matched if self.matched else None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run read; shown at the top of the workbook and in findings.json."""
+
+    period: str  # e.g. "2026-10" or "2026-09〜2026-10"
+    files: list[FileStatus]  # every input file of the run
+    receipts: int  # receipts read
+    started_at: datetime
+    finished_at: datetime
+    returns: ReturnsSummary | None = None  # the 「返戻」 block; None leaves it out

@@ -1,1 +1,0 @@
-"""Alembic migrations of the results database; run them with ``worker.storage.upgrade``."""
