@@ -21,7 +21,7 @@ from rules import (
     SEVERITY_LABELS_JA,
     empty_findings,
 )
-from worker.engine.results import FileStatus, RunSummary
+from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
 from worker.reports import workbook as report
 from worker.reports import write_reports
 
@@ -495,7 +495,7 @@ def _with_returns(summary: RunSummary, **kw: Any) -> RunSummary:
         "by_class": {"資格": 3, "不詳 記載不備": 2, "負担割合": 1, "その他": 0},
     }
     base.update(kw)
-    return dataclasses.replace(summary, returns=report.ReturnsSummary(**base))
+    return dataclasses.replace(summary, returns=ReturnsSummary(**base))
 
 
 def _expected_text(v: Any) -> str | None:
