@@ -375,7 +375,7 @@ def stage_write(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def stage_e2e(args: argparse.Namespace) -> dict[str, Any]:
-    from worker.engine.pipeline import reconcile
+    from worker.cli import reconcile
 
     n = args.receipts[0]
     files = _data_files(data_dir(args.form, n, args.seed))

@@ -90,7 +90,7 @@ def baseline_child(folder: Path) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from worker.engine.pipeline import reconcile
+    from worker.cli import reconcile
 
     out = OUT / f"worker-baseline-{folder.name}"
     shutil.rmtree(out, ignore_errors=True)
@@ -139,9 +139,9 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
     from sqlalchemy import select
 
     from tasks.uploads import register_upload
+    from worker import jobs as service
+    from worker import jobs as st
     from worker.config import Settings
-    from worker.jobs import service
-    from worker.jobs import storage as st
     from worker.jobs.celery_app import app
 
     tmp = Path(tempfile.mkdtemp(prefix=f"henrei-bench-w{workers}-"))
@@ -262,7 +262,7 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
         _stop(proc)
         log.close()
         _redis_flush()
-        service._ENGINES.pop(db_url, None)
+        service.dispose_engines(db_url)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

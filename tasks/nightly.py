@@ -1,21 +1,15 @@
 """Tasks: the 02:00 JST nightly run (beat), and a pick-up of the drop folders now (a job ID)."""
 
-from __future__ import annotations
-
-from celery import Task
-
-from tasks._common import RETRYABLE, JobTask, context, delivery, drop_root, enqueue_register
-from worker.jobs import service
-from worker.jobs.celery_app import app
+from tasks._base import job_task, periodic_task
+from worker.jobs import Context, TaskName, enqueue, run_pickup
+from worker.jobs import nightly as nightly_run
 
 
-@app.task(name="henrei.nightly", bind=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)
-def nightly(self: Task) -> None:
-    service.nightly(context(), drop_root(), enqueue_register, task_id=self.request.id)
+@periodic_task(TaskName.NIGHTLY)
+def nightly(ctx: Context, task_id: str) -> None:
+    nightly_run(ctx, enqueue(TaskName.REGISTER), task_id=task_id)
 
 
-@app.task(name="henrei.pickup", base=JobTask, bind=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8)
-def pickup(self: Task, job_id: int) -> None:
-    ctx = context()
-    if service.start_job(ctx, job_id, delivery(self)):
-        service.run_pickup(ctx, job_id, drop_root(), enqueue_register)
+@job_task(TaskName.PICKUP)
+def pickup(ctx: Context, job_id: int) -> None:
+    run_pickup(ctx, job_id, enqueue(TaskName.REGISTER))

@@ -1,18 +1,7 @@
 """Task: reconcile one part of a split clinic-month (a part job's ID); the last part combines them."""
 
-from __future__ import annotations
+from tasks._base import job_task
+from worker.jobs import TaskName, run_reconcile
 
-from celery import Task
-
-from tasks._common import RETRYABLE, JobTask, context, delivery
-from worker.jobs import service
-from worker.jobs.celery_app import app
-
-
-@app.task(
-    name="henrei.reconcile_part", base=JobTask, bind=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=8
-)
-def reconcile_part(self: Task, job_id: int) -> None:
-    ctx = context()
-    if service.start_job(ctx, job_id, delivery(self)):
-        service.run_part(ctx, job_id)
+# run_reconcile runs a part job as a part (the sweeper also sends lost parts to the reconcile task)
+reconcile_part = job_task(TaskName.PART)(run_reconcile)

@@ -5,6 +5,7 @@ which uploads a month reads. The same code runs in the worker tests with real pr
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from test_storage import db_url  # noqa: F401
 
+from worker import jobs as service
+from worker import jobs as st
 from worker.config import Settings
-from worker.jobs import service
-from worker.jobs import storage as st
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 
@@ -26,9 +27,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 def ctx(db_url: str, tmp_path: Path) -> Iterator[service.Context]:  # noqa: F811
     settings = Settings(data_dir=tmp_path / "data", database_url=db_url)
     yield service.Context(settings)
-    engine = service._ENGINES.pop(db_url, None)
-    if engine is not None:
-        engine.dispose()
+    service.dispose_engines(db_url)
 
 
 def _job(ctx: service.Context, **values: object) -> int:
@@ -51,7 +50,9 @@ def test_a_duplicate_message_waits_for_the_first_start_and_then_skips(ctx: servi
         job = first.execute(select(st.Job).where(st.Job.id == job_id).with_for_update()).scalar_one()
         job.status, job.heartbeat_at, job.celery_task_id = "running", st.utcnow(), "task-a:0"
         first.flush()
-        other = threading.Thread(target=lambda: started.update(b=service.start_job(ctx, job_id, "task-b:0")))
+        other = threading.Thread(
+            target=lambda: started.update(b=service.start_job(ctx, job_id, service.Delivery("task-b", 0)))
+        )
         other.start()
         other.join(1.0)
         assert other.is_alive()  # waits on the job's row (PostgreSQL) or the write lock (SQLite)
@@ -63,12 +64,12 @@ def test_a_duplicate_message_waits_for_the_first_start_and_then_skips(ctx: servi
 
 def test_a_retry_is_not_a_lost_worker_the_same_delivery_again_is(ctx: service.Context) -> None:
     job_id = _job(ctx, kind="register", claim_month=None)
-    assert service.start_job(ctx, job_id, "t:0")
-    assert service.start_job(ctx, job_id, "t:1")  # Celery's retry after a database error
+    assert service.start_job(ctx, job_id, service.Delivery("t", 0))
+    assert service.start_job(ctx, job_id, service.Delivery("t", 1))  # Celery's retry after a database error
     job = _get(ctx, job_id)
     assert (job.attempts, job.lost_workers) == (2, 0)
-    assert service.start_job(ctx, job_id, "t:1")  # the same delivery back: its worker was lost
-    assert not service.start_job(ctx, job_id, "u:0")  # another message while it runs: skipped
+    assert service.start_job(ctx, job_id, service.Delivery("t", 1))  # the same delivery back: its worker was lost
+    assert not service.start_job(ctx, job_id, service.Delivery("u", 0))  # another message while it runs: skipped
     job = _get(ctx, job_id)
     assert (job.attempts, job.lost_workers) == (3, 1)
 
@@ -80,7 +81,7 @@ def test_the_sweeper_sends_a_job_once_per_interval_not_on_every_sweep(ctx: servi
     now = st.utcnow()
     assert service.sweep(ctx, sent.append, sent.append, now=now)["jobs"] == 1
     assert service.sweep(ctx, sent.append, sent.append, now=now + timedelta(minutes=1))["jobs"] == 0
-    later = now + service.STALE_AFTER + timedelta(seconds=1)
+    later = now + ctx.settings.sweep_stale + timedelta(seconds=1)
     assert service.sweep(ctx, sent.append, sent.append, now=later)["jobs"] == 1
     assert sent == [job_id, job_id]
 
@@ -97,14 +98,14 @@ def test_a_split_month_with_open_parts_is_left_to_its_parts(ctx: service.Context
     with st.session_scope(ctx.engine) as s:
         s.get_one(st.Job, part).status = "done"
     sent.clear()
-    service.sweep(ctx, sent.append, sent.append, now=st.utcnow() + service.STALE_AFTER * 2)
+    service.sweep(ctx, sent.append, sent.append, now=st.utcnow() + ctx.settings.sweep_stale * 2)
     assert sent == [parent]  # every part done, the parent not combined: it is sent again
 
 
 def test_a_part_of_an_ended_month_is_failed_instead_of_run(ctx: service.Context) -> None:
     parent = _job(ctx, status="failed", error="元のエラー")
     part = _job(ctx, kind="part", parent_id=parent, part_index=0, part_count=2)
-    assert not service.start_job(ctx, part, "p:0")
+    assert not service.start_job(ctx, part, service.Delivery("p", 0))
     job = _get(ctx, part)
     assert job.status == "failed" and job.error == "元のエラー"
 
@@ -114,13 +115,13 @@ def test_a_reconcile_job_waits_while_another_run_of_its_month_is_running(ctx: se
     waiting = service.Context(ctx.settings, enqueue_reconcile_later=lambda j, s: later.append((j, s)))
     running = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="r:0")
     queued = _job(ctx)
-    assert not service.start_job(waiting, queued, "q:0")
-    assert later == [(queued, service.DEFER_S)] and _get(ctx, queued).status == "queued"
+    assert not service.start_job(waiting, queued, service.Delivery("q", 0))
+    assert later == [(queued, ctx.settings.defer_s)] and _get(ctx, queued).status == "queued"
     other_month = _job(ctx, claim_month="2026-09")
-    assert service.start_job(waiting, other_month, "m:0")  # another month does not wait
+    assert service.start_job(waiting, other_month, service.Delivery("m", 0))  # another month does not wait
     with st.session_scope(ctx.engine) as s:
         s.get_one(st.Job, running).status = "done"
-    assert service.start_job(waiting, queued, "q:0")
+    assert service.start_job(waiting, queued, service.Delivery("q", 0))
 
 
 def test_an_upload_spanning_months_is_read_by_each_months_job(ctx: service.Context, tmp_path: Path) -> None:
@@ -156,8 +157,9 @@ def test_the_nightly_run_is_resumed_by_its_own_task_and_skipped_by_another(
     today = date(2026, 11, 24)
     with st.session_scope(ctx.engine) as s:  # tonight's run, cut short (its worker lost)
         s.add(st.NightlyRun(run_date=today, status="running", task_id="beat-1"))
-    assert service.nightly(ctx, drop, lambda _j: None, today=today, task_id="beat-2") is None
-    run_id = service.nightly(ctx, drop, lambda _j: None, today=today, task_id="beat-1")
+    ctx = service.Context(dataclasses.replace(ctx.settings, drop_dir=drop))
+    assert service.nightly(ctx, lambda _j: None, today=today, task_id="beat-2") is None
+    run_id = service.nightly(ctx, lambda _j: None, today=today, task_id="beat-1")
     assert run_id is not None
     with st.session_scope(ctx.engine) as s:
         run = s.get_one(st.NightlyRun, run_id)
@@ -167,28 +169,30 @@ def test_the_nightly_run_is_resumed_by_its_own_task_and_skipped_by_another(
 
 def test_a_task_failure_fails_only_the_job_its_own_delivery_started(ctx: service.Context) -> None:
     running = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="a:0")
-    assert not service.fail_job(ctx, running, "copy failed", delivery="b:0")  # a copy's error
+    assert not service.fail_job(ctx, running, "copy failed", delivery=service.Delivery("b", 0))  # a copy's error
     assert _get(ctx, running).status == "running"
-    assert service.fail_job(ctx, running, "its own error", delivery="a:2")  # its own task, after retries
+    assert service.fail_job(
+        ctx, running, "its own error", delivery=service.Delivery("a", 2)
+    )  # its own task, after retries
     assert (_get(ctx, running).status, _get(ctx, running).error) == ("failed", "its own error")
     done = _job(ctx, kind="register", claim_month=None, status="done", celery_task_id="c:0")
-    assert not service.fail_job(ctx, done, "enqueue failed after it finished", delivery="c:0")
+    assert not service.fail_job(ctx, done, "enqueue failed after it finished", delivery=service.Delivery("c", 0))
     assert _get(ctx, done).status == "done"
     parent = _job(ctx, status="running", heartbeat_at=st.utcnow())
     part = _job(ctx, kind="part", parent_id=parent, part_index=0, part_count=1, status="done", celery_task_id="d:0")
-    assert service.fail_job(ctx, part, "combine failed", delivery="d:0")  # the last part, combining
+    assert service.fail_job(ctx, part, "combine failed", delivery=service.Delivery("d", 0))  # the last part, combining
     assert (_get(ctx, parent).status, _get(ctx, parent).error) == ("failed", "combine failed")
 
 
 def test_a_split_month_waiting_on_queued_parts_still_holds_its_month(ctx: service.Context) -> None:
     later: list[tuple[int, float]] = []
     waiting = service.Context(ctx.settings, enqueue_reconcile_later=lambda j, s: later.append((j, s)))
-    long_ago = st.utcnow() - service.RUNNING_STALE_AFTER * 2
+    long_ago = st.utcnow() - ctx.settings.running_stale * 2
     parent = _job(ctx, status="running", heartbeat_at=long_ago, celery_task_id="x:0")
     _job(ctx, kind="part", parent_id=parent, part_index=0, part_count=1)  # still queued behind a backlog
     newer = _job(ctx)
-    assert not service.start_job(waiting, newer, "n:0")
-    assert later == [(newer, service.DEFER_S)]
+    assert not service.start_job(waiting, newer, service.Delivery("n", 0))
+    assert later == [(newer, ctx.settings.defer_s)]
 
 
 def test_a_lost_run_that_must_wait_goes_back_in_line_or_is_superseded(ctx: service.Context) -> None:
@@ -196,14 +200,16 @@ def test_a_lost_run_that_must_wait_goes_back_in_line_or_is_superseded(ctx: servi
     waiting = service.Context(ctx.settings, enqueue_reconcile_later=lambda j, s: later.append((j, s)))
     other = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="o:0")
     lost = _job(ctx, status="running", heartbeat_at=st.utcnow(), celery_task_id="l:0")
-    assert not service.start_job(waiting, lost, "l:0")  # its message back; the month is running elsewhere
+    assert not service.start_job(
+        waiting, lost, service.Delivery("l", 0)
+    )  # its message back; the month is running elsewhere
     job = _get(ctx, lost)
-    assert (job.status, job.lost_workers) == ("queued", 0) and later == [(lost, service.DEFER_S)]
+    assert (job.status, job.lost_workers) == ("queued", 0) and later == [(lost, ctx.settings.defer_s)]
     with st.session_scope(ctx.engine) as s:  # it ran again and was lost again; meanwhile a job was queued
         j = s.get_one(st.Job, lost)
         j.status, j.heartbeat_at, j.celery_task_id = "running", st.utcnow(), "l:0"
     queued = _job(ctx)
-    assert not service.start_job(waiting, lost, "l:0")
+    assert not service.start_job(waiting, lost, service.Delivery("l", 0))
     job = _get(ctx, lost)
     assert job.status == "done" and job.result == {"same_as": queued}
     assert _get(ctx, other).status == "running"

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE_OCTOBER_RECEIPTS
 
+from worker.cli import reconcile
 from worker.config import Settings
-from worker.engine.pipeline import reconcile
 from worker.normalise.typed import months_of, normalise
 from worker.reading.read import read_all
 from worker.reading.tables import RawTable

@@ -17,7 +17,8 @@ import pytest
 from conftest import SAMPLE_ALL_RECEIPTS
 
 from rules import CATEGORIES
-from worker.engine.pipeline import RunResult, reconcile
+from worker.cli import reconcile
+from worker.engine import RunResult
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 EXPECTED: list[dict[str, Any]] = json.loads((SAMPLES / "expected_problems.json").read_text(encoding="utf-8"))

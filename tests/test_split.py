@@ -6,6 +6,7 @@ claims and their returns, October), with the split threshold lowered so it is sp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -18,13 +19,13 @@ from test_worker import SAMPLES, Env, database_url, make_env, wait_until  # noqa
 
 from benchmarks.synth import generate_month, write_month
 from rules import FINDING_COLUMNS
+from worker import jobs as service
+from worker import jobs as st
+from worker.cli import reconcile
 from worker.config import Settings
 from worker.engine import split
 from worker.engine.link import link_returns
-from worker.engine.pipeline import reconcile
 from worker.engine.reconcile import combine, reconcile_stacked
-from worker.jobs import service
-from worker.jobs import storage as st
 from worker.reading.read import read_all
 
 MONTH = "2026-10"
@@ -193,9 +194,8 @@ def test_split_month_worker_killed_finishes_with_single_process_result(
 def split_here(make_env: Callable[..., Env], monkeypatch: pytest.MonkeyPatch) -> tuple[Env, service.Context]:  # noqa: F811
     """An environment whose months are split in this process, their parts never enqueued."""
     env = make_env(**SPLIT_ENV)
-    for k, v in SPLIT_ENV.items():
-        monkeypatch.setenv(k, v)
-    return env, service.Context(env.settings, enqueue_part=lambda _part: None)
+    settings = dataclasses.replace(env.settings, split_receipts=1000, split_parts=3)  # as SPLIT_ENV says
+    return env, service.Context(settings, enqueue_part=lambda _part: None)
 
 
 def _split_here(ctx: service.Context, job_id: int) -> None:

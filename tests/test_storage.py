@@ -1,4 +1,4 @@
-"""worker.jobs.storage against real databases: SQLite in tmp_path and PostgreSQL (a schema per test).
+"""worker.jobs' stores against real databases: SQLite in tmp_path and PostgreSQL (a schema per test).
 
 PostgreSQL is reached at HENREI_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
 its tests are skipped, saying why, only when that server cannot be reached.
@@ -28,15 +28,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from rules import FINDING_COLUMNS, empty_findings
+from worker.cli import reconcile
 from worker.config import Settings
-from worker.engine.pipeline import reconcile
-from worker.jobs.storage import (
-    Base,
+from worker.jobs import (
     FindingStatus,
     Job,
     NightlyRun,
     Upload,
-    alembic_config,
     finding_key,
     findings_frame,
     make_engine,
@@ -46,6 +44,8 @@ from worker.jobs.storage import (
     store_upload,
     upgrade,
 )
+from worker.jobs.database import alembic_config
+from worker.jobs.models import Base
 
 SAMPLE_MONTH = Path(__file__).resolve().parents[1] / "sample_receipts" / "2026-10"
 PG_URL = os.environ.get("HENREI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -216,7 +216,7 @@ def test_upgrade_from_0001_with_jobs_keeps_them_and_downgrades(db_url: str) -> N
 def test_upgrade_from_several_processes_at_once(db_url: str) -> None:
     outs = _run_children(
         """
-        from worker.jobs.storage import make_engine, upgrade
+        from worker.jobs import make_engine, upgrade
         e = make_engine(sys.argv[1])
         time.sleep(max(0.0, start_at - time.time()))
         upgrade(e)
@@ -279,7 +279,7 @@ def test_store_upload_from_several_processes_at_once_is_one_row(engine: Engine, 
     outs = _run_children(
         """
         from pathlib import Path
-        from worker.jobs.storage import make_engine, session_scope, store_upload
+        from worker.jobs import make_engine, session_scope, store_upload
         e = make_engine(sys.argv[1])
         time.sleep(max(0.0, start_at - time.time()))
         with session_scope(e) as s:
@@ -306,7 +306,7 @@ def test_finding_key_is_stable_across_processes() -> None:
     args = ("c1", "2026-10", "receipts.xlsx", "国保", 7, "RATIO_BILLED")
     here = finding_key(*args)
     out = subprocess.run(
-        [sys.executable, "-c", f"from worker.jobs.storage import finding_key; print(finding_key(*{args!r}))"],
+        [sys.executable, "-c", f"from worker.jobs import finding_key; print(finding_key(*{args!r}))"],
         capture_output=True,
         text=True,
         check=True,
@@ -506,8 +506,10 @@ def test_jobs_keep_aware_utc_times_and_json_results(engine: Engine) -> None:
         with pytest.raises(sa.exc.StatementError):
             s.flush()
         s.rollback()
-    with pytest.raises(IntegrityError), session_scope(engine) as s:
-        s.add(Job(kind="reconcile", status="sleeping"))
+    with pytest.raises(IntegrityError), session_scope(engine) as s:  # the database's CHECK refuses it
+        s.execute(sa.text("INSERT INTO jobs (kind, status, attempts, lost_workers) VALUES ('reconcile', 'x', 0, 0)"))
+    with pytest.raises(sa.exc.StatementError, match="not a valid JobStatus"), session_scope(engine) as s:
+        s.add(Job(kind="reconcile", status="sleeping"))  # and the model's enum before it is sent
 
 
 def test_settings_derive_the_database_from_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -529,8 +531,8 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
 
     from sqlalchemy.orm import Session
 
-    from worker.jobs import service
-    from worker.jobs import storage as st
+    from worker import jobs as service
+    from worker import jobs as st
 
     taken: dict[str, tuple[int, bool]] = {}
 

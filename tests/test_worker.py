@@ -22,10 +22,10 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from worker import jobs as service
+from worker import jobs as st
+from worker.cli import reconcile
 from worker.config import Settings
-from worker.engine.pipeline import reconcile
-from worker.jobs import service
-from worker.jobs import storage as st
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 REDIS_DB = 9
@@ -155,7 +155,7 @@ def _pg_database() -> Iterator[str]:
     except sqlalchemy.exc.OperationalError as exc:
         pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432 ({exc.__class__.__name__})")
     yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    service._ENGINES.clear()
+    service.dispose_engines()
     with admin.connect() as c:
         c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
@@ -367,7 +367,7 @@ def test_an_error_in_a_task_fails_its_job_at_once_with_a_stored_message(make_env
     )
     assert {j.status for j in env.jobs("OK")} == {"done"}
     logs = "".join(p.read_text(errors="replace") for p in env.tmp.glob("worker-*.log"))
-    assert "RuntimeError" in logs and "service.py" in logs  # the vendor sees what and where
+    assert "RuntimeError" in logs and "faults.py" in logs  # the vendor sees what and where (the injected fault)
     assert "山田" not in logs and "19510813" not in logs  # never the text
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -12,14 +13,30 @@ from rich.markup import escape
 from rich.table import Table
 
 from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
-from worker.engine.pipeline import RunResult, reconcile
-
-if TYPE_CHECKING:
-    from worker.jobs.storage import Job
+from worker.config import Settings, SettingsError
+from worker.engine import Progress, RunResult, read_inputs, run
+from worker.reports import write_reports
 
 app = typer.Typer(add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成")
 console = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
+
+
+def settings() -> Settings:
+    """The environment's settings; a bad ``HENREI_*`` value ends the command with its message."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        console.print(f"[red]設定の誤り[/]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def reconcile(
+    paths: Sequence[Path], out: Path, config: Settings | None = None, progress: Progress | None = None
+) -> RunResult:
+    """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to ``out``."""
+    inputs = read_inputs(paths, config or settings(), progress=progress)
+    return run(inputs, lambda f, summary, reclaims: write_reports(f, summary, out, reclaims=reclaims), progress)
 
 
 def _show(result: RunResult, out: Path) -> int:
@@ -62,8 +79,9 @@ def reconcile_cmd(
 ) -> None:
     """ファイルを読み込んで突合し、OUT/corrections.xlsx と OUT/findings.json を書き出します。"""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    config = settings()
     with console.status("開始") as status:
-        result = reconcile(paths, out, progress=lambda msg: status.update(msg))
+        result = reconcile(paths, out, config, progress=lambda msg: status.update(msg))
     raise typer.Exit(_show(result, out))
 
 
@@ -72,8 +90,9 @@ def demo_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="出力フォルダ")] = Path("out/demo"),
 ) -> None:
     """同梱のサンプル（sample_receipts/）で突合を実行します。"""
+    config = settings()
     with console.status("開始") as status:
-        result = reconcile([SAMPLES], out, progress=lambda msg: status.update(msg))
+        result = reconcile([SAMPLES], out, config, progress=lambda msg: status.update(msg))
     raise typer.Exit(_show(result, out))
 
 
@@ -86,6 +105,7 @@ def worker_cmd(
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
 ) -> None:
     """Celery ワーカーを起動します（HENREI_BROKER_URL の Redis に接続）。"""
+    settings()  # a bad setting is named here, before Celery starts
     from worker.jobs.celery_app import app as celery
 
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "henrei"])
@@ -94,6 +114,7 @@ def worker_cmd(
 @app.command("beat")
 def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
     """毎晩2時（日本時間）の照合と、取りこぼしの再投入（スイーパー）を起動します。"""
+    settings()
     from worker.jobs.celery_app import app as celery
 
     celery.start(["beat", f"--loglevel={loglevel}"])
@@ -107,19 +128,18 @@ def upload_cmd(
     """ファイルを受け付けて保存し、照合をキューに入れます（同じファイルは1回だけ受け付けます）。"""
     from kombu.exceptions import OperationalError as BrokerError
 
-    from tasks._common import context, enqueue_register
-    from worker.jobs import service
+    from worker.jobs import TaskName, accept_upload, celery_context, enqueue, queue_register
 
     missing = [p for p in paths if not p.is_file()]
     for p in missing:
         console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}", highlight=False)
     if missing:
         raise typer.Exit(2)
-    ctx = context()
+    ctx = celery_context(settings())
     not_queued = 0
     for p in paths:
         try:
-            upload_id, created = service.accept_upload(ctx, clinic, p)
+            upload_id, created = accept_upload(ctx, clinic, p)
         except ValueError as exc:  # a clinic ID that cannot be a folder name
             console.print(
                 f"[red]医療機関ID「{escape(clinic)}」は使えません[/]"
@@ -135,8 +155,8 @@ def upload_cmd(
             continue
         queued: list[int] = []
         try:
-            service.queue_register(ctx, upload_id, queued.append)
-            enqueue_register(queued[0])
+            queue_register(ctx, upload_id, queued.append)
+            enqueue(TaskName.REGISTER)(queued[0])
             note = f"進み具合: henrei status --job {queued[0]}"
         except BrokerError:  # stored and in the database: the sweeper of `henrei beat` enqueues it
             not_queued += 1
@@ -149,17 +169,12 @@ def upload_cmd(
 @app.command("nightly")
 def nightly_cmd() -> None:
     """取り込みフォルダ（夜間処理と同じ）を今すぐ確認し、新しいファイルを照合します。"""
-    from tasks._common import context, enqueue_pickup
-    from worker.jobs import service
+    from worker.jobs import TaskName, celery_context, enqueue, queue_pickup
 
-    job_id = service.queue_pickup(context(), enqueue_pickup)
+    job_id = queue_pickup(celery_context(settings()), enqueue(TaskName.PICKUP))
     console.print(
         f"取り込みフォルダの確認をキューに入れました: ジョブ {job_id}（進み具合: henrei status --job {job_id}）"
     )
-
-
-_STATUS_JA = {"queued": "待機中", "running": "実行中", "done": "完了", "failed": "失敗"}
-_KIND_JA = {"register": "読み込み", "reconcile": "照合", "part": "照合（分割）", "nightly": "夜間"}
 
 
 @app.command("status")
@@ -168,72 +183,29 @@ def status_cmd(
     job: Annotated[int | None, typer.Option("--job", help="ジョブIDの詳細と、そこから続くジョブ")] = None,
 ) -> None:
     """ジョブと夜間処理の状態を表示します。"""
-    from sqlalchemy import or_, select
+    from worker.jobs import UnknownJobError, celery_context, status_report
 
-    from tasks._common import context
-    from worker.jobs import storage as st
-
-    ctx = context()
+    try:
+        report = status_report(celery_context(settings()), clinic=clinic, job=job)
+    except UnknownJobError:
+        console.print(f"[red]ジョブ {job} はありません[/]")
+        raise typer.Exit(2) from None
     table = Table(title="ジョブ" if job is None else f"ジョブ {job} とそこから続くジョブ")
     for col in ("ID", "種類", "医療機関", "診療年月", "状態", "試行", "結果・エラー"):
         table.add_column(col)
-    root = None
-    with st.session_scope(ctx.engine) as s:
-        q = select(st.Job).order_by(st.Job.id.desc()).limit(30)
-        if clinic:
-            q = q.where(st.Job.clinic_id == clinic)
-        if job is not None:
-            root = s.get(st.Job, job)
-            if root is None:
-                console.print(f"[red]ジョブ {job} はありません[/]")
-                raise typer.Exit(2)
-            follow = [job, *((root.result or {}).get("jobs") or [])]
-            q = select(st.Job).where(or_(st.Job.id.in_(follow), st.Job.parent_id.in_(follow))).order_by(st.Job.id)
-        for j in s.scalars(q):
-            table.add_row(
-                str(j.id),
-                _KIND_JA.get(j.kind, j.kind),
-                escape(j.clinic_id or ""),
-                j.claim_month or "",
-                _STATUS_JA.get(j.status, j.status),
-                str(j.attempts),
-                escape(_job_outcome(j)),
-            )
-        lists = []
-        if job is not None and root is not None:
-            ids = [int(r) for r in (root.result or {}).get("jobs") or []] + [job]
-            lists = list(s.scalars(select(st.CorrectionList).where(st.CorrectionList.job_id.in_(ids))))
-        runs = list(s.scalars(select(st.NightlyRun).order_by(st.NightlyRun.run_date.desc()).limit(3)))
+    for j in report.jobs:
+        table.add_row(
+            str(j.id), j.kind, escape(j.clinic_id), j.claim_month, j.status, str(j.attempts), escape(j.outcome)
+        )
     console.print(table)
-    for c in lists:
-        console.print(f"訂正リスト（{c.claim_month}）: {ctx.settings.data_dir / c.xlsx_path}", highlight=False)
-    if job is None and runs:
-        for r in runs:
-            report = r.report or {}
+    for month, path in report.correction_lists:
+        console.print(f"訂正リスト（{month}）: {path}", highlight=False)
+    if job is None:
+        for r in report.nightly_runs:
             console.print(
-                f"夜間処理 {r.run_date}: {_STATUS_JA.get(r.status, r.status)}"
-                f"（新しいファイル {len(report.get('uploads') or [])}件、問題 {len(report.get('problems') or [])}件）",
+                f"夜間処理 {r.run_date}: {r.status}（新しいファイル {r.uploads}件、問題 {r.problems}件）",
                 highlight=False,
             )
-
-
-def _job_outcome(j: Job) -> str:
-    if j.error:
-        return j.error[:80]
-    r = j.result or {}
-    if "same_as" in r:
-        return f"ジョブ {r['same_as']} と同じ入力のため省略"
-    if j.kind == "nightly" and "uploads" in r:
-        waiting = f"、書き込み中のため次回 {len(r['waiting'])}件" if r.get("waiting") else ""
-        problems = f"、問題 {len(r['problems'])}件" if r.get("problems") else ""
-        return f"新しいファイル {len(r['uploads'])}件{waiting}{problems}"
-    if j.kind == "register" and "months" in r:
-        if not r.get("jobs"):
-            return "診療年月なし（券面の記録など: 次の照合で使われます）"
-        return f"診療年月 {', '.join(r['months'])} → ジョブ {', '.join(map(str, r['jobs']))}"
-    if "findings" in r:
-        return f"指摘 {r['findings']}件" + (f"（レセプト {r['receipts']:,}件）" if "receipts" in r else "")
-    return ""
 
 
 if __name__ == "__main__":

@@ -1,49 +1,179 @@
-"""Settings from environment variables, with safe defaults (no server needed)."""
+"""Every ``HENREI_*`` setting in one typed object, read once from the environment.
+
+A bad value stops the program with a message naming the variable and what it accepts
+(:class:`SettingsError`); nothing falls back to a default in silence. The README's
+settings table is rendered from the fields here (``python -m worker.config``) and a test
+checks that it matches.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any, Final
+
+__all__ = ["Settings", "SettingsError", "settings_table"]
+
+PREFIX: Final = "HENREI_"
 
 
-def _int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
+class SettingsError(ValueError):
+    """A ``HENREI_*`` variable with a value henrei cannot use (the message is for people)."""
+
+
+def _setting(default: Any, doc: str, *, minimum: float | None = None, kind: str = "") -> Any:
+    """A field read from ``HENREI_<NAME>``; ``kind`` is what the README and errors call it."""
+    return field(default=default, metadata={"doc": doc, "minimum": minimum, "kind": kind})
 
 
 @dataclass(frozen=True)
 class Settings:
-    #: largest input file accepted (MiB)
-    max_file_mb: int = 200
-    #: address-space limit of a reader child process (MiB)
-    reader_memory_mb: int = 8192
-    #: wall-clock limit of one file's reading (s)
-    reader_timeout_s: float = 900.0
-    #: files read at the same time
-    reader_processes: int = 2
-    #: where uploads, reports and the default SQLite database live
-    data_dir: Path = Path("data")
-    #: SQLAlchemy URL of the results database; empty means ``sqlite:///<data_dir>/henrei.db``
-    database_url: str = ""
-    #: Celery broker
-    broker_url: str = "redis://localhost:6379/0"
+    """henrei's settings. ``Settings()`` has the defaults; ``Settings.from_env()`` reads
+    ``HENREI_<FIELD NAME IN CAPITALS>`` for each field."""
+
+    # reading
+    max_file_mb: int = _setting(200, "largest input file accepted (MiB)", minimum=1)
+    reader_memory_mb: int = _setting(8192, "address-space limit of one reader child process (MiB)", minimum=256)
+    reader_timeout_s: float = _setting(900.0, "wall-clock limit of reading one file (s)", minimum=1)
+    reader_processes: int = _setting(2, "files read at the same time", minimum=1)
+    # where things live
+    data_dir: Path = _setting(Path("data"), "uploads, read cache, reports and the default SQLite database")
+    database_url: str = _setting(
+        "", "SQLAlchemy URL of the results database (empty: SQLite `<data_dir>/henrei.db`)", kind="URL"
+    )
+    broker_url: str = _setting("redis://localhost:6379/0", "Celery broker (Redis)", kind="URL")
+    drop_dir: Path | None = _setting(None, "drop folders, one sub-folder per clinic (empty: `<data_dir>/drop`)")
+    # the worker
+    task_time_limit_s: int = _setting(3600, "hard time limit of one task (s); the soft limit is 60 s less", minimum=120)
+    sweep_every_s: float = _setting(60.0, "how often `henrei beat` runs the sweeper (s)", minimum=1)
+    sweep_stale_s: float = _setting(
+        300.0, "a queued job with no message sent for this long is sent again (s)", minimum=1
+    )
+    running_stale_s: float = _setting(
+        4200.0, "a running job without a heartbeat for this long lost its worker (s)", minimum=1
+    )
+    defer_s: float = _setting(5.0, "a month's job waiting for its files or another run re-checks after (s)", minimum=0)
+    max_defer_s: float = _setting(
+        1800.0, "... but waits for files at most this long after it was queued (s)", minimum=0
+    )
+    drop_settle_s: float = _setting(60.0, "a drop file modified this recently waits for the next run (s)", minimum=0)
+    split_receipts: int = _setting(200_000, "a month with this many receipts is split into parts", minimum=1)
+    split_parts: int = _setting(4, "parts of a split month", minimum=1)
+    # fault injection for the worker tests (never set in production)
+    fault_kill_marker: str = _setting("", "tests only: kill the worker reconciling an upload whose name has this")
+    fault_kill_attempts: int = _setting(1_000_000, "tests only: ... on its first N attempts", minimum=0)
+    fault_kill_stage: str = _setting("reconcile", "tests only: ... at this stage", kind="reconcile, part or combine")
+    fault_raise: str = _setting("", "tests only: raise an error instead of killing the process")
 
     def __post_init__(self) -> None:
+        # absolute, so that every process (whatever its cwd) finds the same files
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'henrei.db'}")
+        if self.drop_dir is None:
+            object.__setattr__(self, "drop_dir", self.data_dir / "drop")
+        if self.fault_kill_stage not in ("reconcile", "part", "combine"):
+            raise SettingsError(_message(_field("fault_kill_stage"), self.fault_kill_stage))
 
     @classmethod
-    def from_env(cls) -> Settings:
-        return cls(
-            max_file_mb=_int("HENREI_MAX_FILE_MB", cls.max_file_mb),
-            reader_memory_mb=_int("HENREI_READER_MEMORY_MB", cls.reader_memory_mb),
-            reader_timeout_s=float(_int("HENREI_READER_TIMEOUT_S", int(cls.reader_timeout_s))),
-            reader_processes=_int("HENREI_READER_PROCESSES", cls.reader_processes),
-            # absolute, so that every process (whatever its cwd) finds the same files
-            data_dir=Path(os.environ.get("HENREI_DATA_DIR") or "data").expanduser().absolute(),
-            database_url=os.environ.get("HENREI_DATABASE_URL", ""),
-            broker_url=os.environ.get("HENREI_BROKER_URL") or cls.broker_url,
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of the environment; raises :class:`SettingsError` on a bad value."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(env_name(f.name), "").strip()
+            if raw:
+                values[f.name] = _parse(f, raw)
+        return cls(**values)
+
+    # derived durations, as the job code uses them
+    @property
+    def sweep_stale(self) -> timedelta:
+        return timedelta(seconds=self.sweep_stale_s)
+
+    @property
+    def running_stale(self) -> timedelta:
+        return timedelta(seconds=self.running_stale_s)
+
+    @property
+    def max_defer(self) -> timedelta:
+        return timedelta(seconds=self.max_defer_s)
+
+    @property
+    def drop_root(self) -> Path:
+        assert self.drop_dir is not None  # set in __post_init__
+        return self.drop_dir
+
+
+def env_name(field_name: str) -> str:
+    return PREFIX + field_name.upper()
+
+
+def _field(name: str) -> dataclasses.Field[Any]:
+    return next(f for f in dataclasses.fields(Settings) if f.name == name)
+
+
+def _type_name(f: dataclasses.Field[Any]) -> str:
+    return str(f.type).replace(" | None", "")
+
+
+def _accepts(f: dataclasses.Field[Any]) -> str:
+    """What the variable accepts, in Japanese (for the error message)."""
+    minimum, kind, typ = f.metadata["minimum"], f.metadata["kind"], _type_name(f)
+    if typ == "int":
+        return f"{minimum:g}以上の整数" if minimum is not None else "整数"
+    if typ == "float":
+        return f"{minimum:g}以上の数" if minimum is not None else "数"
+    if typ == "Path":
+        return "フォルダのパス"
+    return kind or "文字列"
+
+
+def _message(f: dataclasses.Field[Any], raw: str) -> str:
+    return (
+        f"設定 {env_name(f.name)} の値「{raw}」は使えません。{_accepts(f)}を指定してください"
+        f"（{f.metadata['doc']}; 既定値 {f.default!r}）。"
+    )
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    typ, minimum = _type_name(f), f.metadata["minimum"]
+    try:
+        if typ == "int":
+            value: Any = int(raw)
+        elif typ == "float":
+            value = float(raw)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(raw)
+        elif typ == "Path":
+            return Path(raw)
+        else:
+            return raw
+    except ValueError:
+        raise SettingsError(_message(f, raw)) from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(_message(f, raw))
+    return value
+
+
+def settings_table() -> str:
+    """The README's table of settings (Markdown), one row per field."""
+    rows = ["| variable | default | accepts | what it sets |", "|---|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        default = f.default if f.default not in (None, "") else ""
+        typ = _type_name(f)
+        accepts = {"int": "whole number", "float": "number", "Path": "folder"}.get(typ, f.metadata["kind"] or "text")
+        if f.metadata["minimum"] is not None:
+            accepts += f" ≥ {f.metadata['minimum']:g}"
+        rows.append(
+            f"| `{env_name(f.name)}` | {f'`{default}`' if default != '' else '—'} | {accepts} | {f.metadata['doc']} |"
         )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -1,6 +1,23 @@
 """The engine: link receipts to their online checks, cards and returns, run the rules,
 and the one pipeline that the CLI, a reconcile job and a split month's combine share."""
 
+from worker.engine.pipeline import Inputs, Progress, RunInfo, RunResult, Write, conclude, read_inputs, run
+from worker.engine.reconcile import EngineResult, reconcile_stacked, reconcile_tables
 from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
 
-__all__ = ["FileStatus", "ReturnsSummary", "RunSummary"]
+__all__ = [
+    "EngineResult",
+    "FileStatus",
+    "Inputs",
+    "Progress",
+    "ReturnsSummary",
+    "RunInfo",
+    "RunResult",
+    "RunSummary",
+    "Write",
+    "conclude",
+    "read_inputs",
+    "reconcile_stacked",
+    "reconcile_tables",
+    "run",
+]

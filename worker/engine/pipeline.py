@@ -1,27 +1,90 @@
-"""One reconciliation run: read -> normalise -> link -> rules -> findings -> reports."""
+"""The one pipeline of a run: read → normalise → link → rules → findings → (reports).
+
+The CLI, a reconcile job and a split month's combine all go through here; they differ
+only in where the inputs come from (:func:`read_inputs` on paths, with or without the
+worker's read cache, or a split month's parts) and where the results go (the ``write``
+function they pass: the reports in a folder, and for a job also the database).
+
+The engine never imports the reports: the caller passes the writer.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from worker.config import Settings
-from worker.engine.reconcile import reconcile_tables
-from worker.engine.results import FileStatus, RunSummary
-from worker.reading.read import discover, read_all
-from worker.reading.schema import TABLE_LABELS_JA
-from worker.reading.tables import FileProblem
-from worker.reports import write_reports
+from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
+from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
+from worker.reading import TABLE_LABELS_JA, FileProblem, discover, read_all
+
+__all__ = [
+    "Inputs",
+    "Progress",
+    "RunInfo",
+    "RunResult",
+    "Write",
+    "conclude",
+    "file_statuses",
+    "period_of",
+    "read_inputs",
+    "run",
+    "summarise",
+]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+#: where a run's results go: (findings, summary, reclaims) -> the files written
+Write = Callable[[pd.DataFrame, RunSummary, pd.DataFrame | None], tuple[Path, ...]]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run says about its inputs (the summary's part that does not depend on the
+    rules). Plain data: a split month keeps it as JSON between the parent and its parts."""
+
+    period: str
+    files: list[FileStatus]
+    problems: list[FileProblem]
+    receipts: int
+    with_returns: bool
+    started_at: datetime
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunInfo:
+        return cls(
+            period=data["period"],
+            files=[FileStatus(**f) for f in data["files"]],
+            problems=[FileProblem(**p) for p in data["problems"]],
+            receipts=int(data["receipts"]),
+            with_returns=bool(data["with_returns"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            timings={k: float(v) for k, v in data["timings"].items()},
+        )
+
+
+@dataclass
+class Inputs:
+    """A run's inputs, read and normalised: typed tables by kind and the findings of
+    unreadable values."""
+
+    tables: dict[str, pd.DataFrame]
+    input_findings: pd.DataFrame
+    info: RunInfo
 
 
 @dataclass
@@ -51,46 +114,67 @@ def period_of(receipts: pd.DataFrame) -> str:
     return lo if lo == hi else f"{lo}〜{hi}"
 
 
-def reconcile(
+def read_inputs(
     paths: Sequence[Path],
-    out_dir: Path,
-    settings: Settings | None = None,
+    settings: Settings,
+    caches: Mapping[Path, Path] | None = None,
     progress: Progress | None = None,
-) -> RunResult:
-    settings = settings or Settings.from_env()
+) -> Inputs:
+    """Read the files (or folders) and normalise their tables; ``caches`` gives a path's
+    folder of the reader's kept output (the worker reads an upload once)."""
     say = progress or (lambda _msg: None)
     started = datetime.now()
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     files, problems = discover(paths)
     say(f"{len(files)}ファイルを読み込み中")
-    tables, read_problems, described = read_all(files, settings)
+    tables, read_problems, described = read_all(files, settings, caches)
     problems += read_problems
-    timings["read"] = time.perf_counter() - t0
-    say("照合中")
-    t1 = time.perf_counter()
-    engine = reconcile_tables(tables, release=True)
-    findings, stacked = engine.findings, engine.tables
-    timings["rules"] = time.perf_counter() - t1
+    stacked, input_findings = combine(tables, release=True)
     receipts = stacked["receipts"]
-    statuses = file_statuses(described, problems, no_receipts=bool(tables) and receipts.empty)
-    summary = RunSummary(
+    info = RunInfo(
         period=period_of(receipts),
-        files=statuses,
+        files=file_statuses(described, problems, no_receipts=bool(tables) and receipts.empty),
+        problems=problems,
         receipts=len(receipts),
+        with_returns=any(t.kind == "returns" for t in tables),
         started_at=started,
-        returns=engine.returns,
+        timings={"read": time.perf_counter() - t0},
+    )
+    return Inputs(stacked, input_findings, info)
+
+
+def summarise(info: RunInfo, returns: ReturnsSummary | None) -> RunSummary:
+    """The run summary (the one place it is built)."""
+    return RunSummary(
+        period=info.period,
+        files=info.files,
+        receipts=info.receipts,
+        started_at=info.started_at,
+        returns=returns,
         finished_at=datetime.now(),
     )
-    say("訂正リストを書き出し中")
-    t2 = time.perf_counter()
-    outputs = write_reports(findings, summary, out_dir, reclaims=engine.reclaims)
-    timings["write"] = time.perf_counter() - t2
+
+
+def conclude(
+    info: RunInfo, result: EngineResult, write: Write, timings: Mapping[str, float] | None = None
+) -> RunResult:
+    """Summarise a run's result and hand it to ``write`` (the reports, the database)."""
+    t0 = time.perf_counter()
+    summary = summarise(info, result.returns)
+    outputs = write(result.findings, summary, result.reclaims)
+    seconds = {**info.timings, **(timings or {}), "write": time.perf_counter() - t0}
     log.info(
-        "run done: %d files, %d receipts, %d findings, %d file problems",
-        len(files),
-        len(receipts),
-        len(findings),
-        len(problems),
+        "run done: %d receipts, %d findings, %d file problems", info.receipts, len(result.findings), len(info.problems)
     )
-    return RunResult(findings=findings, summary=summary, problems=problems, timings=timings, outputs=outputs)
+    return RunResult(result.findings, summary, info.problems, seconds, outputs)
+
+
+def run(inputs: Inputs, write: Write, progress: Progress | None = None) -> RunResult:
+    """Reconcile read inputs (link → rules → returns) and write the results."""
+    say = progress or (lambda _msg: None)
+    say("照合中")
+    t0 = time.perf_counter()
+    result = reconcile_stacked(inputs.tables, inputs.input_findings, with_returns=inputs.info.with_returns)
+    rules_s = time.perf_counter() - t0
+    say("訂正リストを書き出し中")
+    return conclude(inputs.info, result, write, {"rules": rules_s})

@@ -40,27 +40,8 @@ from worker.engine.reconcile import EngineResult
 from worker.engine.results import ReturnsSummary
 from worker.reading.schema import TABLE_KINDS
 
-#: a month with at least this many receipts is split (env ``HENREI_SPLIT_RECEIPTS``)
-SPLIT_RECEIPTS_DEFAULT: Final = 200_000
-#: into this many parts (env ``HENREI_SPLIT_PARTS``)
-SPLIT_PARTS_DEFAULT: Final = 4
 #: column of a part's returns: the return's position in the whole month (orders the reclaims)
 POS: Final = "_split_pos"
-
-
-def _env_int(name: str, default: int, minimum: int) -> int:
-    try:
-        return max(minimum, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
-
-
-def split_threshold() -> int:
-    return _env_int("HENREI_SPLIT_RECEIPTS", SPLIT_RECEIPTS_DEFAULT, 1)
-
-
-def split_parts() -> int:
-    return _env_int("HENREI_SPLIT_PARTS", SPLIT_PARTS_DEFAULT, 1)
 
 
 def part_of(patient_ids: pd.Series, n: int) -> np.ndarray:
@@ -172,21 +153,14 @@ def write_part_result(d: Path, result: EngineResult, pos: np.ndarray) -> None:
     write_json({"returns": summary}, d / "result.json")
 
 
-@dataclasses.dataclass
-class Combined:
-    findings: pd.DataFrame
-    reclaims: pd.DataFrame | None
-    returns: ReturnsSummary | None
-
-
-def combine_parts(root: Path, n: int, with_returns: bool) -> Combined:
+def combine_parts(root: Path, n: int, with_returns: bool) -> EngineResult:
     """The month's result from its parts: the single-process findings, reclaims and counts."""
     findings = concat_findings(
         [read_frame(root / "input_findings.parquet")]
         + [read_frame(root / f"part-{k}" / "findings.parquet") for k in range(n)]
     )
     if not with_returns:
-        return Combined(findings, None, None)
+        return EngineResult(findings, {})
     pieces = [read_frame(root / f"part-{k}" / "reclaims.parquet") for k in range(n)]
     nonempty = [p for p in pieces if len(p)] or pieces[:1]
     reclaims = (
@@ -201,4 +175,4 @@ def combine_parts(root: Path, n: int, with_returns: bool) -> Combined:
         predicted=sum(c["predicted"] for c in counts),
         by_class={label: sum(c["by_class"].get(label, 0) for c in counts) for label in labels},
     )
-    return Combined(findings, reclaims, returns)
+    return EngineResult(findings, {}, reclaims, returns)

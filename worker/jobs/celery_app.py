@@ -1,29 +1,29 @@
 """The Celery application: Redis broker, no result backend, safe delivery defaults.
 
-Configured from the environment (``worker.config.Settings``). Delivery follows the
-Airflow defaults for long, idempotent jobs: ``acks_late`` with requeue when the worker
-process is lost, prefetch 1, hard and soft time limits, and a Redis
-``visibility_timeout`` above the longest task so an unacked message is only redelivered
-when its worker is really gone. Results go to the database, never to Celery.
+Configured from the settings (``worker.config.Settings``; a bad ``HENREI_*`` value stops
+the worker with the message naming it). Delivery follows the Airflow defaults for long,
+idempotent jobs: ``acks_late`` with requeue when the worker process is lost, prefetch 1,
+hard and soft time limits, and a Redis ``visibility_timeout`` above the longest task so an
+unacked message is only redelivered when its worker is really gone. Results go to the
+database, never to Celery. The tasks are found by module name (``include``): nothing here
+imports ``tasks/``.
 """
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 from celery.schedules import crontab
 
-from worker.config import Settings
+from worker.config import Settings, SettingsError
+from worker.jobs.queue import TaskName
 
-#: hard limit of one task (s); a reconcile of a hospital month fits well inside
-TASK_TIME_LIMIT = int(os.environ.get("HENREI_TASK_TIME_LIMIT_S", "3600"))
+try:
+    settings = Settings.from_env()
+except SettingsError as exc:  # the worker and beat stop at once, saying which variable is wrong
+    raise SystemExit(str(exc)) from None
+
 #: Redis redelivers an unacked message after this (s): above the longest task
-VISIBILITY_TIMEOUT = TASK_TIME_LIMIT + 600
-#: how often the sweeper looks for lost work (s)
-SWEEP_EVERY_S = float(os.environ.get("HENREI_SWEEP_EVERY_S", "60"))
-
-settings = Settings.from_env()
+VISIBILITY_TIMEOUT = settings.task_time_limit_s + 600
 
 app = Celery(
     "henrei",
@@ -34,8 +34,8 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_time_limit=TASK_TIME_LIMIT,
-    task_soft_time_limit=TASK_TIME_LIMIT - 60,
+    task_time_limit=settings.task_time_limit_s,
+    task_soft_time_limit=settings.task_time_limit_s - 60,
     broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
@@ -48,7 +48,7 @@ app.conf.update(
     worker_send_task_events=True,
     task_send_sent_event=True,
     beat_schedule={
-        "nightly-0200-jst": {"task": "henrei.nightly", "schedule": crontab(hour=2, minute=0)},
-        "sweep": {"task": "henrei.sweep", "schedule": SWEEP_EVERY_S},
+        "nightly-0200-jst": {"task": str(TaskName.NIGHTLY), "schedule": crontab(hour=2, minute=0)},
+        "sweep": {"task": str(TaskName.SWEEP), "schedule": settings.sweep_every_s},
     },
 )

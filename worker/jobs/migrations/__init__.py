@@ -1,1 +1,1 @@
-"""Alembic migrations of the results database; run them with ``worker.jobs.storage.upgrade``."""
+"""Alembic migrations of the results database; run them with ``worker.jobs.database.upgrade``."""

@@ -1,6 +1,6 @@
-"""Alembic environment: run by ``worker.jobs.storage.upgrade`` (which passes its connection).
+"""Alembic environment: run by ``worker.jobs.database.upgrade`` (which passes its connection).
 
-From the command line (``alembic -c <ini with script_location = worker/migrations>``) it
+From the command line (``alembic -c <ini with script_location = worker/jobs/migrations>``) it
 connects to ``sqlalchemy.url`` of the ini, or else to ``HENREI_DATABASE_URL``.
 """
 
@@ -10,7 +10,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from worker.config import Settings
-from worker.jobs.storage import Base, lock_for_migration, make_engine
+from worker.jobs.database import lock_for_migration, make_engine
+from worker.jobs.models import Base
 
 config = context.config
 target_metadata = Base.metadata

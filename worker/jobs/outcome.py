@@ -1,0 +1,64 @@
+"""What a finished clinic-month leaves: its reports folder, its findings and correction
+list in the database, and the job's result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.engine import RunInfo, RunResult, Write
+from worker.jobs.context import Context
+from worker.jobs.database import locked_job, session_scope
+from worker.jobs.findings_store import replace_findings
+from worker.jobs.models import CorrectionList, Job, JobStatus, Upload, UploadStatus, utcnow
+from worker.reports import write_reports
+
+__all__ = ["job_result", "job_writer", "store_result"]
+
+
+def job_writer(ctx: Context, job_id: int) -> Write:
+    """Where a job's reports go: ``reports/<clinic>/<month>/job-<id>/`` in the data folder."""
+    with session_scope(ctx.engine) as s:
+        job = s.get_one(Job, job_id)
+        assert job.clinic_id and job.claim_month
+        out = ctx.data_dir / "reports" / job.clinic_id / job.claim_month / f"job-{job_id}"
+    return lambda findings, summary, reclaims: write_reports(findings, summary, out, reclaims=reclaims)
+
+
+def job_result(info: RunInfo, outcome: RunResult, upload_ids: list[int], **extra: Any) -> dict[str, Any]:
+    """What a finished reconcile job keeps as its result (besides the findings count)."""
+    return {
+        "receipts": info.receipts,
+        "file_problems": [{"file": p.file, "message": p.message} for p in info.problems],
+        "seconds": {k: round(v, 3) for k, v in outcome.timings.items()},
+        **extra,
+        "uploads": sorted(upload_ids),
+    }
+
+
+def store_result(ctx: Context, job_id: int, outcome: RunResult, upload_ids: list[int], result: dict[str, Any]) -> None:
+    """Store the month's findings and correction list; the uploads reconciled, the job done."""
+    findings = outcome.findings
+    with session_scope(ctx.engine) as s:
+        job = locked_job(s, job_id)
+        if job.status == JobStatus.DONE:  # a split month combined twice (a part and the sweeper): once is enough
+            return
+        assert job.clinic_id and job.claim_month
+        clinic, month = job.clinic_id, job.claim_month
+        mine = findings[(findings["claim_month"] == month) | (findings["claim_month"] == "")]
+        stored = replace_findings(s, clinic, month, job_id, mine)
+        xlsx, js = outcome.outputs
+        s.add(
+            CorrectionList(
+                clinic_id=clinic,
+                claim_month=month,
+                job_id=job_id,
+                xlsx_path=str(xlsx.relative_to(ctx.data_dir)),
+                json_path=str(js.relative_to(ctx.data_dir)),
+            )
+        )
+        for upload_id in upload_ids:
+            upload = s.get(Upload, upload_id)
+            if upload is not None and upload.status == UploadStatus.ACCEPTED:
+                upload.status = UploadStatus.RECONCILED
+        job.status, job.finished_at = JobStatus.DONE, utcnow()
+        job.result = {"findings": stored, **result}

@@ -1,0 +1,113 @@
+"""The upload store: each uploaded file kept once per clinic, by content."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from worker.jobs.models import Upload, UploadSource, UploadStatus, utcnow
+
+__all__ = ["check_clinic_id", "store_upload"]
+
+_SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+
+
+def check_clinic_id(clinic_id: str) -> None:
+    bad = not clinic_id or clinic_id.startswith(".") or any(c in clinic_id for c in "/\\\0:") or len(clinic_id) > 64
+    if bad:
+        raise ValueError(f"clinic_id {clinic_id!r} cannot name a folder")
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_hashing(src: Path, tmp_dir: Path) -> tuple[Path, str, int]:
+    """Copy ``src`` to a temporary file in ``tmp_dir`` (fsynced); return it, its sha256 and size."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=tmp_dir)
+    tmp = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            while chunk := inp.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest.hexdigest(), size
+
+
+def store_upload(
+    s: Session,
+    data_dir: Path,
+    clinic_id: str,
+    src: Path,
+    *,
+    source: str = "upload",
+    original_name: str | None = None,
+) -> tuple[Upload, bool]:
+    """Keep a copy of ``src`` under ``data_dir/uploads/<clinic>/<sha[:2]>/<sha><suffix>``.
+
+    Returns ``(upload, created)``: the same content for the same clinic twice is one row
+    (``created`` False), also when two processes store it at once. The file is copied once
+    (hashing while copying, so the stored bytes are the hashed bytes) and moved into place
+    atomically; a missing stored file of an existing row is put back.
+    """
+    check_clinic_id(clinic_id)
+    if source not in set(UploadSource):
+        raise ValueError(f"source must be one of {', '.join(UploadSource)}, not {source!r}")
+    data_dir = Path(data_dir)
+    src = Path(src)
+    name = original_name or src.name
+    suffix = Path(name).suffix.lower()
+    suffix = suffix if _SAFE_SUFFIX.match(suffix) else ""
+
+    tmp, sha, size = _copy_hashing(src, data_dir / "uploads" / ".tmp")
+    try:
+        existing = s.scalars(select(Upload).where(Upload.clinic_id == clinic_id, Upload.sha256 == sha)).one_or_none()
+        rel = existing.stored_path if existing else f"uploads/{clinic_id}/{sha[:2]}/{sha}{suffix}"
+        target = data_dir / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+        if existing is not None:
+            return existing, False
+        upload = Upload(
+            clinic_id=clinic_id,
+            sha256=sha,
+            original_name=name,
+            stored_path=rel,
+            size=size,
+            source=UploadSource(source),
+            status=UploadStatus.ACCEPTED,
+            received_at=utcnow(),
+        )
+        try:
+            with s.begin_nested():
+                s.add(upload)
+        except IntegrityError:  # another process stored the same content first
+            winner = s.scalars(select(Upload).where(Upload.clinic_id == clinic_id, Upload.sha256 == sha)).one()
+            return winner, False
+        return upload, True
+    finally:
+        tmp.unlink(missing_ok=True)
