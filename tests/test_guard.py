@@ -17,7 +17,7 @@ from pathlib import Path
 import hostile
 import pytest
 
-from worker.reading import guard
+from worker.reading import sheet_range, unsafe
 from worker.reading.guard import Limits, UnsafeFileError, check_file, sheet_extents
 from worker.reading.isolation import IsolatedFailure, run_isolated
 
@@ -183,10 +183,10 @@ def test_too_large_file_is_refused(good: Path) -> None:
 
 
 def test_size_text_never_shows_a_file_equal_to_its_limit() -> None:
-    assert guard._size_text(250 * MiB, up=True) == "250MB"
-    assert guard._size_text(200 * MiB + 1, up=True) == "201MB"
-    assert guard._size_text(200 * MiB, up=False) == "200MB"
-    assert guard._size_text(2 * GiB, up=False) == "2GB"
+    assert unsafe.size_text(250 * MiB, up=True) == "250MB"
+    assert unsafe.size_text(200 * MiB + 1, up=True) == "201MB"
+    assert unsafe.size_text(200 * MiB, up=False) == "200MB"
+    assert unsafe.size_text(2 * GiB, up=False) == "2GB"
 
 
 def test_binary_and_utf16_csv_are_refused(tmp_path: Path) -> None:
@@ -256,12 +256,12 @@ def _truth(xml: bytes) -> tuple[int, int]:
     max_row = max_col = 0
     for m in re.finditer(rb'<(?:\w+:)?c r="([A-Za-z]+)(\d+)"[^>]*?(/?)>', xml):
         if not m.group(3):
-            row, col = guard._ref_position(m.group(1), m.group(2))
+            row, col = sheet_range._ref_position(m.group(1), m.group(2))
             max_row, max_col = max(max_row, row), max(max_col, col)
     return max_row, max_col
 
 
-def _scan(scanner: guard._FastScanner | guard._ExactScanner, xml: bytes, rng: random.Random) -> None:
+def _scan(scanner: sheet_range._FastScanner | sheet_range._ExactScanner, xml: bytes, rng: random.Random) -> None:
     i = 0
     while i < len(xml):
         n = rng.choice([1, 3, 7, 64, 200, 5000, 1 << 20])
@@ -276,10 +276,10 @@ def test_fast_and_exact_scans_agree_at_any_chunking() -> None:
     for _ in range(300):
         prefix = rng.choice(["", "", "x"])
         xml = _random_sheet(rng, prefix)
-        fast_check = guard._RangeCheck("s", unlimited)
-        _scan(guard._FastScanner(fast_check, prefix.encode()), xml, rng)
-        exact_check = guard._RangeCheck("s", unlimited)
-        _scan(guard._ExactScanner(exact_check), xml, rng)
+        fast_check = sheet_range._RangeCheck("s", unlimited)
+        _scan(sheet_range._FastScanner(fast_check, prefix.encode()), xml, rng)
+        exact_check = sheet_range._RangeCheck("s", unlimited)
+        _scan(sheet_range._ExactScanner(exact_check), xml, rng)
         expected = _truth(xml)
         assert (fast_check.max_row, fast_check.max_col) == expected
         assert (exact_check.max_row, exact_check.max_col) == expected
@@ -333,12 +333,12 @@ def test_greater_than_patterns() -> None:
     rng = random.Random(3)
     for _ in range(2000):
         value = rng.randint(1, 2_000_000)
-        rx = re.compile(guard._number_greater(value))
+        rx = re.compile(sheet_range._number_greater(value))
         for n in (value - 1, value, value + 1, value * 10, value // 10, rng.randint(1, 3_000_000)):
             if n >= 1:
                 assert (rx.match(str(n)) is not None) == (n > value), (value, n)
     for col in [*range(1, 800), *rng.sample(range(800, 16_385), 300)]:
-        rx = re.compile(guard._letters_greater_same_length(col))
+        rx = re.compile(sheet_range._letters_greater_same_length(col))
         for other in (col - 1, col, col + 1):
             letters = hostile.column_letters(other)
             if other >= 1 and len(letters) == len(hostile.column_letters(col)):

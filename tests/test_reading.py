@@ -155,7 +155,7 @@ def test_cache_reads_a_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert [t.kind for t in second] == [t.kind for t in first]
     assert second[0].file == "renamed.xlsx"
     pd.testing.assert_frame_equal(second[0].frame, first[0].frame)
-    assert not list((tmp_path / "cache" / "ab").glob(".henrei-read-*"))  # no temp folder left
+    assert not list((tmp_path / "cache" / "ab").glob(".*"))  # no temp folder left
 
 
 def test_months_of_a_table_are_those_normalise_gives() -> None:

@@ -1,4 +1,4 @@
-"""worker.reports.workbook: corrections.xlsx for clerks and findings.json for machines."""
+"""worker.reports: corrections.xlsx for clerks and findings.json for machines."""
 
 from __future__ import annotations
 
@@ -22,8 +22,7 @@ from rules import (
     empty_findings,
 )
 from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
-from worker.reports import workbook as report
-from worker.reports import write_reports
+from worker.reports import findings_json, findings_sheet, reclaims_sheet, workbook, write_reports
 
 HEADERS = [
     "重要度",
@@ -308,8 +307,8 @@ def test_json_chunks_join(
     summary: RunSummary,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report, "JSON_CHUNK_ROWS", 4)
-    monkeypatch.setattr(report, "PREP_CHUNK_ROWS", 4)
+    monkeypatch.setattr(findings_json, "JSON_CHUNK_ROWS", 4)
+    monkeypatch.setattr(workbook, "PREP_CHUNK_ROWS", 4)
     xlsx, js = write_reports(findings, summary, tmp_path)
     got = json.loads(js.read_text("utf-8"))["findings"]
     assert [r["row"] for r in got] == findings["row"].tolist()
@@ -339,7 +338,7 @@ def test_split_over_sheets(
     summary: RunSummary,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report, "MAX_ROWS_PER_SHEET", 4)
+    monkeypatch.setattr(workbook, "MAX_ROWS_PER_SHEET", 4)
     xlsx, _ = write_reports(findings, summary, tmp_path)
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概要", "指摘一覧", "指摘一覧(2)"]
@@ -359,14 +358,14 @@ def test_failed_write_leaves_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = {"n": 0}
-    real = report._write_rows
+    real = findings_sheet._write_rows
 
     def boom(*args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
         real(*args, **kwargs)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(report, "_write_rows", boom)
+    monkeypatch.setattr(findings_sheet, "_write_rows", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_reports(findings, summary, tmp_path)
     assert calls["n"] == 1
@@ -385,7 +384,7 @@ def test_failed_json_keeps_previous_files(
     def boom(*args: Any, **kwargs: Any) -> None:
         raise OSError("no space left")
 
-    monkeypatch.setattr(report, "_write_json_body", boom)
+    monkeypatch.setattr(findings_json, "_write_json_body", boom)
     with pytest.raises(OSError, match="no space left"):
         write_reports(findings, summary, tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
@@ -635,7 +634,7 @@ def test_json_reclaims(
     reclaims: pd.DataFrame,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report, "JSON_CHUNK_ROWS", 2)
+    monkeypatch.setattr(findings_json, "JSON_CHUNK_ROWS", 2)
     _, js = write_reports(findings, _with_returns(summary), tmp_path, reclaims=reclaims)
     raw = js.read_bytes()
     assert "返戻理由".encode() in raw  # UTF-8 keys, not \u escapes
@@ -693,8 +692,8 @@ def test_reclaims_split_over_sheets(
     reclaims: pd.DataFrame,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(report, "MAX_ROWS_PER_SHEET", 2)
-    monkeypatch.setattr(report, "PREP_CHUNK_ROWS", 1)
+    monkeypatch.setattr(workbook, "MAX_ROWS_PER_SHEET", 2)
+    monkeypatch.setattr(workbook, "PREP_CHUNK_ROWS", 1)
     xlsx, _ = write_reports(findings.iloc[:2], summary, tmp_path, reclaims=reclaims)
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概要", "指摘一覧", "返戻再請求", "返戻再請求(2)"]
@@ -715,7 +714,7 @@ def test_failed_reclaims_write_leaves_nothing(
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(report, "_write_reclaim_rows", boom)
+    monkeypatch.setattr(reclaims_sheet, "_write_reclaim_rows", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_reports(findings, summary, tmp_path, reclaims=reclaims)
     assert list(tmp_path.iterdir()) == []

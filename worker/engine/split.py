@@ -23,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
-import uuid
 import zlib
 from pathlib import Path
 from typing import Any, Final
@@ -38,6 +36,7 @@ from rules import concat_findings
 from worker.engine.link import link_returns
 from worker.engine.reconcile import EngineResult
 from worker.engine.results import ReturnsSummary
+from worker.files import atomic_dir, atomic_file
 from worker.reading.schema import TABLE_KINDS
 
 #: column of a part's returns: the return's position in the whole month (orders the reclaims)
@@ -82,12 +81,8 @@ def part_dir(data_dir: Path, job_id: int, k: int) -> Path:
 
 def write_frame(df: pd.DataFrame, path: Path) -> None:
     """One table as Parquet, atomically (a temporary file renamed into place)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -105,21 +100,17 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(data, ensure_ascii=False, default=str))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_parts(
     root: Path, parts: list[dict[str, pd.DataFrame]], input_findings: pd.DataFrame, meta: dict[str, Any]
 ) -> None:
     """Write the split month under ``root`` at once: built aside, then renamed into place."""
-    tmp = root.with_name(f".{root.name}.{uuid.uuid4().hex}.tmp")
-    tmp.mkdir(parents=True)
-    try:
+    # built in .job-<id>.<random>.tmp (the sweeper's pattern); a split of an earlier attempt
+    # of this job is replaced
+    with atomic_dir(root) as tmp:
         write_json({**meta, "part_count": len(parts)}, tmp / "meta.json")
         write_frame(input_findings, tmp / "input_findings.parquet")
         for k, tables in enumerate(parts):
@@ -130,10 +121,6 @@ def write_parts(
                 if kind == "returns":
                     out[POS] = df.index.to_numpy(dtype="int64")
                 write_frame(out, d / f"{kind}.parquet")
-        shutil.rmtree(root, ignore_errors=True)  # a split of an earlier attempt of this job
-        os.replace(tmp, root)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_part(d: Path) -> tuple[dict[str, pd.DataFrame], np.ndarray]:

@@ -18,10 +18,11 @@ child, the parent gets either a normal return or an :class:`IsolatedFailure` who
 
 Design notes
 ------------
-* The child is a new interpreter (``subprocess``), not a fork: a fork of a multi-threaded
-  parent (the reader threads, a progress display) can inherit a lock another thread held
-  at that instant — the import lock, a logging lock — and hang; this was seen here under
-  load. The cost is ~0.3 s of interpreter start per file. The parent waits for the child
+* The child is a new interpreter (``subprocess``; what runs in it is
+  ``worker.reading.isolation_child``), not a fork: a fork of a multi-threaded parent (the
+  reader threads, a progress display) can inherit a lock another thread held at that
+  instant — the import lock, a logging lock — and hang; this was seen here under load.
+  The cost is ~0.3 s of interpreter start per file. The parent waits for the child
   without reaping it (``waitid(WNOWAIT)``) so that killing its process group can never hit
   a recycled pid, and reaps it with ``wait4`` to read its peak RSS. Works from any thread.
 * The child leads a new process group (session), so grandchildren it starts are killed
@@ -39,27 +40,23 @@ Design notes
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import faulthandler
-import importlib
 import json
 import os
 import re
-import resource
 import select
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
+from worker.reading import isolation_child
+from worker.reading.isolation_child import MAX_REPORT_BYTES
+
 __all__ = ["IsolatedFailure", "run_isolated"]
 
-#: bytes of the child's report we are willing to read
-MAX_REPORT_BYTES: Final = 64 * 1024
 #: bytes of the child's stderr kept for diagnosis (half from its start, half from its end)
 STDERR_TAIL_BYTES: Final = 8 * 1024
 #: a SIGKILLed child whose peak RSS reached this share of the limit is counted as memory
@@ -76,7 +73,6 @@ _MEMORY_MARKERS: Final = (
     "Out of memory",
 )
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]")
-_PR_SET_PDEATHSIG: Final = 1
 
 
 class IsolatedFailure(Exception):
@@ -124,7 +120,7 @@ def run_isolated(
         cmd = [
             sys.executable,
             "-c",
-            "from worker.reading.isolation import _spawned_main; _spawned_main()",
+            f"from {isolation_child.__name__} import spawned_main; spawned_main()",
             target.__module__,
             target.__qualname__,
             src,
@@ -174,72 +170,6 @@ def run_isolated(
             os.close(read_fd)
         stderr_tail = _tail(stderr_file)
     _raise_for_outcome(report, status, usage.ru_maxrss * 1024, stderr_tail, timed_out, memory_bytes, timeout_s)
-
-
-# ----------------------------------------------------------------------------- child side
-
-
-def _spawned_main() -> None:  # pragma: no cover - runs in the child
-    """Entry of the child interpreter: a fresh process (no locks inherited from the parent's
-    threads, unlike a fork), which sets its limits first, then imports and runs the target."""
-    module, qualname, src, out, memory, write_fd, parent = sys.argv[1:8]
-    code = 70
-    try:
-        report: dict[str, Any]
-        try:
-            _die_with_parent(int(parent))
-            with contextlib.suppress(Exception):
-                faulthandler.enable(file=sys.stderr, all_threads=False)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            limit = int(memory) if hard == resource.RLIM_INFINITY else min(int(memory), hard)
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            target = importlib.import_module(module)
-            for part in qualname.split("."):
-                target = getattr(target, part)
-            target(src, out)  # type: ignore[operator]
-            report, code = {"ok": True}, 0
-        except BaseException as exc:  # everything goes back to the parent
-            report, code = _describe(exc), 1
-        _write_report(int(write_fd), report)
-    finally:
-        os._exit(code)
-
-
-def _describe(exc: BaseException) -> dict[str, Any]:  # pragma: no cover - child
-    try:
-        return {
-            "ok": False,
-            "type": type(exc).__name__,
-            "module": type(exc).__module__,
-            "message": str(exc)[:4000],
-            "traceback": "".join(traceback.format_exception(exc))[-8000:],
-        }
-    except BaseException:
-        return {"ok": False, "type": type(exc).__name__, "message": ""}
-
-
-def _write_report(fd: int, report: dict[str, Any]) -> None:  # pragma: no cover - child
-    try:
-        data = json.dumps(report, ensure_ascii=False).encode("utf-8", "replace")
-    except BaseException:
-        data = json.dumps({"ok": False, "type": str(report.get("type", "Exception"))}).encode()
-    view = memoryview(data[:MAX_REPORT_BYTES])
-    with contextlib.suppress(OSError):
-        while view:
-            view = view[os.write(fd, view) :]
-
-
-def _die_with_parent(parent: int) -> None:  # pragma: no cover - child
-    """Ask the kernel to SIGKILL us if the parent (thread) dies; Linux only, best effort."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(70)
-
-
-# ----------------------------------------------------------------------------- parent side
 
 
 def _pidfd(pid: int) -> int | None:

@@ -1,20 +1,25 @@
-"""Reports: the clerk's workbook (corrections.xlsx) and the machines' findings.json."""
+"""Reports: the clerk's workbook (corrections.xlsx) and the machines' findings.json.
 
-from worker.reports.workbook import (
-    FINDINGS_HEADERS,
-    FINDINGS_SHEET,
-    JSON_NAME,
-    RECLAIMS_SHEET,
-    SUMMARY_SHEET,
-    XLSX_NAME,
-    write_reports,
-)
+``write_reports`` (``write.py``) writes both atomically; the workbook is assembled in
+``workbook.py`` from its sheets (``summary_sheet``, ``findings_sheet``, ``reclaims_sheet``)
+with the formats of ``formats.py`` and the safety rules of ``excel_safe.py``; the JSON is
+``findings_json.py``. Reports use the engine's result types (``worker.engine.results``) and
+nothing else of the engine.
+"""
+
+from worker.reports.formats import FINDINGS_HEADERS, FINDINGS_SHEET, RECLAIMS_SHEET, SUMMARY_SHEET
+from worker.reports.reclaims import RECLAIM_POINTS_COLUMN, RECLAIM_STATUS_COLUMN
+from worker.reports.workbook import MAX_ROWS_PER_SHEET
+from worker.reports.write import JSON_NAME, XLSX_NAME, write_reports
 
 __all__ = [
     "FINDINGS_HEADERS",
     "FINDINGS_SHEET",
     "JSON_NAME",
+    "MAX_ROWS_PER_SHEET",
     "RECLAIMS_SHEET",
+    "RECLAIM_POINTS_COLUMN",
+    "RECLAIM_STATUS_COLUMN",
     "SUMMARY_SHEET",
     "XLSX_NAME",
     "write_reports",

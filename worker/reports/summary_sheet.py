@@ -1,0 +1,179 @@
+"""The 「概要」 sheet: period, counts per category and severity, money impact, the input
+files, the returns block and how to read the workbook."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
+from worker.engine.results import RunSummary
+from worker.reports.excel_safe import clean, put_text
+from worker.reports.formats import SEVERITIES, Formats
+from worker.reports.stats import Stats
+
+__all__ = ["write_summary_sheet"]
+
+_STATUS_LABELS_JA: Final[Mapping[str, str]] = {"ok": "読込済", "error": "読込エラー"}
+
+_SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
+    "error": "修正しないと返戻・誤請求になります。",
+    "warning": "誤りの可能性が高いため、確認してください。",
+    "info": "参考情報です。対応は不要です。",
+}
+
+
+def write_summary_sheet(
+    ws: Worksheet,
+    f: Formats,
+    summary: RunSummary,
+    stats: Stats,
+    sheet_names: Sequence[str],
+    reclaim_sheet_names: Sequence[str] = (),
+) -> None:
+    """Fill the summary sheet; ``sheet_names``/``reclaim_sheet_names`` are the list sheets."""
+    # Columns: A label / file / category, B value / status / code, C..F counts.
+    ws.set_column(0, 0, 46)
+    ws.set_column(1, 1, 26)
+    ws.set_column(2, 5, 11)
+    ws.hide_gridlines(2)
+    p = f.plain_run
+    r = 0
+
+    def text(col: int, value: object, fmt: Format) -> None:
+        put_text(ws, r, col, clean(value), fmt, p)
+
+    text(0, "レセプト点検結果（修正リスト）", f.title)
+    ws.set_row(0, 24)
+    r = 2
+    pairs: list[tuple[str, object]] = [
+        ("対象期間", summary.period),
+        ("作成日時", _format_dt(summary.finished_at)),
+        ("点検したレセプト数", summary.receipts),
+        ("指摘の件数", stats.total),
+        ("指摘一覧のシート", "、".join(sheet_names)),
+    ]
+    if reclaim_sheet_names:
+        pairs.append(("返戻再請求のシート", "、".join(reclaim_sheet_names)))
+    for label, value in pairs:
+        text(0, label, f.label)
+        if isinstance(value, int):
+            ws.write_number(r, 1, value, f.value_int)
+        else:
+            text(1, value, f.value)
+        r += 1
+    if stats.total == 0:
+        text(0, "指摘はありませんでした。", f.note)
+        r += 1
+
+    # Input files
+    r += 1
+    text(0, "読み込んだファイル", f.section)
+    r += 1
+    for c, h in enumerate(("ファイル", "状態", "読み込んだ表・エラーの内容")):
+        text(c, h, f.header)
+    r += 1
+    if not summary.files:
+        text(0, "（なし）", f.cell)
+        r += 1
+    for fs in summary.files:
+        is_error = fs.status == "error"
+        parts = (fs.message, fs.tables) if is_error else (fs.tables, fs.message)
+        detail = " ／ ".join(part for part in parts if part)
+        text(0, fs.path, f.cell)
+        text(1, _STATUS_LABELS_JA.get(fs.status, fs.status), f.status_error if is_error else f.cell)
+        text(2, detail, f.cell)
+        r += 1
+
+    # Counts per category x severity
+    r += 1
+    text(0, "区分別の指摘件数", f.section)
+    r += 1
+    headers = ("区分", "区分コード", *(SEVERITY_LABELS_JA[s] for s in SEVERITIES), "合計")
+    for c, h in enumerate(headers):
+        text(c, h, f.header)
+    r += 1
+    for cat, counts in stats.by_category.items():
+        text(0, CATEGORY_LABELS_JA.get(cat, cat or "（区分なし）"), f.cell)
+        text(1, cat, f.code)
+        for i, s in enumerate(SEVERITIES):
+            ws.write_number(r, 2 + i, counts[s], f.sev_count[s] if counts[s] else f.count)
+        ws.write_number(r, 2 + len(SEVERITIES), counts["total"], f.count)
+        r += 1
+    text(0, "合計", f.total_label)
+    ws.write_blank(r, 1, None, f.total_blank)
+    for i, s in enumerate(SEVERITIES):
+        ws.write_number(r, 2 + i, stats.by_severity[s], f.total_count)
+    ws.write_number(r, 2 + len(SEVERITIES), stats.total, f.total_count)
+    r += 1
+
+    # Money impact
+    r += 1
+    text(0, "窓口負担の差額（計算できた指摘の合計）", f.section)
+    r += 1
+    for c, h in enumerate(("項目", "金額（円）", "件数")):
+        text(c, h, f.header)
+    r += 1
+    money = (
+        ("患者の払い過ぎ（返金が必要）", stats.overpaid_yen, stats.overpaid_count),
+        ("患者の払い不足（追加徴収が必要）", stats.underpaid_yen, stats.underpaid_count),
+    )
+    for label, yen, count in money:
+        text(0, label, f.cell)
+        ws.write_number(r, 1, yen, f.count)
+        ws.write_number(r, 2, count, f.count)
+        r += 1
+
+    # Returns (返戻)
+    if summary.returns is not None:
+        ret = summary.returns
+        r += 1
+        text(0, "返戻", f.section)
+        r += 1
+        for label, n in (
+            ("返戻の件数", ret.total),
+            ("元のレセプトと照合できた件数", ret.matched),
+            ("照合できなかった件数", ret.unmatched),
+        ):
+            text(0, label, f.label)
+            ws.write_number(r, 1, int(n), f.value_int)
+            r += 1
+        text(0, "事前チェックで指摘済みだった割合", f.label)
+        share = ret.predicted_share
+        if share is None:
+            text(1, "—", f.value)
+        else:
+            ws.write_number(r, 1, share, f.value_pct)
+            text(2, f"（照合できた{int(ret.matched):,}件中{int(ret.predicted):,}件）", f.note)
+        r += 1
+        r += 1
+        for c, h in enumerate(("返戻の分類", "件数")):
+            text(c, h, f.header)
+        r += 1
+        for label, n in ret.by_class.items():
+            text(0, label, f.cell)
+            ws.write_number(r, 1, int(n), f.count)
+            r += 1
+
+    # How to read
+    r += 1
+    text(0, "見方", f.section)
+    r += 1
+    for s in SEVERITIES:
+        text(0, SEVERITY_LABELS_JA[s], f.sev_count[s])
+        text(1, _SEVERITY_NOTES_JA[s], f.note)
+        r += 1
+    text(0, "窓口負担の差額：プラスは患者の払い過ぎ（返金）、マイナスは払い不足です。", f.note)
+    r += 1
+    text(0, "「行」は元のファイルでの行番号（Excelの行番号）です。", f.note)
+    if reclaim_sheet_names:
+        r += 1
+        text(0, "「返戻再請求」：緑は再請求できる返戻、黄色は確認待ちの返戻です。", f.note)
+
+
+def _format_dt(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M")

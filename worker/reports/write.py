@@ -1,0 +1,73 @@
+"""Write the findings of a run for clerks (corrections.xlsx) and for machines (findings.json).
+
+CONTRACT §2: the correction list holds the findings with Japanese headers, severity colours,
+filters, a frozen header and the money impact; the same findings are written as JSON.
+When the caller passes the returns (返戻) to reclaim, they get their own sheet 「返戻再請求」
+(and a "reclaims" list in the JSON); ``RunSummary.returns`` adds a 「返戻」 block to the summary.
+
+Both files are first written to temporary names in ``out_dir`` and moved into place
+together (``worker.files.atomic_files``), so a failed run never leaves a half-written file
+behind. What keeps the workbook safe is in ``worker.reports.excel_safe``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+
+from rules import FINDING_COLUMNS
+from worker.engine.results import RunSummary
+from worker.files import atomic_files
+from worker.reports.findings_json import write_json
+from worker.reports.reclaims import prepare_reclaims
+from worker.reports.stats import Stats
+from worker.reports.workbook import write_xlsx
+
+__all__ = ["JSON_NAME", "XLSX_NAME", "write_reports"]
+
+XLSX_NAME: Final = "corrections.xlsx"
+JSON_NAME: Final = "findings.json"
+
+
+def write_reports(
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    out_dir: Path,
+    *,
+    reclaims: pd.DataFrame | None = None,
+) -> tuple[Path, Path]:
+    """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
+
+    ``findings`` has the columns FINDING_COLUMNS (extra columns are ignored), sorted as
+    they should appear. Both files are written to temporary files in ``out_dir`` first and
+    moved into place only when both are complete; on any error the temporary files are
+    removed and the previous corrections.xlsx/findings.json (if any) are left untouched.
+
+    ``reclaims`` (one row per return, Japanese headers, in the order to show) adds the sheet
+    「返戻再請求」 after 「指摘一覧」 and a "reclaims" list to findings.json, even when it has no
+    rows. Every column is text except 「請求点数」 (a number); 「再請求」 colours the rows.
+    """
+    missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
+    if missing:
+        raise ValueError(f"findings lacks columns: {', '.join(missing)}")
+    findings = findings.loc[:, list(FINDING_COLUMNS)].reset_index(drop=True)
+    if reclaims is not None:
+        reclaims = prepare_reclaims(reclaims)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    xlsx_path = out_dir / XLSX_NAME
+    json_path = out_dir / JSON_NAME
+
+    stats = Stats.of(findings)
+    # XlsxWriter's row files go to a scratch folder next to the outputs, removed at the end.
+    with (
+        tempfile.TemporaryDirectory(prefix=".henrei-report-", dir=out_dir, ignore_cleanup_errors=True) as work_dir,
+        atomic_files(xlsx_path, json_path) as (xlsx_tmp, json_tmp),
+    ):
+        write_xlsx(findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims)
+        write_json(findings, summary, stats, json_tmp, reclaims)
+    return xlsx_path, json_path
