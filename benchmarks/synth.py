@@ -14,7 +14,7 @@ digits (法別 01/06/31–34/39 and 6-digit 国保), full-width katakana and kan
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from rules.domain import age as _age
+from rules.domain.insurer import check_digit_valid
 
 # ---------------------------------------------------------------------------------------
 # Headers (CONTRACT §1) of the three generated tables, in column order.
@@ -77,97 +80,64 @@ BAND_WORKING: Final = 1  # 6–69: 3割
 BAND_ELDERLY: Final = 2  # 70–74 高齢受給者: 2割 or 3割
 BAND_KOUKI: Final = 3  # 75+ 後期高齢者: 1, 2 or 3割 (insurer 39…)
 
-#: ratios (in 割) the rule allows per band
-ALLOWED_RATIOS: Final[Mapping[int, frozenset[int]]] = {
-    BAND_PRESCHOOL: frozenset({2}),
-    BAND_WORKING: frozenset({3}),
-    BAND_ELDERLY: frozenset({2, 3}),
-    BAND_KOUKI: frozenset({1, 2, 3}),
-}
-
 
 def _as_days(x: object) -> np.ndarray:
     return np.asarray(x, dtype="datetime64[D]")
 
 
-def _ymd(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    months = d.astype("datetime64[M]")
-    y = months.astype(np.int64) // 12 + 1970
-    m = months.astype(np.int64) % 12 + 1
-    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return y, m, day
+# The boundaries and the check digit are the rules' own (rules.domain.age and
+# rules.domain.insurer): one definition, which the generator and the engine share.
 
 
-def add_years(d: object, years: int) -> np.ndarray:
-    """The N-th anniversary of each date (29 Feb -> 1 Mar in common years)."""
-    days = _as_days(d)
-    months = days.astype("datetime64[M]")
-    out: np.ndarray = (months + 12 * years).astype("datetime64[D]") + (days - months.astype("datetime64[D]"))
-    return out
-
-
-def _date(y: np.ndarray, m: np.ndarray | int, d: int = 1) -> np.ndarray:
-    months = (np.asarray(y, dtype=np.int64) - 1970) * 12 + (np.asarray(m, dtype=np.int64) - 1)
-    return months.astype("datetime64[M]").astype("datetime64[D]") + (d - 1)
+def _boundary(of: Callable[[pd.Series], pd.Series], birth: object) -> np.ndarray:
+    """A boundary of rules.domain.age on an array (or one date) of birth dates, in days."""
+    b = _as_days(birth)
+    return of(pd.Series(b.ravel())).to_numpy(dtype="datetime64[D]").reshape(b.shape)
 
 
 def preschool_end(birth: object) -> np.ndarray:
     """Last day of 未就学: the first 3/31 on or after the day the child reaches 6."""
-    reach6 = add_years(birth, 6) - np.timedelta64(1, "D")
-    y, m, _ = _ymd(reach6)
-    return _date(y + (m >= 4), 3, 31)
+    return _boundary(_age.preschool_end, birth)
 
 
 def elderly_start(birth: object) -> np.ndarray:
     """First day of 高齢受給者: the 1st of the month after reaching 70 (the day before the
     70th birthday); so the birthday month itself for those born on the 1st."""
-    reach70 = add_years(birth, 70) - np.timedelta64(1, "D")
-    return (reach70.astype("datetime64[M]") + 1).astype("datetime64[D]")
+    return _boundary(_age.elderly_start, birth)
 
 
 def kouki_start(birth: object) -> np.ndarray:
     """First day of 後期高齢者: the 75th birthday itself."""
-    return add_years(birth, 75)
+    return _boundary(_age.kouki_start, birth)
 
 
 def age_band(birth: object, service: object) -> np.ndarray:
     """The ratio band (BAND_*) of each patient at each service date."""
-    b = _as_days(birth)
-    s = _as_days(service)
-    band = np.full(np.broadcast(b, s).shape, BAND_KOUKI, dtype=np.int8)
-    band[s < kouki_start(b)] = BAND_ELDERLY
-    band[s < elderly_start(b)] = BAND_WORKING
-    band[s <= preschool_end(b)] = BAND_PRESCHOOL
+    b, s = np.broadcast_arrays(_as_days(birth), _as_days(service))
+    bounds = _age.Boundaries.of(pd.Series(b.ravel()))
+
+    def days(col: pd.Series) -> np.ndarray:
+        return col.to_numpy(dtype="datetime64[D]").reshape(b.shape)
+
+    band = np.full(b.shape, BAND_KOUKI, dtype=np.int8)
+    band[s < days(bounds.kouki_start)] = BAND_ELDERLY
+    band[s < days(bounds.elderly_start)] = BAND_WORKING
+    band[s <= days(bounds.preschool_end)] = BAND_PRESCHOOL
     return band
 
 
-# ---------------------------------------------------------------------------------------
-# Insurer number check digit (DOMAIN §4).
-
-
-def _check_digits(bodies: np.ndarray, width: int) -> np.ndarray:
-    """Check digits of integer bodies of ``width`` digits (7 for 8-digit, 5 for 国保)."""
-    b = np.asarray(bodies, dtype=np.int64)
-    total = np.zeros(b.shape, dtype=np.int64)
-    for k in range(width):  # over digit positions, not rows
-        p = (b // 10**k) % 10 * (2 if k % 2 == 0 else 1)
-        total += p // 10 + p % 10
-    return (10 - total % 10) % 10
-
-
 def check_digit(body: str) -> str:
-    """Check digit of the first 7 (or 5 for 国保) digits of an insurer number."""
-    if not body.isdigit():
-        raise ValueError(f"not digits: {body!r}")
-    return str(int(_check_digits(np.array([int(body)]), len(body))[0]))
+    """Check digit of the first 7 (or 5 for 国保) digits of an insurer number: the one digit
+    that makes the number valid by ``rules.domain.insurer.check_digit_valid``."""
+    if not body.isdigit() or len(body) not in (5, 7):
+        raise ValueError(f"not a 7- or 5-digit body: {body!r}")
+    return next(d for d in "0123456789" if check_digit_valid(body + d))
 
 
-def insurer_number_valid(number: str) -> bool:
-    """True for an 8- or 6-digit insurer number whose last digit is its check digit."""
-    s = number.strip()
-    if len(s) not in (6, 8) or not s.isdigit():
-        return False
-    return check_digit(s[:-1]) == s[-1]
+def _with_check_digits(bodies: np.ndarray, width: int) -> np.ndarray:
+    """Insurer numbers (text) of integer bodies of ``width`` digits (7, or 5 for 国保)."""
+    texts = np.char.zfill(np.asarray(bodies, dtype=np.int64).astype(str), width).tolist()
+    return np.array([t + check_digit(t) for t in texts])
 
 
 # ---------------------------------------------------------------------------------------
@@ -311,9 +281,7 @@ def _insurer_pools(rng: np.random.Generator) -> dict[int, np.ndarray]:
     """Insurer numbers with valid check digits, per insurer kind (small pools)."""
 
     def pool(hobetsu: np.ndarray, pref: np.ndarray, serial: np.ndarray) -> np.ndarray:
-        body = hobetsu * 100_000 + pref * 1000 + serial
-        full = body * 10 + _check_digits(body, 7)
-        return np.char.zfill(full.astype(str), 8)
+        return _with_check_digits(hobetsu * 100_000 + pref * 1000 + serial, 7)
 
     prefs = np.repeat(_PREFS, 6)
     kyokai = pool(np.full(len(_PREFS), 1), _PREFS, np.full(len(_PREFS), 1))
@@ -322,7 +290,7 @@ def _insurer_pools(rng: np.random.Generator) -> dict[int, np.ndarray]:
                   rng.integers(1, 999, 24))  # fmt: skip
     kouki = pool(np.full(30, 39), np.r_[np.full(24, 13), _PREFS[1:7]], rng.integers(1, 999, 30))
     kb = np.r_[np.full(40, 13), rng.choice(_PREFS[1:], 20)] * 1000 + rng.integers(1, 999, 60)
-    kokuho = np.char.zfill((kb * 10 + _check_digits(kb, 5)).astype(str), 6)
+    kokuho = _with_check_digits(kb, 5)
     return {_K_KYOKAI: kyokai, _K_KUMIAI: kumiai, _K_KYOSAI: kyosai, _K_KOKUHO: kokuho,
             _K_KOUKI: kouki}  # fmt: skip
 

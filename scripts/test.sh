@@ -7,4 +7,5 @@ scripts/services.sh   # Redis and PostgreSQL for the worker tests
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache   # the import contract: [tool.importlinter] in pyproject.toml
 exec .venv/bin/pytest "$@"

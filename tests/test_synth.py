@@ -5,10 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.synth import HEADERS, generate_month, write_month
+from benchmarks.synth import (
+    BAND_ELDERLY,
+    BAND_KOUKI,
+    BAND_PRESCHOOL,
+    BAND_WORKING,
+    HEADERS,
+    age_band,
+    check_digit,
+    elderly_start,
+    generate_month,
+    kouki_start,
+    preschool_end,
+    write_month,
+)
 from rules import CATEGORIES
 from worker.reading.schema import classify_header
 
@@ -40,8 +54,9 @@ def ref_check_digit_ok(number: str) -> bool:
     return (10 - total % 10) % 10 == check
 
 
-def ref_allowed_ratios(birth: dt.date, service: dt.date, insurer: str) -> set[int]:
-    """DOMAIN §2 written from the school year and birthday calendar."""
+def ref_starts(birth: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+    """DOMAIN §2 written from the school year and birthday calendar: the first day of
+    school age (no longer 未就学), of 高齢受給者 and of 後期高齢者."""
 
     def anniversary(years: int) -> dt.date:
         try:
@@ -52,8 +67,6 @@ def ref_allowed_ratios(birth: dt.date, service: dt.date, insurer: str) -> set[in
     # 未就学 until the March 31 before first grade; born on April 1 starts school a year
     # earlier than those born on April 2.
     school_year = birth.year + (6 if (birth.month, birth.day) <= (4, 1) else 7)
-    if service < dt.date(school_year, 4, 1):
-        return {2}
     seventieth = anniversary(70)
     if seventieth.day == 1:
         elderly_from = seventieth
@@ -61,9 +74,16 @@ def ref_allowed_ratios(birth: dt.date, service: dt.date, insurer: str) -> set[in
         elderly_from = dt.date(seventieth.year + 1, 1, 1)
     else:
         elderly_from = dt.date(seventieth.year, seventieth.month + 1, 1)
+    return dt.date(school_year, 4, 1), elderly_from, anniversary(75)
+
+
+def ref_allowed_ratios(birth: dt.date, service: dt.date, insurer: str) -> set[int]:
+    school, elderly_from, kouki_from = ref_starts(birth)
+    if service < school:
+        return {2}
     if service < elderly_from:
         return {3}
-    if service < anniversary(75):
+    if service < kouki_from:
         assert not insurer.startswith("39"), (birth, service, insurer)
         return {2, 3}
     assert insurer.startswith("39"), (birth, service, insurer)
@@ -83,6 +103,63 @@ def test_reference_examples() -> None:
     assert ref_allowed_ratios(dt.date(1956, 10, 2), oct15, "") == {3}
     assert ref_allowed_ratios(dt.date(1951, 10, 15), oct15, "39") == {1, 2, 3}
     assert ref_allowed_ratios(dt.date(1951, 10, 16), oct15, "") == {2, 3}
+
+
+def _edge_births() -> list[dt.date]:
+    """Birthdays on the edges: the 1st and last of every month, 29 Feb, 1 and 2 April."""
+    births = []
+    for year in range(1900, 2026):
+        for month in range(1, 13):
+            first = dt.date(year, month, 1)
+            births += [first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)]
+        births += [dt.date(year, 2, 28), dt.date(year, 4, 1), dt.date(year, 4, 2), dt.date(year, 10, 15)]
+        if year % 4 == 0 and year != 1900:
+            births.append(dt.date(year, 2, 29))
+    return births
+
+
+def _days(dates: list[dt.date]) -> np.ndarray:
+    return np.array(dates, dtype="datetime64[D]")
+
+
+def test_age_boundaries_agree_with_the_reference_on_edge_days() -> None:
+    """synth takes its boundaries from rules.domain.age; both agree with the calendar."""
+    births = _edge_births()
+    starts = [ref_starts(b) for b in births]
+    assert (preschool_end(_days(births)) == _days([s[0] - dt.timedelta(days=1) for s in starts])).all()
+    assert (elderly_start(_days(births)) == _days([s[1] for s in starts])).all()
+    assert (kouki_start(_days(births)) == _days([s[2] for s in starts])).all()
+
+
+def test_age_band_agrees_with_the_reference_around_each_boundary() -> None:
+    bands = (BAND_PRESCHOOL, BAND_WORKING, BAND_ELDERLY, BAND_KOUKI)
+    pairs = [
+        (birth, start + dt.timedelta(days=shift))
+        for birth in _edge_births()
+        for start in ref_starts(birth)
+        for shift in (-1, 0, 1)
+    ]
+    expected = [bands[sum(service >= start for start in ref_starts(birth))] for birth, service in pairs]
+    got = age_band(_days([b for b, _ in pairs]), _days([s for _, s in pairs]))
+    assert got.tolist() == expected
+    # one date at a time, as sample_receipts/build.py calls it
+    assert int(age_band("2020-04-01", "2026-03-31")) == BAND_PRESCHOOL
+    assert int(age_band("2020-04-01", "2026-04-01")) == BAND_WORKING
+    assert str(elderly_start("1956-10-01")) == "2026-10-01"
+    assert str(kouki_start("1952-02-29")) == "2027-03-01"
+
+
+def test_check_digit_agrees_with_the_reference() -> None:
+    rng = np.random.default_rng(1)
+    bodies = [f"{b:07d}" for b in rng.integers(0, 10**7, 2000)] + [f"{b:05d}" for b in range(0, 10**5, 41)]
+    for body in bodies:
+        digit = check_digit(body)
+        assert ref_check_digit_ok(body + digit), body
+        assert sum(ref_check_digit_ok(body + d) for d in "0123456789") == 1, body
+    assert check_digit("0113001") == "2" and check_digit("13801") == "6"
+    for bad in ("", "123456", "12a4567", "12345678"):
+        with pytest.raises(ValueError):
+            check_digit(bad)
 
 
 # --- the generator ------------------------------------------------------------------------
