@@ -185,7 +185,7 @@ def findings_path(n: int, seed: int) -> Path:
 def _data_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    from worker.reading.read import discover
+    from worker.reading import discover
 
     files, problems = discover([folder])
     if problems:
@@ -202,8 +202,7 @@ def _raw_tables(month: dict[str, Any], form: str) -> list[Any]:
     import pyarrow.compute as pc
 
     from benchmarks.synth import _FILE_STEMS
-    from worker.reading.schema import classify_header
-    from worker.reading.tables import RawTable
+    from worker.reading import RawTable, classify_header
 
     claim_month = str(month["receipts"]["診療年月"].iloc[0])
     out = []
@@ -262,7 +261,7 @@ def stage_gen(args: argparse.Namespace) -> dict[str, Any]:
 
 def stage_read(args: argparse.Namespace) -> dict[str, Any]:
     from worker.config import Settings
-    from worker.reading.read import read_all
+    from worker.reading import read_all
 
     files = _data_files(data_dir(args.form, args.receipts[0], args.seed))
     settings = Settings.from_env()

@@ -83,7 +83,7 @@ class Lint:
 def lint(root: Path) -> Lint:
     assert_analyses_copy(root)
     done = subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
+        [str(LINT_IMPORTS), "--no-cache", str(root / "pyproject.toml")],
         cwd=root,
         env=_env(root),
         capture_output=True,
@@ -117,9 +117,9 @@ def inject(path: Path, statement: str) -> int:
         # reading is below jobs
         (
             "worker/reading/tables.py",
-            "from worker.jobs import storage",
+            "from worker.jobs import models",
             {"flow"},
-            "worker.reading.tables -> worker.jobs.storage",
+            "worker.reading.tables -> worker.jobs.models",
         ),
         # a task module imports no other task module
         ("tasks/nightly.py", "import tasks.parts", {"tasks-independent"}, "tasks.nightly -> tasks.parts"),

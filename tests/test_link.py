@@ -6,7 +6,7 @@ import pandas as pd
 
 from worker.engine.link import link_cards, link_online
 from worker.normalise.typed import normalise
-from worker.reading.tables import RawTable
+from worker.reading import RawTable
 
 
 def typed(kind: str, rows: list[dict[str, str]]) -> pd.DataFrame:

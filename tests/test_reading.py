@@ -16,8 +16,7 @@ from conftest import SAMPLE_OCTOBER_RECEIPTS
 from worker.cli import reconcile
 from worker.config import Settings
 from worker.normalise.typed import months_of, normalise
-from worker.reading.read import read_all
-from worker.reading.tables import RawTable
+from worker.reading import RawTable, read_all
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 SETTINGS = Settings()

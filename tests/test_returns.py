@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from worker.engine.reconcile import EngineResult, reconcile_tables
-from worker.reading.schema import TableKind
-from worker.reading.tables import RawTable
+from worker.reading import RawTable, TableKind
 
 
 def table(kind: TableKind, rows: list[dict[str, str]]) -> RawTable:

@@ -18,8 +18,7 @@ import pandas as pd
 import pytest
 
 from worker.engine.reconcile import reconcile_tables
-from worker.reading.schema import TableKind
-from worker.reading.tables import RawTable
+from worker.reading import RawTable, TableKind
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 

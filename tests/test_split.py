@@ -26,7 +26,7 @@ from worker.config import Settings
 from worker.engine import split
 from worker.engine.link import link_returns
 from worker.engine.reconcile import combine, reconcile_stacked
-from worker.reading.read import read_all
+from worker.reading import read_all
 
 MONTH = "2026-10"
 COMPARED = ["source_file", "sheet", "row", "rule_id", "expected", "message", "copay_diff_yen"]

@@ -24,7 +24,7 @@ from benchmarks.synth import (
     write_month,
 )
 from rules import CATEGORIES
-from worker.reading.schema import classify_header
+from worker.reading import classify_header
 
 N = 4000
 

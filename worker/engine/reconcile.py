@@ -12,8 +12,7 @@ from rules.domain.return_reasons import CLASS_LABELS_JA
 from worker.engine.link import latest_online_after, link, link_returns
 from worker.engine.results import ReturnsSummary
 from worker.normalise.typed import empty_table, normalise
-from worker.reading.schema import TABLE_KINDS
-from worker.reading.tables import RawTable
+from worker.reading import TABLE_KINDS, RawTable
 
 
 def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import zlib
 from pathlib import Path
 from typing import Any, Final
@@ -37,7 +36,7 @@ from worker.engine.link import link_returns
 from worker.engine.reconcile import EngineResult
 from worker.engine.results import ReturnsSummary
 from worker.files import atomic_dir, atomic_file
-from worker.reading.schema import TABLE_KINDS
+from worker.reading import TABLE_KINDS
 
 #: column of a part's returns: the return's position in the whole month (orders the reclaims)
 POS: Final = "_split_pos"

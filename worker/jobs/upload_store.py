@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from worker.files import publish
 from worker.jobs.models import Upload, UploadSource, UploadStatus, utcnow
 
 __all__ = ["check_clinic_id", "store_upload"]
@@ -25,18 +26,8 @@ def check_clinic_id(clinic_id: str) -> None:
         raise ValueError(f"clinic_id {clinic_id!r} cannot name a folder")
 
 
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy_hashing(src: Path, tmp_dir: Path) -> tuple[Path, str, int]:
-    """Copy ``src`` to a temporary file in ``tmp_dir`` (fsynced); return it, its sha256 and size."""
+    """Copy ``src`` to a temporary file in ``tmp_dir``; return it, its sha256 and size (``publish`` fsyncs it)."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=tmp_dir)
     tmp = Path(name)
@@ -48,8 +39,6 @@ def _copy_hashing(src: Path, tmp_dir: Path) -> tuple[Path, str, int]:
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -88,8 +77,7 @@ def store_upload(
         target = data_dir / rel
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
-            _fsync_dir(target.parent)
+            publish(tmp, target, mode=0o600)
         if existing is not None:
             return existing, False
         upload = Upload(

@@ -14,8 +14,7 @@ import pandas as pd
 
 from rules import make_findings
 from worker.normalise import values as v
-from worker.reading.schema import TableKind
-from worker.reading.tables import RawTable
+from worker.reading import RawTable, TableKind
 
 Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 

@@ -7,10 +7,31 @@ The flow: ``discover`` (which files) → ``guard`` (pre-parse checks: ``zip_guar
 Headers are recognised by ``schema``.
 """
 
-from worker.reading.discover import SUFFIXES, discover
-from worker.reading.read import read_all, read_file
-from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA, TableKind, classify_header
-from worker.reading.tables import FileProblem, RawTable
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from worker.reading.discover import SUFFIXES, discover
+    from worker.reading.read import read_all, read_file
+    from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA, TableKind, classify_header
+    from worker.reading.tables import FileProblem, RawTable
+
+# Names are loaded on first use (PEP 562): the reader child imports ``worker.reading.*``
+# modules and must not pay for pandas/pyarrow through this package's ``__init__``.
+_WHERE = {
+    "SUFFIXES": "discover",
+    "discover": "discover",
+    "read_all": "read",
+    "read_file": "read",
+    "TABLE_KINDS": "schema",
+    "TABLE_LABELS_JA": "schema",
+    "TableKind": "schema",
+    "classify_header": "schema",
+    "FileProblem": "tables",
+    "RawTable": "tables",
+}
 
 __all__ = [
     "SUFFIXES",
@@ -24,3 +45,11 @@ __all__ = [
     "read_all",
     "read_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'worker.reading' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"worker.reading.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value

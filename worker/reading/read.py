@@ -22,16 +22,12 @@ import pyarrow.ipc as ipc
 
 from worker.config import Settings
 from worker.files import atomic_dir
-from worker.reading.discover import SUFFIXES, discover
 from worker.reading.extract import extract_tables
 from worker.reading.guard import Limits, UnsafeFileError, check_file
 from worker.reading.isolation import IsolatedFailure, run_isolated
 from worker.reading.tables import FileProblem, RawTable
 
-# SUFFIXES and discover (worker.reading.discover) are re-exported for the modules that still
-# import them from here (worker.jobs.service, worker.engine.pipeline, bench_core); import them from
-# ``worker.reading`` instead, then drop them here.
-__all__ = ["SUFFIXES", "discover", "read_all", "read_file"]
+__all__ = ["read_all", "read_file"]
 
 log = logging.getLogger(__name__)
 
