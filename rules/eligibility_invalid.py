@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity
 from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
@@ -22,7 +23,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     validity = df["on_validity"]
     lost = make_findings(
         df,
-        validity.eq("2"),
+        validity.eq(OnlineValidity.INVALID),
         category=CATEGORY,
         rule_id="ELIG_INVALID",
         severity="error",
@@ -36,7 +37,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     )
     new = make_findings(
         df,
-        validity.eq("3"),
+        validity.eq(OnlineValidity.INVALID_NEW),
         category=CATEGORY,
         rule_id="ELIG_INVALID_NEW",
         severity="error",

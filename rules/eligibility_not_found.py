@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "eligibility_not_found"
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    none = df["on_validity"].eq("4")
+    none = df["on_validity"].eq(OnlineValidity.NOT_FOUND)
     fusho = df["is_fusho"]
     open_ = make_findings(
         df,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity
 from rules.domain.context import date_text, eligibility_text, text
 from rules.findings import concat_findings, empty_findings, make_findings
 
@@ -64,7 +65,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     not_myna = fusho & method.ne("") & ~method.str.contains("マイナ", regex=False).fillna(False).astype(bool)
     has_prev = fusho & df["prev_month"].notna()
     revisit = fusho & (has_prev | df["visit_type"].fillna("").str.contains("再診", regex=False))
-    invalid = fusho & df["on_validity"].isin(["2", "3"])
+    invalid = fusho & df["on_validity"].isin([OnlineValidity.INVALID, OnlineValidity.INVALID_NEW])
 
     def prev_text(d: pd.DataFrame) -> pd.Series:
         return date_text(d["prev_month"]).str[:7] + " の請求（" + eligibility_text(d, "prev_") + "）"

@@ -9,15 +9,17 @@ person, stop using it and report it to the insurer; correct the レセコン if 
 from __future__ import annotations
 
 from functools import partial
+from typing import Final
 
 import pandas as pd
 
+from rules.domain.codes import Sex, labels_ja
 from rules.domain.context import SOURCE_PAIRS, date_text, labelled, pair_rule_id
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "identity_mismatch"
 
-_SEX = {"1": "男", "2": "女"}
+_SEX: Final = labels_ja(Sex)
 
 
 def _side(d: pd.DataFrame, p: str) -> pd.Series:

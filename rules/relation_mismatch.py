@@ -8,13 +8,15 @@ Fix: check the card and bill with the right 本人/家族 (and the matching レ�
 from __future__ import annotations
 
 from functools import partial
+from typing import Final
 
 import pandas as pd
 
+from rules.domain.codes import Relation, labels_ja
 from rules.findings import concat_findings, make_findings
 
 CATEGORY = "relation_mismatch"
-_LABEL = {"1": "本人", "2": "家族"}
+_LABEL: Final = labels_ja(Relation)
 
 
 def _label(col: pd.Series) -> pd.Series:

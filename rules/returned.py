@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity, Relation, Sex, labels_ja
 from rules.domain.context import date_text, eligibility_text, text
 from rules.domain.return_reasons import CLASS_LABELS_JA, classify_return
 from rules.findings import make_findings
@@ -61,7 +62,7 @@ METHOD_LABELS: Final[dict[str, str]] = {
     "insurer_number": "診療年月・保険者番号・番号",
     "kana_birth_sex": "カナ氏名・生年月日・性別",
 }
-_REL = {"1": "本人", "2": "家族"}
+_REL: Final = labels_ja(Relation)
 _NEEDS_NEW_ELIGIBILITY: Final = frozenset(
     {
         "資格喪失後の受診",
@@ -80,7 +81,7 @@ _NEEDS_NEW_ELIGIBILITY: Final = frozenset(
 def _fix(row: dict[Any, Any]) -> tuple[str, str]:
     """(action, 再請求 可/確認待ち) for one classified return."""
     cls, sub = str(row["_class"]), str(row["_subtype"])
-    later_valid = row["lo_validity"] == "1"
+    later_valid = row["lo_validity"] == OnlineValidity.VALID
     new_insurer = later_valid and (
         row["lo_insurer_no"] != row["cl_insurer_no"] or row["lo_card_number"] != row["cl_card_number"]
     )
@@ -142,7 +143,7 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
         + " "
         + date_text(out["lo_birth_date"])
         + " "
-        + text(out["lo_sex"]).map({"1": "男", "2": "女"}).fillna("")
+        + text(out["lo_sex"]).map(labels_ja(Sex)).fillna("")
     ).str.strip()
     fixes = [_fix(r) for r in out.to_dict("records")] if len(out) else []
     out["_action"] = [f[0] for f in fixes]
