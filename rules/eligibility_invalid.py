@@ -10,13 +10,21 @@ the new insurer; until then, the lost qualification.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.codes import OnlineValidity
 from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "eligibility_invalid"
+CATEGORY: Final = "eligibility_invalid"
+ORDER: Final = 50  # CONTRACT §2
+LABEL_JA: Final = "資格無効"
+SUMMARY_JA: Final = "オンラインで「資格無効」「無効（新しい資格あり）」"
+RULE_IDS: Final = ("ELIG_INVALID", "ELIG_INVALID_NEW")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

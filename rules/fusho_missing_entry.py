@@ -15,6 +15,7 @@ patient after the visit and record the date.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
@@ -25,7 +26,13 @@ from rules.domain.codes import Relation
 from rules.domain.tekiyo import ITEM_LABELS_JA, Tekiyo, missing_items, parse_tekiyo
 from rules.findings import empty_findings, make_findings
 
-CATEGORY = "fusho_missing_entry"
+CATEGORY: Final = "fusho_missing_entry"
+ORDER: Final = 160  # CONTRACT §2
+LABEL_JA: Final = "不詳レセプトの摘要記載漏れ"
+SUMMARY_JA: Final = "不詳レセプトの摘要欄の記載漏れ（下記）"
+RULE_IDS: Final = ("FUSHO_MISSING",)
+ALIASES: Final[Mapping[str, str]] = {}
+
 _ACTUAL_MAX = 80
 _RELATIONS: Final[frozenset[str]] = frozenset(str(r) for r in Relation)
 

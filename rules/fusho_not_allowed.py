@@ -11,6 +11,9 @@ Fix: re-bill to the insurer named in the message instead of 77777777.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import numpy as np
 import pandas as pd
 
@@ -18,7 +21,12 @@ from rules.domain.codes import OnlineValidity
 from rules.domain.context import date_text, eligibility_text, text
 from rules.findings import concat_findings, empty_findings, make_findings
 
-CATEGORY = "fusho_not_allowed"
+CATEGORY: Final = "fusho_not_allowed"
+ORDER: Final = 170  # CONTRACT §2
+LABEL_JA: Final = "不詳レセプトにできない請求"
+SUMMARY_JA: Final = "不詳レセプトにできない請求（下記）"
+RULE_IDS: Final = ("FUSHO_NO_MYNA", "FUSHO_REVISIT", "FUSHO_ONLINE_INVALID")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:

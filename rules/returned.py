@@ -15,6 +15,7 @@ online and ask the patient for the current certificate. ``reclaim_table`` is the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -25,7 +26,14 @@ from rules.domain.context import date_text, eligibility_text, text
 from rules.domain.return_reasons import CLASS_LABELS_JA, classify_return
 from rules.findings import make_findings
 
-CATEGORY = "returned"
+CATEGORY: Final = "returned"
+ORDER: Final = 200  # CONTRACT §2
+LABEL_JA: Final = "返戻"
+SUMMARY_JA: Final = "返戻されたレセプトと、その直し方（下記）"
+RULE_IDS: Final = ("RETURNED",)
+ALIASES: Final[Mapping[str, str]] = {}
+STAGE: Final = "return"  # run on the linked returns by worker.engine, not by registry.run
+TESTED_BY: Final = "tests/test_returns.py"
 
 #: pre-submission categories that predict a return of each class
 PREDICTORS: Final[dict[str, frozenset[str]]] = {
