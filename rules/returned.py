@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from rules.domain.codes import OnlineValidity, Relation, Sex, labels_ja
+from rules.domain.codes import MatchMethod, OnlineValidity, Relation, ReturnClass, Sex, labels_ja
 from rules.domain.context import date_text, eligibility_text, text
 from rules.domain.return_reasons import CLASS_LABELS_JA, classify_return
 from rules.findings import make_findings
@@ -37,7 +37,7 @@ TESTED_BY: Final = "tests/test_returns.py"
 
 #: pre-submission categories that predict a return of each class
 PREDICTORS: Final[dict[str, frozenset[str]]] = {
-    "eligibility": frozenset(
+    ReturnClass.ELIGIBILITY: frozenset(
         {
             "eligibility_invalid",
             "eligibility_not_found",
@@ -52,8 +52,8 @@ PREDICTORS: Final[dict[str, frozenset[str]]] = {
             "ratio_implausible_for_age",
         }
     ),
-    "fusho": frozenset({"fusho_missing_entry", "fusho_not_allowed", "fusho_followup_required"}),
-    "ratio": frozenset(
+    ReturnClass.FUSHO: frozenset({"fusho_missing_entry", "fusho_not_allowed", "fusho_followup_required"}),
+    ReturnClass.RATIO: frozenset(
         {
             "ratio_billed_vs_verified",
             "ratio_online_vs_card",
@@ -62,14 +62,9 @@ PREDICTORS: Final[dict[str, frozenset[str]]] = {
             "full_charge_collected",
         }
     ),
-    "other": frozenset(),
+    ReturnClass.OTHER: frozenset(),
 }
-METHOD_LABELS: Final[dict[str, str]] = {
-    "receipt_no": "レセプト番号",
-    "patient_month": "患者ID・診療年月",
-    "insurer_number": "診療年月・保険者番号・番号",
-    "kana_birth_sex": "カナ氏名・生年月日・性別",
-}
+METHOD_LABELS: Final[dict[str, str]] = dict(labels_ja(MatchMethod))
 _REL: Final = labels_ja(Relation)
 _NEEDS_NEW_ELIGIBILITY: Final = frozenset(
     {
@@ -94,7 +89,7 @@ def _fix(row: dict[Any, Any]) -> tuple[str, str]:
         row["lo_insurer_no"] != row["cl_insurer_no"] or row["lo_card_number"] != row["cl_card_number"]
     )
     later = f"{row['_lo_ident']}（{row['_lo_date']} のオンライン資格確認）"
-    if cls == "fusho":
+    if cls == ReturnClass.FUSHO:
         missing = str(row["claim_missing"] or "")
         if missing:
             return (f"被保険者資格申立書をもとに、摘要欄に {missing} を追記して再請求してください。", "可")
@@ -102,9 +97,9 @@ def _fix(row: dict[Any, Any]) -> tuple[str, str]:
             "返戻理由の記載不備を確認し、申立書をもとに摘要欄（連絡先・患者連絡日など）を補って再請求してください。",
             "可",
         )
-    if cls == "ratio":
+    if cls == ReturnClass.RATIO:
         return ("正しい負担割合で再請求し、窓口負担の差額を患者と精算してください。", "可")
-    if cls == "eligibility":
+    if cls == ReturnClass.ELIGIBILITY:
         if sub == "本人・家族等誤り":
             rel = _REL.get(str(row["lo_relation"]), "")
             hint = f"（オンライン資格確認では「{rel}」）" if rel else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.domain import eras
-from rules.domain.codes import OnlineValidity, Relation, Sex, labels_ja, spelling_table
+from rules.domain.codes import MatchMethod, OnlineValidity, Relation, Sex, labels_ja, spelling_table
 
 
 def test_spelling_tables_are_the_readers_tables() -> None:
@@ -54,3 +54,13 @@ def test_one_era_table() -> None:
     }  # fmt: skip
     assert eras.era_of("r").year(8) == 2026
     assert eras.era_of("平成").year(1) == 1989
+
+
+def test_return_codes() -> None:
+    from rules.domain.return_reasons import CLASS_LABELS_JA
+    from worker.engine.link import RETURN_MATCH_METHODS
+
+    assert CLASS_LABELS_JA == {"eligibility": "資格", "fusho": "不詳 記載不備", "ratio": "負担割合", "other": "その他"}
+    # the engine still has its own copy of the match methods: it must agree with the enum
+    assert tuple(labels_ja(MatchMethod).items()) == RETURN_MATCH_METHODS
+    assert list(MatchMethod) == [m for m, _ in RETURN_MATCH_METHODS]

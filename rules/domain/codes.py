@@ -62,6 +62,24 @@ class Sex(Code):
     FEMALE = "2", "女", ("女", "女性", "F")
 
 
+class ReturnClass(Code):
+    """The class of a 返戻 (DOMAIN §7), read from its reason by ``rules.domain.return_reasons``."""
+
+    ELIGIBILITY = "eligibility", "資格"
+    FUSHO = "fusho", "不詳 記載不備"
+    RATIO = "ratio", "負担割合"
+    OTHER = "other", "その他"
+
+
+class MatchMethod(Code):
+    """How a 返戻 was matched to its claim (``match_method``), strongest first."""
+
+    RECEIPT_NO = "receipt_no", "レセプト番号"
+    PATIENT_MONTH = "patient_month", "患者ID・診療年月"
+    INSURER_NUMBER = "insurer_number", "診療年月・保険者番号・番号"
+    KANA_BIRTH_SEX = "kana_birth_sex", "カナ氏名・生年月日・性別"
+
+
 def labels_ja(codes: type[Code]) -> Mapping[str, str]:
     """code -> Japanese label, with plain ``str`` keys (for ``Series.map``)."""
     return {str(m): m.label_ja for m in codes}
