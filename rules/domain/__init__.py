@@ -1,7 +1,8 @@
 """What several rules share, pure (no I/O, no application code).
 
 - ``age``: the burden ratio by age at every legal boundary (DOMAIN §2);
-- ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別) with labels and spellings;
+- ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別, 返戻の分類, 照合方法) with
+  labels and spellings;
 - ``context``: the columns every rule uses, derived once from the linked table, and text helpers;
 - ``eras``: the one 和暦 table (names, letters, GYYMMDD digits, start years);
 - ``insurer``: 保険者番号 structure, check digit, 不詳 markers;

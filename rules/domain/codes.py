@@ -1,4 +1,4 @@
-"""The stored codes, as names (DOMAIN §3, CONTRACT §1).
+"""The stored codes, as names (DOMAIN §3, §7, CONTRACT §1).
 
 Normalisation turns every accepted spelling of a value (「男性」, 「被扶養者」, 「無効（新しい資格
 あり）」 …) into its code ("1", "2", …); rules compare with the members below, never with
@@ -8,6 +8,7 @@ and ``column.isin([...])`` work on the code columns as they are.
 Each member carries its Japanese label (``label_ja``, what a clerk reads) and the
 spellings accepted for it besides the code itself (``spellings``, as they are after NFKC
 and with spaces removed); ``spelling_table`` turns an enum into the reader's lookup table.
+``str(member)`` is the plain code (``.value`` is typed loosely by mypy for these enums).
 """
 
 from __future__ import annotations
