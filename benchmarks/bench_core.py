@@ -196,7 +196,7 @@ def _data_files(folder: Path) -> list[Path]:
 def _raw_tables(month: dict[str, Any], form: str) -> list[Any]:
     """The RawTables the reader would hand back for generate_month's tables: canonical
     field names (classify_header), ``_row`` = Excel row, missing cells as null, and the
-    frame made by the same Arrow -> pandas conversion as worker.reading._load ("str")."""
+    frame made by the same Arrow -> pandas conversion as worker.reading.read._load ("str")."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -8,12 +8,12 @@ Run from the repository root (Redis on 127.0.0.1:6379; database 8 is flushed):
 Steps:
 1. make (or reuse) the month's files under benchmarks/_data/<form>-<N>-<seed>/ as
    benchmarks/bench_core.py does (generate_month + write_month);
-2. baseline: ``worker.engine.pipeline.reconcile(files, out)`` timed in a fresh subprocess (what
+2. baseline: ``worker.cli.reconcile(files, out)`` timed in a fresh subprocess (what
    the in-process CLI runs);
 3. for each worker count W: a fresh data folder and SQLite database, Redis database 8
    flushed, one ``python -m worker.cli worker -c W`` process with HENREI_SPLIT_PARTS=W and
    HENREI_SPLIT_RECEIPTS=N/2 (so the month is split even at W=1), the 3 files uploaded
-   as ``henrei upload`` does (``service.accept_upload`` + a register job each), then
+   as ``henrei upload`` does (``worker.jobs.accept_upload`` + a register job each), then
    (a) wall time from the first upload until every job of the clinic is finished
    (the last job's ``finished_at``), and
    (b) the final reconcile's own duration (the split parent's ``started_at`` to
@@ -139,8 +139,7 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
     from sqlalchemy import select
 
     from tasks.uploads import register_upload
-    from worker import jobs as service
-    from worker import jobs as st
+    from worker import jobs as worker_jobs
     from worker.config import Settings
     from worker.jobs.celery_app import app
 
@@ -157,7 +156,7 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
     }
     _redis_flush()
     settings = Settings(data_dir=data, database_url=db_url, broker_url=BROKER)
-    ctx = service.Context(settings)
+    ctx = worker_jobs.Context(settings)
     _ = ctx.engine  # create the schema before the worker starts
     log = open(tmp / "worker.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -172,21 +171,21 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
         t0 = time.perf_counter()
         upload_ids = []
         for p in files:  # what `henrei upload` does
-            upload_id, created = service.accept_upload(ctx, CLINIC, p)
+            upload_id, created = worker_jobs.accept_upload(ctx, CLINIC, p)
             if created:
-                service.queue_register(ctx, upload_id, lambda j: register_upload.apply_async((j,), connection=conn))
+                worker_jobs.queue_register(ctx, upload_id, lambda j: register_upload.apply_async((j,), connection=conn))
             upload_ids.append(upload_id)
         upload_s = time.perf_counter() - t0
 
-        def snapshot() -> list[st.Job]:
-            with st.session_scope(ctx.engine) as s:
-                jobs = list(s.scalars(select(st.Job).where(st.Job.clinic_id == CLINIC)))
+        def snapshot() -> list[worker_jobs.Job]:
+            with worker_jobs.session_scope(ctx.engine) as s:
+                jobs = list(s.scalars(select(worker_jobs.Job).where(worker_jobs.Job.clinic_id == CLINIC)))
                 s.expunge_all()
             return jobs
 
         rds = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
 
-        def finished(jobs: list[st.Job]) -> bool:
+        def finished(jobs: list[worker_jobs.Job]) -> bool:
             # nothing queued or being worked on (acks_late: a running task's message is
             # in "unacked"), and every job of the clinic finished
             idle = rds.llen("henrei") == 0 and rds.hlen("unacked") == 0
@@ -262,7 +261,7 @@ def run_workers(files: list[Path], n: int, workers: int, timeout: float) -> dict
         _stop(proc)
         log.close()
         _redis_flush()
-        service.dispose_engines(db_url)
+        worker_jobs.dispose_engines(db_url)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -315,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = args.receipts
     files = ensure_data(n, args.form, args.seed)
-    _log("baseline: worker.engine.pipeline.reconcile in a fresh process ...")
+    _log("baseline: worker.cli.reconcile in a fresh process ...")
     base = run_baseline(data_dir(args.form, n, args.seed))
     _log(f"  baseline {base['seconds']:.2f} s ({n / base['seconds']:,.0f} receipts/s)")
     runs = []

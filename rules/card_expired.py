@@ -10,6 +10,7 @@ check the ratio again, and bill with the current eligibility.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 import pandas as pd
@@ -18,7 +19,13 @@ from rules.domain.context import date_text, text
 from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "card_expired"
+CATEGORY: Final = "card_expired"
+ORDER: Final = 140  # CONTRACT §2
+LABEL_JA: Final = "証の有効期限切れ"
+SUMMARY_JA: Final = "証の有効期限切れ、2026年3月31日を過ぎた従来の健康保険証"
+RULE_IDS: Final = ("CARD_EXPIRED", "PAPER_CARD_AFTER_GRACE")
+ALIASES: Final[Mapping[str, str]] = {}
+
 PAPER_CARD_LAST_DAY: Final = pd.Timestamp("2026-03-31")
 _PAPER = r"^(?:健康保険証|保険証|被保険者証|健康保険被保険者証|国民健康保険被保険者証)$"
 

@@ -8,13 +8,21 @@ Fix: split the 番号 and 枝番 as on the card (枝番 = the last 2 digits) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import text
 from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "card_number_format"
+CATEGORY: Final = "card_number_format"
+ORDER: Final = 120  # CONTRACT §2
+LABEL_JA: Final = "記号・番号・枝番の形式誤り"
+SUMMARY_JA: Final = "枝番が番号に入り込んでいる、枝番が2桁でない など"
+RULE_IDS: Final = ("CARD_BRANCH_IN_NUMBER", "CARD_BRANCH_FORM", "CARD_NUMBER_CHARS")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -8,12 +8,20 @@ confirm eligibility with 資格情報のお知らせ / 資格確認書 (or as �
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import date_text
 from rules.findings import make_findings
 
-CATEGORY = "ecert_expired"
+CATEGORY: Final = "ecert_expired"
+ORDER: Final = 150  # CONTRACT §2
+LABEL_JA: Final = "電子証明書の期限切れ"
+SUMMARY_JA: Final = "マイナンバーカードの電子証明書が期限から3か月を過ぎている"
+RULE_IDS: Final = ("ECERT_EXPIRED",)
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

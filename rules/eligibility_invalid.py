@@ -10,19 +10,28 @@ the new insurer; until then, the lost qualification.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity
 from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "eligibility_invalid"
+CATEGORY: Final = "eligibility_invalid"
+ORDER: Final = 50  # CONTRACT §2
+LABEL_JA: Final = "資格無効"
+SUMMARY_JA: Final = "オンラインで「資格無効」「無効（新しい資格あり）」"
+RULE_IDS: Final = ("ELIG_INVALID", "ELIG_INVALID_NEW")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     validity = df["on_validity"]
     lost = make_findings(
         df,
-        validity.eq("2"),
+        validity.eq(OnlineValidity.INVALID),
         category=CATEGORY,
         rule_id="ELIG_INVALID",
         severity="error",
@@ -36,7 +45,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     )
     new = make_findings(
         df,
-        validity.eq("3"),
+        validity.eq(OnlineValidity.INVALID_NEW),
         category=CATEGORY,
         rule_id="ELIG_INVALID_NEW",
         severity="error",

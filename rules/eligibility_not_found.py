@@ -8,15 +8,24 @@ go as 不詳 (77777777) with a 被保険者資格申立書 (DOMAIN §5). Already
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "eligibility_not_found"
+CATEGORY: Final = "eligibility_not_found"
+ORDER: Final = 60  # CONTRACT §2
+LABEL_JA: Final = "該当資格なし"
+SUMMARY_JA: Final = "オンラインで「該当資格なし」"
+RULE_IDS: Final = ("ELIG_NOT_FOUND", "ELIG_NOT_FOUND_FUSHO")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    none = df["on_validity"].eq("4")
+    none = df["on_validity"].eq(OnlineValidity.NOT_FOUND)
     fusho = df["is_fusho"]
     open_ = make_findings(
         df,

@@ -1,4 +1,7 @@
-"""The shape of a finding (CONTRACT §2) and helpers to build findings from column masks."""
+"""The shape of a finding (CONTRACT §2) and helpers to build findings from column masks.
+
+The categories themselves are declared by the rule modules (``rules.registry``).
+"""
 
 from __future__ import annotations
 
@@ -28,58 +31,6 @@ FINDING_COLUMNS: Final[tuple[str, ...]] = (
     "action",
     "copay_diff_yen",
 )
-
-#: Every category, in the order of CONTRACT §2; associations count by these names.
-CATEGORIES: Final[tuple[str, ...]] = (
-    "ratio_online_vs_card",
-    "ratio_billed_vs_verified",
-    "ratio_implausible_for_age",
-    "limit_category_mismatch",
-    "eligibility_invalid",
-    "eligibility_not_found",
-    "insurer_changed",
-    "identity_mismatch",
-    "name_mismatch",
-    "masked_characters",
-    "insurer_number_invalid",
-    "card_number_format",
-    "relation_mismatch",
-    "card_expired",
-    "ecert_expired",
-    "fusho_missing_entry",
-    "fusho_not_allowed",
-    "fusho_followup_required",
-    "full_charge_collected",
-    "returned",
-    "return_unmatched",
-    "input_invalid",
-)
-
-#: Japanese labels for the categories (what a clerk reads in the summary).
-CATEGORY_LABELS_JA: Final[Mapping[str, str]] = {
-    "ratio_online_vs_card": "負担割合の不一致（オン資と券面）",
-    "ratio_billed_vs_verified": "請求した負担割合の誤り",
-    "ratio_implausible_for_age": "年齢・保険者とあわない負担割合",
-    "limit_category_mismatch": "限度額区分の不一致",
-    "eligibility_invalid": "資格無効",
-    "eligibility_not_found": "該当資格なし",
-    "insurer_changed": "保険者の変更が未反映",
-    "identity_mismatch": "生年月日・性別の不一致（別人の可能性）",
-    "name_mismatch": "氏名の不一致",
-    "masked_characters": "氏名・住所の●表示",
-    "insurer_number_invalid": "保険者番号の誤り",
-    "card_number_format": "記号・番号・枝番の形式誤り",
-    "relation_mismatch": "本人・家族の不一致",
-    "card_expired": "証の有効期限切れ",
-    "ecert_expired": "電子証明書の期限切れ",
-    "fusho_missing_entry": "不詳レセプトの摘要記載漏れ",
-    "fusho_not_allowed": "不詳レセプトにできない請求",
-    "fusho_followup_required": "不詳レセプトの要確認",
-    "full_charge_collected": "10割徴収（返金が必要）",
-    "returned": "返戻",
-    "return_unmatched": "元のレセプトが見つからない返戻",
-    "input_invalid": "読み取れない値",
-}
 
 SEVERITY_LABELS_JA: Final[Mapping[str, str]] = {"error": "要修正", "warning": "要確認", "info": "参考"}
 
@@ -123,6 +74,8 @@ def make_findings(
     (the row's origin). Text arguments are one string for all rows, a column, or — best on
     large tables — a function of the selected rows, so text is only built for findings.
     """
+    from rules.registry import CATEGORIES  # here: the registry imports the rule modules, which import this
+
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     m = np.asarray(mask, dtype=bool)

@@ -10,13 +10,22 @@ what was collected minus the right copay.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain import age as _age
 from rules.domain.context import ratio_text, yen, yen_text
 from rules.findings import make_findings
 
-CATEGORY = "full_charge_collected"
+CATEGORY: Final = "full_charge_collected"
+ORDER: Final = 190  # CONTRACT §2
+LABEL_JA: Final = "10割徴収（返金が必要）"
+SUMMARY_JA: Final = "資格があるのに10割を徴収している（返金額つき）"
+RULE_IDS: Final = ("FULL_CHARGE",)
+ALIASES: Final[Mapping[str, str]] = {}
+
 _SINGLE = {_age.BIT[1]: 1.0, _age.BIT[2]: 2.0, _age.BIT[3]: 3.0}
 
 

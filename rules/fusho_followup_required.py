@@ -11,7 +11,9 @@ Fix: the action of each finding.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,13 @@ from rules.domain.context import date_text
 from rules.domain.tekiyo import parse_tekiyo
 from rules.findings import concat_findings, empty_findings, make_findings
 
-CATEGORY = "fusho_followup_required"
+CATEGORY: Final = "fusho_followup_required"
+ORDER: Final = 180  # CONTRACT §2
+LABEL_JA: Final = "不詳レセプトの要確認"
+SUMMARY_JA: Final = "不詳レセプトの要確認（下記）"
+RULE_IDS: Final = ("FUSHO_MANY_DAYS", "FUSHO_NO_CONTACT_DATE", "FUSHO_CONTACT_BEFORE_VISIT", "FUSHO_NEWBORN")
+ALIASES: Final[Mapping[str, str]] = {}
+
 NEWBORN_DAYS = 28
 
 

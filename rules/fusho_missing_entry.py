@@ -15,16 +15,26 @@ patient after the visit and record the date.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
+from rules.domain.codes import Relation
 from rules.domain.tekiyo import ITEM_LABELS_JA, Tekiyo, missing_items, parse_tekiyo
 from rules.findings import empty_findings, make_findings
 
-CATEGORY = "fusho_missing_entry"
+CATEGORY: Final = "fusho_missing_entry"
+ORDER: Final = 160  # CONTRACT §2
+LABEL_JA: Final = "不詳レセプトの摘要記載漏れ"
+SUMMARY_JA: Final = "不詳レセプトの摘要欄の記載漏れ（下記）"
+RULE_IDS: Final = ("FUSHO_MISSING",)
+ALIASES: Final[Mapping[str, str]] = {}
+
 _ACTUAL_MAX = 80
+_RELATIONS: Final[frozenset[str]] = frozenset(str(r) for r in Relation)
 
 
 def _message(missing: str) -> str:
@@ -65,7 +75,7 @@ def _missing(df: pd.DataFrame) -> pd.Series:
             key = (text, None if pd.isna(month) else pd.Timestamp(month).date())
             if key not in parsed:
                 parsed[key] = parse_tekiyo(key[0], claim_month=key[1])
-            items = missing_items(parsed[key], relation_known=isinstance(rel, str) and rel in ("1", "2"))
+            items = missing_items(parsed[key], relation_known=isinstance(rel, str) and rel in _RELATIONS)
             out[rows[k]] = "、".join(ITEM_LABELS_JA[i] for i in items)
     return pd.Series(out, index=df.index, dtype="object")
 

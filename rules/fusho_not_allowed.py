@@ -11,13 +11,22 @@ Fix: re-bill to the insurer named in the message instead of 77777777.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import numpy as np
 import pandas as pd
 
+from rules.domain.codes import OnlineValidity
 from rules.domain.context import date_text, eligibility_text, text
 from rules.findings import concat_findings, empty_findings, make_findings
 
-CATEGORY = "fusho_not_allowed"
+CATEGORY: Final = "fusho_not_allowed"
+ORDER: Final = 170  # CONTRACT §2
+LABEL_JA: Final = "不詳レセプトにできない請求"
+SUMMARY_JA: Final = "不詳レセプトにできない請求（下記）"
+RULE_IDS: Final = ("FUSHO_NO_MYNA", "FUSHO_REVISIT", "FUSHO_ONLINE_INVALID")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +73,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     not_myna = fusho & method.ne("") & ~method.str.contains("マイナ", regex=False).fillna(False).astype(bool)
     has_prev = fusho & df["prev_month"].notna()
     revisit = fusho & (has_prev | df["visit_type"].fillna("").str.contains("再診", regex=False))
-    invalid = fusho & df["on_validity"].isin(["2", "3"])
+    invalid = fusho & df["on_validity"].isin([OnlineValidity.INVALID, OnlineValidity.INVALID_NEW])
 
     def prev_text(d: pd.DataFrame) -> pd.Series:
         return date_text(d["prev_month"]).str[:7] + " の請求（" + eligibility_text(d, "prev_") + "）"

@@ -8,16 +8,24 @@ person, stop using it and report it to the insurer; correct the レセコン if 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Final
 
 import pandas as pd
 
+from rules.domain.codes import Sex, labels_ja
 from rules.domain.context import SOURCE_PAIRS, date_text, labelled, pair_rule_id
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "identity_mismatch"
+CATEGORY: Final = "identity_mismatch"
+ORDER: Final = 80  # CONTRACT §2
+LABEL_JA: Final = "生年月日・性別の不一致（別人の可能性）"
+SUMMARY_JA: Final = "生年月日・性別が食い違う（別人の情報の可能性）"
+RULE_IDS: Final = ("IDENTITY_RC_ON", "IDENTITY_RC_CD", "IDENTITY_ON_CD")
+ALIASES: Final[Mapping[str, str]] = {}
 
-_SEX = {"1": "男", "2": "女"}
+_SEX: Final = labels_ja(Sex)
 
 
 def _side(d: pd.DataFrame, p: str) -> pd.Series:

@@ -9,12 +9,20 @@ change; (b) re-bill to the insurer both sources show.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "insurer_changed"
+CATEGORY: Final = "insurer_changed"
+ORDER: Final = 70  # CONTRACT §2
+LABEL_JA: Final = "保険者の変更が未反映"
+SUMMARY_JA: Final = "新しい証の保険者がオンラインに反映されていない／請求先の保険者が違う"
+RULE_IDS: Final = ("INSURER_ONLINE_STALE", "INSURER_BILLED_OTHER")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

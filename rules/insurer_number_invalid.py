@@ -10,13 +10,21 @@ Fix: copy the number again from the card or the online result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import text
 from rules.domain.insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_ok, per_distinct
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "insurer_number_invalid"
+CATEGORY: Final = "insurer_number_invalid"
+ORDER: Final = 110  # CONTRACT §2
+LABEL_JA: Final = "保険者番号の誤り"
+SUMMARY_JA: Final = "保険者番号の桁数・法別番号・検証番号の誤り（不詳 77777777 は対象外）"
+RULE_IDS: Final = ("INSURER_FORM", "INSURER_HOUBETSU", "INSURER_CHECK_DIGIT")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def _hint(d: pd.DataFrame) -> pd.Series:

@@ -7,12 +7,20 @@ Fix: confirm the category with the insurer and apply the right ceiling.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import text
 from rules.findings import make_findings
 
-CATEGORY = "limit_category_mismatch"
+CATEGORY: Final = "limit_category_mismatch"
+ORDER: Final = 40  # CONTRACT §2
+LABEL_JA: Final = "限度額区分の不一致"
+SUMMARY_JA: Final = "限度額適用区分がオンラインと証で違う"
+RULE_IDS: Final = ("LIMIT_ONLINE_CARD",)
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

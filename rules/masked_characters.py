@@ -8,13 +8,21 @@ Fix: none needed; keep the correct characters in the レセコン.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import text
 from rules.domain.names import has_mask
 from rules.findings import make_findings
 
-CATEGORY = "masked_characters"
+CATEGORY: Final = "masked_characters"
+ORDER: Final = 100  # CONTRACT §2
+LABEL_JA: Final = "氏名・住所の●表示"
+SUMMARY_JA: Final = "氏名・住所の●（参考のみ。そのまま請求できます）"
+RULE_IDS: Final = ("MASKED_CHAR",)
+ALIASES: Final[Mapping[str, str]] = {}
 
 _LABELS = {
     "name": "レセプトの氏名", "on_name": "オンライン資格確認の氏名", "cd_name": "券面の氏名",

@@ -10,7 +10,9 @@ to correct its record).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Final
 
 import pandas as pd
 
@@ -18,7 +20,12 @@ from rules.domain.context import SOURCE_PAIRS, labelled, pair_rule_id, text
 from rules.domain.names import fold_kana_text, fold_name_text, names_differ
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "name_mismatch"
+CATEGORY: Final = "name_mismatch"
+ORDER: Final = 90  # CONTRACT §2
+LABEL_JA: Final = "氏名の不一致"
+SUMMARY_JA: Final = "氏名・カナが食い違う（●、異体字 髙/高、半角ｶﾅ は食い違いとしない）"
+RULE_IDS: Final = ("NAME_RC_ON", "NAME_RC_CD", "NAME_ON_CD")
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

@@ -9,12 +9,20 @@ Fix: correct the ratio on the receipt and settle the difference with the patient
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import ratio_text, text, yen
 from rules.findings import make_findings
 
-CATEGORY = "ratio_billed_vs_verified"
+CATEGORY: Final = "ratio_billed_vs_verified"
+ORDER: Final = 20  # CONTRACT §2
+LABEL_JA: Final = "請求した負担割合の誤り"
+SUMMARY_JA: Final = "請求した負担割合が、確認できた割合と違う（差額つき）"
+RULE_IDS: Final = ("RATIO_BILLED",)
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

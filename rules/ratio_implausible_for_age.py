@@ -13,7 +13,9 @@ Fix: the billed ratio — correct it; the online or card ratio — ask the insur
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,20 @@ from rules.domain import age as _age
 from rules.domain.context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "ratio_implausible_for_age"
+CATEGORY: Final = "ratio_implausible_for_age"
+ORDER: Final = 30  # CONTRACT §2
+LABEL_JA: Final = "年齢・保険者とあわない負担割合"
+SUMMARY_JA: Final = "年齢・保険者・限度額区分からありえない負担割合（未就学・70歳・75歳の境目を日付で判定）"
+RULE_IDS: Final = (
+    "RATIO_AGE_BILLED",
+    "RATIO_AGE_ONLINE",
+    "RATIO_AGE_CARD",
+    "RATIO_LIMIT_ONLINE",
+    "RATIO_LIMIT_CARD",
+    "RATIO_LIMIT_BILLED",
+    "AGE75_NOT_KOUKI",
+)
+ALIASES: Final[Mapping[str, str]] = {}
 
 _SOURCES = (
     ("billed_ratio", "allowed_billed", "請求", "error", "RATIO_AGE_BILLED",

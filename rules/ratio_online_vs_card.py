@@ -9,12 +9,20 @@ bill with it; report the wrong one. The engine never guesses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import ratio_text, text
 from rules.findings import make_findings
 
-CATEGORY = "ratio_online_vs_card"
+CATEGORY: Final = "ratio_online_vs_card"
+ORDER: Final = 10  # CONTRACT §2
+LABEL_JA: Final = "負担割合の不一致（オン資と券面）"
+SUMMARY_JA: Final = "オンライン資格確認と券面で負担割合が違う（どちらが正しいか保険者に確認）"
+RULE_IDS: Final = ("RATIO_ONLINE_CARD",)
+ALIASES: Final[Mapping[str, str]] = {}
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

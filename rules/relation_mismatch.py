@@ -7,14 +7,23 @@ Fix: check the card and bill with the right 本人/家族 (and the matching レ�
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Final
 
 import pandas as pd
 
+from rules.domain.codes import Relation, labels_ja
 from rules.findings import concat_findings, make_findings
 
-CATEGORY = "relation_mismatch"
-_LABEL = {"1": "本人", "2": "家族"}
+CATEGORY: Final = "relation_mismatch"
+ORDER: Final = 130  # CONTRACT §2
+LABEL_JA: Final = "本人・家族の不一致"
+SUMMARY_JA: Final = "本人・家族の区分が食い違う"
+RULE_IDS: Final = ("RELATION_ON", "RELATION_CD", "RELATION_ONLINE_CARD")
+ALIASES: Final[Mapping[str, str]] = {}
+
+_LABEL: Final = labels_ja(Relation)
 
 
 def _label(col: pd.Series) -> pd.Series:

@@ -8,12 +8,22 @@ and reconcile again, or look the claim up in the レセコン by the return's da
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 import pandas as pd
 
 from rules.domain.context import date_text, text
 from rules.findings import make_findings
 
-CATEGORY = "return_unmatched"
+CATEGORY: Final = "return_unmatched"
+ORDER: Final = 210  # CONTRACT §2
+LABEL_JA: Final = "元のレセプトが見つからない返戻"
+SUMMARY_JA: Final = "元のレセプトが見つからない返戻（下記）"
+RULE_IDS: Final = ("RETURN_UNMATCHED",)
+ALIASES: Final[Mapping[str, str]] = {}
+STAGE: Final = "return"  # run on the linked returns by worker.engine, not by registry.run
+TESTED_BY: Final = "tests/test_returns.py"
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

@@ -15,20 +15,29 @@ online and ask the patient for the current certificate. ``reclaim_table`` is the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
+from rules.domain.codes import MatchMethod, OnlineValidity, Relation, ReturnClass, Sex, labels_ja
 from rules.domain.context import date_text, eligibility_text, text
 from rules.domain.return_reasons import CLASS_LABELS_JA, classify_return
 from rules.findings import make_findings
 
-CATEGORY = "returned"
+CATEGORY: Final = "returned"
+ORDER: Final = 200  # CONTRACT §2
+LABEL_JA: Final = "返戻"
+SUMMARY_JA: Final = "返戻されたレセプトと、その直し方（下記）"
+RULE_IDS: Final = ("RETURNED",)
+ALIASES: Final[Mapping[str, str]] = {}
+STAGE: Final = "return"  # run on the linked returns by worker.engine, not by registry.run
+TESTED_BY: Final = "tests/test_returns.py"
 
 #: pre-submission categories that predict a return of each class
 PREDICTORS: Final[dict[str, frozenset[str]]] = {
-    "eligibility": frozenset(
+    ReturnClass.ELIGIBILITY: frozenset(
         {
             "eligibility_invalid",
             "eligibility_not_found",
@@ -43,8 +52,8 @@ PREDICTORS: Final[dict[str, frozenset[str]]] = {
             "ratio_implausible_for_age",
         }
     ),
-    "fusho": frozenset({"fusho_missing_entry", "fusho_not_allowed", "fusho_followup_required"}),
-    "ratio": frozenset(
+    ReturnClass.FUSHO: frozenset({"fusho_missing_entry", "fusho_not_allowed", "fusho_followup_required"}),
+    ReturnClass.RATIO: frozenset(
         {
             "ratio_billed_vs_verified",
             "ratio_online_vs_card",
@@ -53,15 +62,10 @@ PREDICTORS: Final[dict[str, frozenset[str]]] = {
             "full_charge_collected",
         }
     ),
-    "other": frozenset(),
+    ReturnClass.OTHER: frozenset(),
 }
-METHOD_LABELS: Final[dict[str, str]] = {
-    "receipt_no": "レセプト番号",
-    "patient_month": "患者ID・診療年月",
-    "insurer_number": "診療年月・保険者番号・番号",
-    "kana_birth_sex": "カナ氏名・生年月日・性別",
-}
-_REL = {"1": "本人", "2": "家族"}
+METHOD_LABELS: Final[dict[str, str]] = dict(labels_ja(MatchMethod))
+_REL: Final = labels_ja(Relation)
 _NEEDS_NEW_ELIGIBILITY: Final = frozenset(
     {
         "資格喪失後の受診",
@@ -80,12 +84,12 @@ _NEEDS_NEW_ELIGIBILITY: Final = frozenset(
 def _fix(row: dict[Any, Any]) -> tuple[str, str]:
     """(action, 再請求 可/確認待ち) for one classified return."""
     cls, sub = str(row["_class"]), str(row["_subtype"])
-    later_valid = row["lo_validity"] == "1"
+    later_valid = row["lo_validity"] == OnlineValidity.VALID
     new_insurer = later_valid and (
         row["lo_insurer_no"] != row["cl_insurer_no"] or row["lo_card_number"] != row["cl_card_number"]
     )
     later = f"{row['_lo_ident']}（{row['_lo_date']} のオンライン資格確認）"
-    if cls == "fusho":
+    if cls == ReturnClass.FUSHO:
         missing = str(row["claim_missing"] or "")
         if missing:
             return (f"被保険者資格申立書をもとに、摘要欄に {missing} を追記して再請求してください。", "可")
@@ -93,9 +97,9 @@ def _fix(row: dict[Any, Any]) -> tuple[str, str]:
             "返戻理由の記載不備を確認し、申立書をもとに摘要欄（連絡先・患者連絡日など）を補って再請求してください。",
             "可",
         )
-    if cls == "ratio":
+    if cls == ReturnClass.RATIO:
         return ("正しい負担割合で再請求し、窓口負担の差額を患者と精算してください。", "可")
-    if cls == "eligibility":
+    if cls == ReturnClass.ELIGIBILITY:
         if sub == "本人・家族等誤り":
             rel = _REL.get(str(row["lo_relation"]), "")
             hint = f"（オンライン資格確認では「{rel}」）" if rel else ""
@@ -142,7 +146,7 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
         + " "
         + date_text(out["lo_birth_date"])
         + " "
-        + text(out["lo_sex"]).map({"1": "男", "2": "女"}).fillna("")
+        + text(out["lo_sex"]).map(labels_ja(Sex)).fillna("")
     ).str.strip()
     fixes = [_fix(r) for r in out.to_dict("records")] if len(out) else []
     out["_action"] = [f[0] for f in fixes]

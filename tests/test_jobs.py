@@ -1,4 +1,4 @@
-"""The job lifecycle in ``worker.jobs.service`` against a real database (SQLite and PostgreSQL),
+"""The job lifecycle in ``worker.jobs`` against a real database (SQLite and PostgreSQL),
 without a broker: who starts a job, what counts as a lost worker, what the sweeper sends,
 which uploads a month reads. The same code runs in the worker tests with real processes.
 """

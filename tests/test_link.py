@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+from tables import raw_table
 
 from worker.engine.link import link_cards, link_online
 from worker.normalise.typed import normalise
-from worker.reading import RawTable
+from worker.reading import TableKind
 
 
-def typed(kind: str, rows: list[dict[str, str]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, dtype="object")
-    frame.insert(0, "_row", range(2, 2 + len(rows)))
-    out, _ = normalise(RawTable(kind=kind, file="f", sheet="s", frame=frame))  # type: ignore[arg-type]
+def typed(kind: TableKind, rows: list[dict[str, str]]) -> pd.DataFrame:
+    out, _ = normalise(raw_table(kind, rows, file="f", sheet="s"))
     return out
 
 

@@ -3,18 +3,11 @@ re-claim worksheet and the predicted share — through the real normalise/link/r
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from tables import raw_table
 
+from rules.registry import RULE_IDS
 from worker.engine.reconcile import EngineResult, reconcile_tables
-from worker.reading import RawTable, TableKind
-
-
-def table(kind: TableKind, rows: list[dict[str, str]]) -> RawTable:
-    frame = pd.DataFrame(rows, dtype="object")
-    frame.insert(0, "_row", range(2, 2 + len(rows)))
-    return RawTable(kind=kind, file=f"{kind}.xlsx", sheet="S", frame=frame, headers={c: c for c in frame.columns})
-
 
 SEPT = [  # September claims
     {"patient_id": "P1", "claim_month": "2026-09", "service_date": "2026-09-10", "name": "髙橋 一郎",
@@ -51,7 +44,13 @@ RETURNS = [
 
 @pytest.fixture(scope="module")
 def result() -> EngineResult:
-    return reconcile_tables([table("receipts", SEPT), table("online", OCT_ONLINE), table("returns", RETURNS)])
+    return reconcile_tables(
+        [
+            raw_table("receipts", SEPT, sheet="S"),
+            raw_table("online", OCT_ONLINE, sheet="S"),
+            raw_table("returns", RETURNS, sheet="S"),
+        ]
+    )
 
 
 def test_each_match_path(result: EngineResult) -> None:
@@ -93,3 +92,11 @@ def test_predicted_share(result: EngineResult) -> None:
     assert result.reclaims is not None
     assert result.reclaims["事前チェック"].tolist()[:4] == ["なし", "なし", "指摘済み", "なし"]
     assert result.returns.predicted == 1
+
+
+def test_return_rule_ids_are_declared(result: EngineResult) -> None:
+    # the return categories have no fixture file (rules.registry: TESTED_BY): this file covers them
+    f = result.findings
+    for category in ("returned", "return_unmatched"):
+        assert set(f.loc[f["category"] == category, "rule_id"]) <= set(RULE_IDS[category])
+    assert set(f["category"]) >= {"returned", "return_unmatched"}

@@ -387,6 +387,30 @@ def test_replace_findings_with_a_changed_frame_replaces_and_keeps_clerk_statuses
         assert findings_frame(s, "c1", "2026-10").set_index("row").loc[0, "status"] == "対象外"
 
 
+def test_a_renamed_rule_keeps_the_clerks_statuses_under_its_old_id(engine: Engine) -> None:
+    job = _new_job(engine)
+    with session_scope(engine) as s:
+        replace_findings(s, "c1", "2026-10", job, _frame(3, rule="RATIO_OLD"))
+        set_finding_status(
+            s, finding_key("c1", "2026-10", "receipts.xlsx", "国保", 1, "RATIO_OLD"), "対応済", "clerk-a"
+        )
+    renamed = {"RATIO_OLD": "RATIO_NEW"}
+    with session_scope(engine) as s:  # the next release calls the rule RATIO_NEW
+        replace_findings(s, "c1", "2026-10", job, _frame(3, rule="RATIO_NEW"), aliases=renamed)
+    with session_scope(engine) as s:
+        got = findings_frame(s, "c1", "2026-10").set_index("row")
+    assert set(got["rule_id"]) == {"RATIO_NEW"}
+    assert got["status"].to_dict() == {0: "未対応", 1: "対応済", 2: "未対応"}
+    with session_scope(engine) as s:  # without the alias the status would be orphaned
+        replace_findings(s, "c2", "2026-10", job, _frame(3, rule="RATIO_OLD"))
+        set_finding_status(
+            s, finding_key("c2", "2026-10", "receipts.xlsx", "国保", 1, "RATIO_OLD"), "対応済", "clerk-a"
+        )
+        replace_findings(s, "c2", "2026-10", job, _frame(3, rule="RATIO_NEW"), aliases={})
+    with session_scope(engine) as s:
+        assert (findings_frame(s, "c2", "2026-10")["status"] == "未対応").all()
+
+
 def test_replace_findings_stores_each_row_under_its_own_month(engine: Engine) -> None:
     job = _new_job(engine)
     frame = pd.concat([_frame(3), _frame(2, month="2026-08"), _frame(2, month="", rule="X")], ignore_index=True)

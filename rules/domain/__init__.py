@@ -1,0 +1,26 @@
+"""What several rules share, pure (no I/O, no application code).
+
+- ``age``: the burden ratio by age at every legal boundary (DOMAIN §2);
+- ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別, 返戻の分類, 照合方法) with
+  labels and spellings;
+- ``context``: the columns every rule uses, derived once from the linked table, and text helpers;
+- ``eras``: the one 和暦 table (names, letters, GYYMMDD digits, start years);
+- ``insurer``: 保険者番号 structure, check digit, 不詳 markers;
+- ``names``: name and kana folding (width, 異体字, ●);
+- ``return_reasons``: classifying a 返戻 by its reason;
+- ``tekiyo``: the 不詳 摘要 checklist and its reader, with its recognisers in
+  ``tekiyo_shapes`` (labels, phone numbers, dates) and ``tekiyo_words`` (保険種別, names, addresses).
+"""
+
+__all__ = [
+    "age",
+    "codes",
+    "context",
+    "eras",
+    "insurer",
+    "names",
+    "return_reasons",
+    "tekiyo",
+    "tekiyo_shapes",
+    "tekiyo_words",
+]

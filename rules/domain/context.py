@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
+from rules.domain.codes import OnlineValidity
 from rules.domain.insurer import is_fusho, is_fusho_claim, is_kouki
 
 
@@ -76,7 +77,7 @@ def yen(points: pd.Series, ratio: pd.Series) -> pd.Series:
 
 def online_usable(df: pd.DataFrame) -> pd.Series:
     """The online result can be trusted for ratio and identity: 有効, or no validity given."""
-    return df["on_linked"] & (df["on_validity"].isna() | df["on_validity"].eq("1"))
+    return df["on_linked"] & (df["on_validity"].isna() | df["on_validity"].eq(OnlineValidity.VALID))
 
 
 def prepare(linked: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from typing import Final
 
+from rules.domain.codes import ReturnClass, labels_ja
+
 #: (subtype, pattern) in matching order: more specific first.
 ELIGIBILITY_SUBTYPES: Final[tuple[tuple[str, str], ...]] = (
     ("認定外家族", r"認定外"),
@@ -31,24 +33,20 @@ _FUSHO: Final = re.compile(r"不詳|記載不備|記載漏れ|摘要|連絡先|�
 _RATIO: Final = re.compile(r"負担割合|給付割合|一部負担|負担区分|給付率|割合")
 _ELIGIBILITY_WORDS: Final = re.compile(r"資格|被保険者|受給者|保険者")
 
-CLASS_LABELS_JA: Final[dict[str, str]] = {
-    "eligibility": "資格",
-    "fusho": "不詳 記載不備",
-    "ratio": "負担割合",
-    "other": "その他",
-}
+#: class -> Japanese label, in ``ReturnClass`` order
+CLASS_LABELS_JA: Final[dict[str, str]] = dict(labels_ja(ReturnClass))
 
 
-def classify_return(reason: str, code: str = "", note: str = "") -> tuple[str, str]:
+def classify_return(reason: str, code: str = "", note: str = "") -> tuple[ReturnClass, str]:
     """(class, subtype) of a return; subtype is '' when there is none."""
     text = unicodedata.normalize("NFKC", f"{reason} {note} {code}")
     if _FUSHO.search(text):
-        return "fusho", "記載不備"
+        return ReturnClass.FUSHO, "記載不備"
     for subtype, pattern in ELIGIBILITY_SUBTYPES:
         if re.search(pattern, text):
-            return "eligibility", subtype
+            return ReturnClass.ELIGIBILITY, subtype
     if _RATIO.search(text):
-        return "ratio", ""
+        return ReturnClass.RATIO, ""
     if _ELIGIBILITY_WORDS.search(text):
-        return "eligibility", "その他の資格誤り"
-    return "other", ""
+        return ReturnClass.ELIGIBILITY, "その他の資格誤り"
+    return ReturnClass.OTHER, ""

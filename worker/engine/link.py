@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules.domain.codes import MatchMethod
 from rules.domain.names import fold_kana_text, fold_name_text, wildcard_equal
 
 ONLINE_FIELDS = (
@@ -128,13 +129,8 @@ def link(receipts: pd.DataFrame, online: pd.DataFrame, cards: pd.DataFrame) -> p
     return out
 
 
-#: How a return was matched to its claim, strongest first (shown to the clerk).
-RETURN_MATCH_METHODS = (
-    ("receipt_no", "レセプト番号"),
-    ("patient_month", "患者ID・診療年月"),
-    ("insurer_number", "診療年月・保険者番号・番号"),
-    ("kana_birth_sex", "カナ氏名・生年月日・性別"),
-)
+#: How a return was matched to its claim, strongest first (labels: ``MatchMethod.label_ja``).
+RETURN_MATCH_METHODS: tuple[MatchMethod, ...] = tuple(MatchMethod)
 
 
 def _first_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> pd.Series:
@@ -189,19 +185,19 @@ def link_returns(returns: pd.DataFrame, receipts: pd.DataFrame) -> tuple[pd.Seri
     r = returns.assign(_ri=returns.index)
     c = receipts.assign(_ci=receipts.index)
     attempts = {
-        "receipt_no": lambda left: _first_match(left, c, ["receipt_no", "claim_month"]),
-        "patient_month": lambda left: _first_match(left, c, ["patient_id", "claim_month"]),
-        "insurer_number": lambda left: _first_match(left, c, ["claim_month", "insurer_no", "card_number"]),
-        "kana_birth_sex": lambda left: _name_match(left, c),
+        MatchMethod.RECEIPT_NO: lambda left: _first_match(left, c, ["receipt_no", "claim_month"]),
+        MatchMethod.PATIENT_MONTH: lambda left: _first_match(left, c, ["patient_id", "claim_month"]),
+        MatchMethod.INSURER_NUMBER: lambda left: _first_match(left, c, ["claim_month", "insurer_no", "card_number"]),
+        MatchMethod.KANA_BIRTH_SEX: lambda left: _name_match(left, c),
     }
-    for key, _label in RETURN_MATCH_METHODS:
+    for key in RETURN_MATCH_METHODS:
         left = r.loc[claim.reindex(r.index).to_numpy() == -1]
         if left.empty:
             break
         found = attempts[key](left)
         if len(found):
             claim.loc[found.index] = found.to_numpy()
-            method.loc[found.index] = key
+            method.loc[found.index] = str(key)
     return claim, method
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
 from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
-from rules import FINDING_COLUMNS, SEVERITY_ORDER
+from rules import FINDING_COLUMNS, RULE_ID_ALIASES, SEVERITY_ORDER
 from worker.jobs.database import advisory_lock
 from worker.jobs.models import DEFAULT_FINDING_STATUS, Base, ClerkStatus, Finding, FindingStatus, utcnow
 
@@ -62,6 +63,17 @@ def _keys(clinic_id: str, df: pd.DataFrame) -> list[str]:
     return [hashlib.sha1(j.encode(), usedforsecurity=False).hexdigest() for j in joined]
 
 
+def _unique_keys(clinic_id: str, df: pd.DataFrame) -> list[str]:
+    """The rows' keys; the same rule on the same row again gets a key of its own (the n-th
+    repeat, in frame order, derived from the first)."""
+    keys = _keys(clinic_id, df)
+    repeat = pd.Series(keys).groupby(keys).cumcount().tolist()
+    for i, n in enumerate(repeat):
+        if n:
+            keys[i] = hashlib.sha1(f"{keys[i]}#{n}".encode(), usedforsecurity=False).hexdigest()
+    return keys
+
+
 def _texts(col: pd.Series) -> pd.Series:
     """The column as Python str, missing values as ""."""
     obj = col.astype(object)
@@ -80,12 +92,7 @@ def _finding_columns(clinic_id: str, claim_month: str, job_id: int, findings: pd
     df["row"] = pd.to_numeric(findings["row"], errors="coerce").fillna(0).round().astype("int64").to_numpy()
     diff = pd.to_numeric(findings["copay_diff_yen"], errors="coerce").round().astype("Int64")
 
-    keys = _keys(clinic_id, df)
-    repeat = pd.Series(keys).groupby(keys).cumcount().tolist()
-    for i, n in enumerate(repeat):  # the same rule on the same row again: the n-th repeat, in frame order
-        if n:
-            keys[i] = hashlib.sha1(f"{keys[i]}#{n}".encode(), usedforsecurity=False).hexdigest()
-
+    keys = _unique_keys(clinic_id, df)
     n = len(df)
     out: dict[str, list[Any]] = {c: df[c].astype(object).tolist() for c in df.columns}
     out.update(
@@ -134,7 +141,14 @@ def _upsert(s: Session, table: Table, columns: dict[str, list[Any]], index: str)
         raise NotImplementedError(f"upsert on {dialect.name}")
 
 
-def replace_findings(s: Session, clinic_id: str, claim_month: str, job_id: int, findings: pd.DataFrame) -> int:
+def replace_findings(
+    s: Session,
+    clinic_id: str,
+    claim_month: str,
+    job_id: int,
+    findings: pd.DataFrame,
+    aliases: Mapping[str, str] = RULE_ID_ALIASES,
+) -> int:
     """Store a run's findings for ``clinic_id`` and ``claim_month``; return how many.
 
     Each row keeps its own ``claim_month`` (the argument when empty). The findings the
@@ -142,6 +156,8 @@ def replace_findings(s: Session, clinic_id: str, claim_month: str, job_id: int, 
     deleted, the rest are updated in place and the new ones inserted — a re-run replaces,
     never duplicates, and the clerk's statuses (keyed alike) carry over. A repeat of the
     same rule on the same row gets a key of its own (derived from the first, by order).
+    A finding of a renamed rule (``aliases``: old rule ID -> current) keeps the status the
+    clerk gave it under the old ID.
     """
     s.flush()
     columns = _finding_columns(clinic_id, claim_month, job_id, findings)
@@ -155,7 +171,33 @@ def replace_findings(s: Session, clinic_id: str, claim_month: str, job_id: int, 
         s.execute(delete(_FINDINGS).where(_FINDINGS.c.key.in_(stale[i : i + 500])))
     _upsert(s, _FINDINGS, columns, "key")
     _expire(s, Finding)
+    _carry_renamed_statuses(s, clinic_id, columns, aliases)
     return len(columns["key"])
+
+
+def _carry_renamed_statuses(
+    s: Session, clinic_id: str, columns: dict[str, list[Any]], aliases: Mapping[str, str]
+) -> None:
+    """Copy the clerk's statuses recorded under a renamed rule's old ID to the findings'
+    current keys (where the current key has none yet), the way sqlfluff keeps old codes."""
+    renamed = [old for old, new in aliases.items() if new in set(columns["rule_id"])]
+    if not renamed:
+        return
+    df = pd.DataFrame({c: columns[c] for c in ("claim_month", "source_file", "sheet", "row", "rule_id")})
+    current = columns["key"]
+    moves: dict[str, str] = {}  # old key -> current key
+    for old in renamed:
+        as_old = df.assign(rule_id=df["rule_id"].where(df["rule_id"] != aliases[old], old))
+        for before, now, rule in zip(_unique_keys(clinic_id, as_old), current, df["rule_id"], strict=True):
+            if rule == aliases[old]:
+                moves.setdefault(before, now)
+    found = {st.key: st for st in s.scalars(select(FindingStatus).where(FindingStatus.key.in_(list(moves))))}
+    taken = set(s.scalars(select(FindingStatus.key).where(FindingStatus.key.in_([moves[k] for k in found]))))
+    for old_key, st in found.items():
+        if moves[old_key] not in taken:
+            s.add(FindingStatus(key=moves[old_key], status=st.status, changed_by=st.changed_by,
+                                changed_at=st.changed_at, note=st.note))  # fmt: skip
+    s.flush()
 
 
 def _expire(s: Session, cls: type[Base]) -> None:

@@ -19,15 +19,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rules.domain import codes, eras
+
 T = TypeVar("T")
 
-_ERAS: Final[dict[str, int]] = {
-    "M": 1868, "明": 1868, "明治": 1868, "1": 1868,
-    "T": 1912, "大": 1912, "大正": 1912, "2": 1912,
-    "S": 1926, "昭": 1926, "昭和": 1926, "3": 1926,
-    "H": 1989, "平": 1989, "平成": 1989, "4": 1989,
-    "R": 2019, "令": 2019, "令和": 2019, "5": 2019,
-}  # fmt: skip
+#: an era as written before the year (令和, 令, R, r); the table is ``rules.domain.eras``
+_ERA: Final = rf"{eras.NAMES_PATTERN}|[{eras.LETTERS}{eras.LETTERS.lower()}{eras.ABBREVIATIONS}]"
 
 _EXCEL_EPOCH: Final = date(1899, 12, 30)
 
@@ -118,24 +115,21 @@ def map_text(col: pd.Series, parse: Callable[[str], str], stable: str | None = N
 
 _DATE_WEST = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_DATE_ERA = re.compile(
-    r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr明大昭平令])\.?(\d{1,2}|元)[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
-)
-_DATE_GYYMMDD = re.compile(r"^([1-5])(\d{2})(\d{2})(\d{2})$")
+_DATE_ERA = re.compile(rf"^({_ERA})\.?(\d{{1,2}}|元)[-/.年](\d{{1,2}})[-/.月](\d{{1,2}})日?$")
+_DATE_GYYMMDD = re.compile(rf"^([{eras.DIGITS}])(\d{{2}})(\d{{2}})(\d{{2}})$")
 _SERIAL = re.compile(r"^\d{2,5}(?:\.\d+)?$")
 
 _MONTH_WEST = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
 _MONTH_COMPACT = re.compile(r"^(\d{4})(\d{2})$")
-_MONTH_ERA = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr明大昭平令])\.?(\d{1,2}|元)[-/.年](\d{1,2})月?$")
-_MONTH_GYYMM = re.compile(r"^([1-5])(\d{2})(\d{2})$")
+_MONTH_ERA = re.compile(rf"^({_ERA})\.?(\d{{1,2}}|元)[-/.年](\d{{1,2}})月?$")
+_MONTH_GYYMM = re.compile(rf"^([{eras.DIGITS}])(\d{{2}})(\d{{2}})$")
 
 
 def _era_year(era: str, year: str) -> int:
-    base = _ERAS[era.upper() if len(era) == 1 and era.isascii() else era]
     n = 1 if year == "元" else int(year)
     if n < 1:
         raise ValueError(year)
-    return base + n - 1
+    return eras.era_of(era).year(n)
 
 
 def parse_date_text(text: str) -> date:
@@ -275,18 +269,11 @@ def _lookup(table: dict[str, str]) -> Callable[[str], str]:
     return parse
 
 
-_SEX = {"1": "1", "男": "1", "男性": "1", "M": "1", "2": "2", "女": "2", "女性": "2", "F": "2"}
-_RELATION = {
-    "1": "1", "本人": "1", "本": "1", "被保険者": "1", "被保険者本人": "1",
-    "2": "2", "家族": "2", "家": "2", "被扶養者": "2", "被保険者家族": "2",
-}  # fmt: skip
-_VALIDITY = {
-    "1": "1", "有効": "1", "資格有効": "1",
-    "2": "2", "無効": "2", "資格無効": "2",
-    "3": "3", "無効(新しい資格あり)": "3", "資格無効(新しい資格あり)": "3", "無効(新資格あり)": "3",
-    "4": "4", "該当資格なし": "4", "資格情報なし": "4", "該当なし": "4",
-    "5": "5", "複数該当": "5",
-}  # fmt: skip
+#: accepted spelling -> code, from the code enums (``rules.domain.codes``)
+_SEX: Final[dict[str, str]] = codes.spelling_table(codes.Sex)
+_RELATION: Final[dict[str, str]] = codes.spelling_table(codes.Relation)
+_VALIDITY: Final[dict[str, str]] = codes.spelling_table(codes.OnlineValidity)
+
 _LIMIT = {
     "A01": "ア", "ア": "ア", "区分ア": "ア",
     "A02": "イ", "イ": "イ", "区分イ": "イ",
@@ -331,11 +318,14 @@ def parse_limit(col: pd.Series) -> tuple[pd.Series, pd.Series]:
 # ---------------------------------------------------------------- identifiers
 
 
-def _digits_only(text: str) -> str:
+def _integral(text: str) -> str:
+    """NFKC text; an integral float from Excel ("123.0") as the integer's digits."""
     s = nfkc(text)
-    if re.fullmatch(r"\d+\.0+", s):
-        s = s.split(".")[0]
-    return re.sub(r"[\s\-ー‐－]", "", s)
+    return s.split(".")[0] if re.fullmatch(r"\d+\.0+", s) else s
+
+
+def _digits_only(text: str) -> str:
+    return re.sub(r"[\s\-ー‐－]", "", _integral(text))
 
 
 def parse_insurer_text(text: str) -> str:
@@ -372,10 +362,7 @@ def parse_branch(col: pd.Series) -> pd.Series:
 
 def parse_card_text(text: str) -> str:
     """記号・番号: NFKC, no spaces, integral floats from Excel as integers."""
-    s = nfkc(text)
-    if re.fullmatch(r"\d+\.0+", s):
-        s = s.split(".")[0]
-    return re.sub(r"\s", "", s)
+    return re.sub(r"\s", "", _integral(text))
 
 
 def parse_card(col: pd.Series) -> pd.Series:
