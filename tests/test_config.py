@@ -40,6 +40,14 @@ def test_a_bad_value_names_the_variable_and_what_it_accepts(name: str, value: st
     assert name in str(err.value) and f"「{value}」" in str(err.value) and accepts in str(err.value)
 
 
+def test_a_misspelt_name_is_refused_and_the_same_checks_apply_in_code() -> None:
+    with pytest.raises(SettingsError, match="HENREI_SPLIT_RECIEPTS はありません"):
+        Settings.from_env({"HENREI_SPLIT_RECIEPTS": "1000"})
+    assert Settings.from_env({"HENREI_TEST_PG_URL": "x", "HENREI_BENCH_CODE": "y"}) == Settings()  # reserved
+    with pytest.raises(SettingsError, match="HENREI_SPLIT_PARTS"):
+        Settings(split_parts=0)
+
+
 def test_the_readme_table_is_rendered_from_the_settings() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = readme.index("<!-- settings:start -->\n"), readme.index("<!-- settings:end -->")

@@ -260,3 +260,12 @@ def test_no_module_imports_a_private_module_of_another_package() -> None:
 def test_the_private_import_check(module: str, is_package: bool, source: str, expected: list[str]) -> None:
     packages = {"worker", "worker.reading", "worker.jobs", "worker.engine", "tasks", "rules", "rules.domain"}
     assert list(private_import_errors(module, is_package, source, packages)) == expected
+
+
+def test_no_lazily_exported_name_is_also_a_submodule() -> None:
+    """``worker.reading`` loads its names on first use; a submodule of the same name would
+    replace the name on the package once imported (``discover`` was one)."""
+    import worker.reading
+
+    submodules = {p.stem for p in (ROOT / "worker" / "reading").glob("*.py")}
+    assert not submodules & set(worker.reading.__all__)

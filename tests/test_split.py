@@ -134,7 +134,8 @@ def _wait_and_check_equals_single_process(env: Env, clinic: str, job_id: int, mo
     assert [(j.kind, j.part_index, j.part_count, j.status) for j in parts] == [("part", k, 3, "done") for k in range(3)]
     assert parent.result is not None and parent.result["parts"] == 3
     assert all(j.result and j.result["receipts"] > 0 for j in parts)  # each part had work
-    assert not split.job_dir(env.settings.data_dir, job_id).exists()  # the parts' files are cleaned up
+    # the parts' files are cleaned up (right after the month is stored as done: wait for it)
+    wait_until(lambda: not split.job_dir(env.settings.data_dir, job_id).exists(), timeout=30, what="cleanup")
 
     single = reconcile(month_files, env.tmp / "single")
     expected = single.findings[single.findings["claim_month"].isin([MONTH, ""])]

@@ -48,6 +48,7 @@ from worker.jobs.database import alembic_config
 from worker.jobs.models import Base
 
 SAMPLE_MONTH = Path(__file__).resolve().parents[1] / "sample_receipts" / "2026-10"
+STALE = Settings().sweep_stale
 PG_URL = os.environ.get("HENREI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -562,10 +563,10 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
 
     def other() -> None:
         with st.session_scope(engine) as b:
-            taken["id"] = service.queued_reconcile(b, "C1", "2026-10")
+            taken["id"] = service.queued_reconcile(b, "C1", "2026-10", stale_after=STALE)
 
     with Session(engine) as a:
-        first, sent = service.queued_reconcile(a, "C1", "2026-10")  # inserted, not committed yet
+        first, sent = service.queued_reconcile(a, "C1", "2026-10", stale_after=STALE)  # inserted, not committed yet
         assert sent  # a new job: its message is to be sent
         thread = threading.Thread(target=other)
         thread.start()
@@ -581,7 +582,7 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
         # once it runs, the next registration queues a new one
         s.get_one(st.Job, first).status = "running"
     with st.session_scope(engine) as s:
-        assert service.queued_reconcile(s, "C1", "2026-10")[0] != first
+        assert service.queued_reconcile(s, "C1", "2026-10", stale_after=STALE)[0] != first
 
 
 def test_a_database_error_never_quotes_the_rows_values(engine: Engine) -> None:

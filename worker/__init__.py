@@ -1,1 +1,3 @@
-"""henrei application: reading, normalising, linking, reporting, CLI, configuration."""
+"""henrei's application: reading → normalise → engine → reports, the jobs and the CLI."""
+
+__all__: list[str] = []  # the stages are packages of their own (see the README's layout)

@@ -1,7 +1,8 @@
-"""Every ``HENREI_*`` setting in one typed object, read once from the environment.
+"""Every ``HENREI_*`` setting in one typed object, read from the environment.
 
-A bad value stops the program with a message naming the variable and what it accepts
-(:class:`SettingsError`); nothing falls back to a default in silence. The README's
+A bad value — or a ``HENREI_*`` name that is not a setting — stops the program with a
+message naming the variable and what it accepts (:class:`SettingsError`); nothing falls
+back to a default in silence. Settings are read when a command or a task starts. The README's
 settings table is rendered from the fields here (``python -m worker.config``) and a test
 checks that it matches.
 """
@@ -19,6 +20,8 @@ from typing import Any, Final
 __all__ = ["Settings", "SettingsError", "settings_table"]
 
 PREFIX: Final = "HENREI_"
+#: names kept for the test suite and the benchmarks (HENREI_TEST_PG_URL, HENREI_BENCH_CODE)
+RESERVED: Final = ("HENREI_TEST_", "HENREI_BENCH_")
 
 
 class SettingsError(ValueError):
@@ -70,24 +73,35 @@ class Settings:
     fault_raise: str = _setting("", "tests only: raise an error instead of killing the process")
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # the same checks for Settings(...) as for the environment
+            _check(f, getattr(self, f.name))
         # absolute, so that every process (whatever its cwd) finds the same files
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'henrei.db'}")
         if self.drop_dir is None:
             object.__setattr__(self, "drop_dir", self.data_dir / "drop")
-        if self.fault_kill_stage not in ("reconcile", "part", "combine"):
-            raise SettingsError(_message(_field("fault_kill_stage"), self.fault_kill_stage))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """The settings of the environment; raises :class:`SettingsError` on a bad value."""
+        """The settings of the environment; raises :class:`SettingsError` on a bad value or
+        an unknown ``HENREI_*`` name (a misspelt setting must not be ignored in silence)."""
         env = os.environ if environ is None else environ
+        known = {env_name(f.name): f for f in dataclasses.fields(cls)}
+        unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known and not k.startswith(RESERVED))
+        if unknown:
+            raise SettingsError(
+                f"設定 {unknown[0]} はありません。名前を確認してください（使える設定: {', '.join(sorted(known))}）。"
+            )
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(env_name(f.name), "").strip()
+        for name, f in known.items():
+            raw = env.get(name, "").strip()
             if raw:
                 values[f.name] = _parse(f, raw)
+                try:
+                    _check(f, values[f.name])
+                except SettingsError:
+                    raise SettingsError(_message(f, raw)) from None  # quote the text as it was set
         return cls(**values)
 
     # derived durations, as the job code uses them
@@ -133,31 +147,36 @@ def _accepts(f: dataclasses.Field[Any]) -> str:
     return kind or "文字列"
 
 
-def _message(f: dataclasses.Field[Any], raw: str) -> str:
+def _message(f: dataclasses.Field[Any], raw: object) -> str:
+    default = "なし" if f.default in (None, "") else str(f.default)
     return (
         f"設定 {env_name(f.name)} の値「{raw}」は使えません。{_accepts(f)}を指定してください"
-        f"（{f.metadata['doc']}; 既定値 {f.default!r}）。"
+        f"（{f.metadata['doc']}; 既定値 {default}）。"
     )
 
 
+def _check(f: dataclasses.Field[Any], value: Any) -> None:
+    """Raise :class:`SettingsError` when ``value`` is outside what field ``f`` accepts."""
+    minimum, kind = f.metadata["minimum"], f.metadata["kind"]
+    if minimum is not None and value < minimum:
+        raise SettingsError(_message(f, value))
+    if "," in kind and value not in [k.strip() for k in kind.replace(" or ", ",").split(",")]:
+        raise SettingsError(_message(f, value))  # one of a few words, e.g. "reconcile, part or combine"
+
+
 def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
-    typ, minimum = _type_name(f), f.metadata["minimum"]
+    typ = _type_name(f)
     try:
         if typ == "int":
-            value: Any = int(raw)
-        elif typ == "float":
+            return int(raw)
+        if typ == "float":
             value = float(raw)
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError(raw)
-        elif typ == "Path":
-            return Path(raw)
-        else:
-            return raw
+            return value
     except ValueError:
         raise SettingsError(_message(f, raw)) from None
-    if minimum is not None and value < minimum:
-        raise SettingsError(_message(f, raw))
-    return value
+    return Path(raw) if typ == "Path" else raw
 
 
 def settings_table() -> str:

@@ -1,6 +1,7 @@
 """The engine: link receipts to their online checks, cards and returns, run the rules,
 and the one pipeline that the CLI, a reconcile job and a split month's combine share."""
 
+from worker.engine import link, results, split
 from worker.engine.pipeline import Inputs, Progress, RunInfo, RunResult, Write, conclude, read_inputs, run
 from worker.engine.reconcile import EngineResult, reconcile_stacked, reconcile_tables
 from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
@@ -16,8 +17,11 @@ __all__ = [
     "RunSummary",
     "Write",
     "conclude",
+    "link",
     "read_inputs",
     "reconcile_stacked",
     "reconcile_tables",
+    "results",
     "run",
+    "split",
 ]

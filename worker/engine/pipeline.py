@@ -129,6 +129,7 @@ def read_inputs(
     say(f"{len(files)}ファイルを読み込み中")
     tables, read_problems, described = read_all(files, settings, caches)
     problems += read_problems
+    t1 = time.perf_counter()
     stacked, input_findings = combine(tables, release=True)
     receipts = stacked["receipts"]
     info = RunInfo(
@@ -138,7 +139,7 @@ def read_inputs(
         receipts=len(receipts),
         with_returns=any(t.kind == "returns" for t in tables),
         started_at=started,
-        timings={"read": time.perf_counter() - t0},
+        timings={"read": t1 - t0, "normalise": time.perf_counter() - t1},
     )
     return Inputs(stacked, input_findings, info)
 

@@ -11,7 +11,7 @@ from rules import concat_findings, registry, return_unmatched, returned
 from rules.domain.return_reasons import CLASS_LABELS_JA
 from worker.engine.link import latest_online_after, link, link_returns
 from worker.engine.results import ReturnsSummary
-from worker.normalise.typed import empty_table, normalise
+from worker.normalise import empty_table, normalise
 from worker.reading import TABLE_KINDS, RawTable
 
 

@@ -9,7 +9,7 @@ claim matches goes to part 0 (it matches none in any part either).
 On disk (``data_dir/parts/job-<parent id>/``, written to a temporary folder and renamed
 into place at once)::
 
-    meta.json               what the parent read (files, receipts, period, uploads)
+    meta.json               the uploads and what the parent read (``RunInfo``: files, receipts, period)
     input_findings.parquet  the findings of unreadable values, computed once by the parent
     part-<k>/<kind>.parquet the typed tables of part k (returns with ``_split_pos``)
     part-<k>/findings.parquet, reclaims.parquet, result.json   written by part k

@@ -60,6 +60,7 @@ __all__ = [
     "UploadSource",
     "UploadStatus",
     "accept_upload",
+    "celery_app",  # the Celery application (a module, imported where a worker or a sender needs it)
     "celery_context",
     "dispose_engines",
     "enqueue",

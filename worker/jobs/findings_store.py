@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy import String, Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from rules import FINDING_COLUMNS, RULE_ID_ALIASES, SEVERITY_ORDER
@@ -233,7 +233,11 @@ def findings_frame(s: Session, clinic_id: str, claim_month: str) -> pd.DataFrame
     sev = case({k: v for k, v in SEVERITY_ORDER.items()}, value=Finding.severity, else_=len(SEVERITY_ORDER))
     cols = [getattr(Finding, c) for c in FINDING_COLUMNS]
     stmt = (
-        select(*cols, Finding.key, func.coalesce(FindingStatus.status, DEFAULT_FINDING_STATUS).label("status"))
+        select(
+            *cols,
+            Finding.key,
+            func.coalesce(FindingStatus.status, DEFAULT_FINDING_STATUS, type_=String(16)).label("status"),
+        )
         .outerjoin(FindingStatus, FindingStatus.key == Finding.key)
         .where(Finding.clinic_id == clinic_id, Finding.claim_month == claim_month)
         .order_by(sev, Finding.source_file, Finding.sheet, Finding.row, Finding.category, Finding.rule_id, Finding.key)

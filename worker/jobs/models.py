@@ -78,10 +78,6 @@ class JobStatus(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
 
-    @property
-    def ended(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.FAILED)
-
 
 #: statuses of a job that has not ended
 OPEN: Final = (JobStatus.QUEUED, JobStatus.RUNNING)

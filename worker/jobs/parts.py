@@ -11,11 +11,12 @@ import json
 import logging
 import shutil
 import time
+from typing import Any
 
 from sqlalchemy import select
 
 from worker.engine import Inputs, RunInfo, conclude, reconcile_stacked
-from worker.engine import split as parts_files
+from worker.engine import split as parts_files  # the parts on disk
 from worker.jobs.context import Context
 from worker.jobs.database import locked_job, session_scope
 from worker.jobs.faults import inject_fault
@@ -103,7 +104,7 @@ def run_part(ctx: Context, job_id: int) -> None:
         return
     root = parts_files.job_dir(ctx.data_dir, parent_id)
     d = parts_files.part_dir(ctx.data_dir, parent_id, k)
-    info = RunInfo.from_json(json.loads((root / "meta.json").read_text())["info"])
+    info = _run_info(json.loads((root / "meta.json").read_text()))
     inject_fault(ctx.settings, "part", attempt, [f.path for f in info.files])
     t0 = time.perf_counter()
     tables, pos = parts_files.load_part(d)
@@ -129,11 +130,29 @@ def run_part(ctx: Context, job_id: int) -> None:
         _combine(ctx, parent_id)
 
 
+def _run_info(meta: dict[str, Any]) -> RunInfo:
+    """What the parent read, from its ``meta.json`` (also the flat form the previous
+    release wrote, so a month split before an upgrade finishes after it)."""
+    if "info" in meta:
+        return RunInfo.from_json(meta["info"])
+    return RunInfo.from_json(
+        {
+            "period": meta["period"],
+            "files": meta["files"],
+            "problems": meta["file_problems"],
+            "receipts": meta["receipts"],
+            "with_returns": meta["with_returns"],
+            "started_at": meta["started_at"],
+            "timings": meta["seconds"],
+        }
+    )
+
+
 def _combine(ctx: Context, job_id: int) -> None:
     """The split month's result from its parts, concluded and stored as one run would be."""
     root = parts_files.job_dir(ctx.data_dir, job_id)
     meta = json.loads((root / "meta.json").read_text())
-    info = RunInfo.from_json(meta["info"])
+    info = _run_info(meta)
     t0 = time.perf_counter()
     combined = parts_files.combine_parts(root, int(meta["part_count"]), info.with_returns)
     outcome = conclude(info, combined, job_writer(ctx, job_id))

@@ -31,8 +31,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_STALE_DEFAULT: timedelta = Settings().sweep_stale
-
 
 class TaskName(enum.StrEnum):
     """The Celery tasks (``tasks/``), by the names messages are sent to."""
@@ -43,15 +41,6 @@ class TaskName(enum.StrEnum):
     PICKUP = "henrei.pickup"
     NIGHTLY = "henrei.nightly"
     SWEEP = "henrei.sweep"
-
-
-#: the task that runs a job of each kind (a lost part runs again through the reconcile task)
-TASK_OF_KIND = {
-    JobKind.REGISTER: TaskName.REGISTER,
-    JobKind.RECONCILE: TaskName.RECONCILE,
-    JobKind.PART: TaskName.RECONCILE,
-    JobKind.NIGHTLY: TaskName.PICKUP,
-}
 
 
 def enqueue(name: TaskName) -> Enqueue:
@@ -99,7 +88,7 @@ def queued_job(s: Session, clinic_id: str | None, month: str | None) -> Job | No
 
 
 def queued_reconcile(
-    s: Session, clinic_id: str, month: str, *, always: bool = False, stale_after: timedelta = _STALE_DEFAULT
+    s: Session, clinic_id: str, month: str, *, stale_after: timedelta, always: bool = False
 ) -> tuple[int, bool]:
     """The queued reconcile job of the clinic-month (a new one when none is queued), and
     whether to send a message for it: a new job, one not sent for ``stale_after``
@@ -133,6 +122,6 @@ def queued_reconcile(
 def queue_reconcile(ctx: Context, clinic_id: str, month: str, enqueue: Enqueue) -> int:
     """A queued reconcile job for the clinic-month (reusing one already queued), enqueued."""
     with session_scope(ctx.engine) as s:
-        job_id, _ = queued_reconcile(s, clinic_id, month, always=True)
+        job_id, _ = queued_reconcile(s, clinic_id, month, stale_after=ctx.settings.sweep_stale, always=True)
     enqueue(job_id)
     return job_id

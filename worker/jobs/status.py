@@ -10,18 +10,16 @@ from sqlalchemy import or_, select
 
 from worker.jobs.context import Context
 from worker.jobs.database import session_scope
-from worker.jobs.models import CorrectionList, Job, JobKind, JobStatus, NightlyRun, NightlyStatus
+from worker.jobs.models import CorrectionList, Job, JobKind, JobStatus, NightlyRun
 
 __all__ = ["JobRow", "NightlyRow", "StatusReport", "UnknownJobError", "status_report"]
 
-STATUS_JA = {
+#: a job's or a nightly run's status (``JobStatus``, ``NightlyStatus``: the same words)
+STATUS_JA: dict[str, str] = {
     JobStatus.QUEUED: "待機中",
     JobStatus.RUNNING: "実行中",
     JobStatus.DONE: "完了",
     JobStatus.FAILED: "失敗",
-    NightlyStatus.RUNNING: "実行中",
-    NightlyStatus.DONE: "完了",
-    NightlyStatus.FAILED: "失敗",
 }
 KIND_JA = {
     JobKind.REGISTER: "読み込み",

@@ -1,7 +1,7 @@
 """Reading: find the input files, check each before parsing, parse it in an isolated child
 process and hand back every table found (text cells under canonical field names).
 
-The flow: ``discover`` (which files) → ``guard`` (pre-parse checks: ``zip_guard``,
+The flow: ``discovery`` (which files) → ``guard`` (pre-parse checks: ``zip_guard``,
 ``sheet_range``, ``unsafe``) → ``isolation`` (a child process, ``isolation_child``) running
 ``extract`` (tables as Arrow files) → ``read`` (load them, the read cache) → ``RawTable``.
 Headers are recognised by ``schema``.
@@ -13,16 +13,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from worker.reading.discover import SUFFIXES, discover
+    from worker.reading.discovery import SUFFIXES, discover
     from worker.reading.read import read_all, read_file
     from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA, TableKind, classify_header
     from worker.reading.tables import FileProblem, RawTable
 
 # Names are loaded on first use (PEP 562): the reader child imports ``worker.reading.*``
-# modules and must not pay for pandas/pyarrow through this package's ``__init__``.
+# modules and must not pay for pandas/pyarrow through this package's ``__init__``. No
+# submodule may share a name with a name exported here (importing the submodule would
+# shadow it).
 _WHERE = {
-    "SUFFIXES": "discover",
-    "discover": "discover",
+    "SUFFIXES": "discovery",
+    "discover": "discovery",
     "read_all": "read",
     "read_file": "read",
     "TABLE_KINDS": "schema",

@@ -20,7 +20,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from worker.reading.discover import CSV_SUFFIXES
+from worker.reading.discovery import CSV_SUFFIXES
 from worker.reading.schema import HeaderMatch, classify_header
 
 __all__ = ["extract_tables"]
