@@ -231,3 +231,19 @@ def test_a_failed_split_months_part_files_are_removed_by_the_sweeper(
     assert swept["removed"] == 1
     assert not split.job_dir(env.settings.data_dir, failing).exists()
     assert split.job_dir(env.settings.data_dir, running).is_dir()  # still running: kept
+
+
+def test_a_month_split_by_the_previous_release_is_read_back() -> None:
+    """meta.json of a month split before the upgrade (flat keys) gives the same RunInfo."""
+    from worker.jobs import parts
+
+    old = {
+        "uploads": [3, 1], "with_returns": True, "receipts": 12, "period": "2026-10",
+        "files": [{"path": "a.xlsx", "status": "ok", "tables": "レセプト一覧(S, 12行)", "message": ""}],
+        "file_problems": [{"file": "b.csv", "message": "読めません"}],
+        "started_at": "2026-11-01T09:00:00", "seconds": {"read": 1.5, "split": 0.25}, "part_count": 3,
+    }  # fmt: skip
+    info = parts._run_info(old)
+    assert (info.period, info.receipts, info.with_returns, info.timings) == ("2026-10", 12, True, old["seconds"])
+    assert [f.path for f in info.files] == ["a.xlsx"] and [p.file for p in info.problems] == ["b.csv"]
+    assert parts._run_info({"info": info.to_json()}) == info  # the current form round-trips
