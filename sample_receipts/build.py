@@ -1223,6 +1223,13 @@ def wareki(x: dt.date, style: str) -> str:
     return f"{era.letter}{y}{sep}{x.month}{sep}{x.day}"
 
 
+def wareki_month(year: int, month: int) -> str:
+    """A claim month in 和暦 (令和8年10月)."""
+    era = eras.era_at(dt.date(year, month, 1))
+    assert era is not None
+    return f"{era.name}{year - era.start_year + 1}年{month}月"
+
+
 def date_form(value: object, forms: list[str], weights: list[int] | None = None) -> object:
     """Render an ISO date in one of ``forms``; anything else is returned unchanged."""
     text = str(value)
@@ -1291,7 +1298,7 @@ def shaho_row(r: dict[str, object]) -> list[object]:
         ratio = vrng.choices([ratio, ratio.translate(FULLWIDTH), ratio[:-1]], [75, 15, 10])[0]
     remark = vrng.choice(REMARKS) if vrng.random() < 0.1 else ""
     return [
-        to_int_or_text(r["患者ID"]), f"令和{year - 2018}年{month}月",
+        to_int_or_text(r["患者ID"]), wareki_month(year, month),
         date_form(r["診療日"], ["wareki", "wareki_long", "slash"], [3, 2, 1]),
         r["氏名"], r["カナ氏名"], r["性別"],
         date_form(r["生年月日"], ["wareki", "wareki_slash", "wareki_long", "slash", "iso"],
