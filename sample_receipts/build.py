@@ -51,6 +51,7 @@ from benchmarks.synth import (  # noqa: E402
     generate_month,
     kouki_start,
 )
+from rules.domain import eras  # noqa: E402
 
 SEED = 20261001
 CLAIM = "2026-10"
@@ -1208,24 +1209,25 @@ def half_kana(text: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Value forms (vendor quirks).
 
-ERAS = (
-    (dt.date(2019, 5, 1), "R", "令和"),
-    (dt.date(1989, 1, 8), "H", "平成"),
-    (dt.date(1926, 12, 25), "S", "昭和"),
-    (dt.date(1912, 7, 30), "T", "大正"),
-)
-
 
 def wareki(x: dt.date, style: str) -> str:
-    for start, letter, kanji in ERAS:
-        if x >= start:
-            y = x.year - start.year + 1
-            if style == "long":
-                ys = "元" if y == 1 else str(y)
-                return f"{kanji}{ys}年{x.month}月{x.day}日"
-            sep = "/" if style == "slash" else "."
-            return f"{letter}{y}{sep}{x.month}{sep}{x.day}"
-    return x.isoformat()
+    """``x`` in 和暦 (the era table of ``rules.domain.eras``); ISO before 明治."""
+    era = eras.era_at(x)
+    if era is None:
+        return x.isoformat()
+    y = x.year - era.start_year + 1
+    if style == "long":
+        ys = "元" if y == 1 else str(y)
+        return f"{era.name}{ys}年{x.month}月{x.day}日"
+    sep = "/" if style == "slash" else "."
+    return f"{era.letter}{y}{sep}{x.month}{sep}{x.day}"
+
+
+def wareki_month(year: int, month: int) -> str:
+    """A claim month in 和暦 (令和8年10月)."""
+    era = eras.era_at(dt.date(year, month, 1))
+    assert era is not None
+    return f"{era.name}{year - era.start_year + 1}年{month}月"
 
 
 def date_form(value: object, forms: list[str], weights: list[int] | None = None) -> object:
@@ -1296,7 +1298,7 @@ def shaho_row(r: dict[str, object]) -> list[object]:
         ratio = vrng.choices([ratio, ratio.translate(FULLWIDTH), ratio[:-1]], [75, 15, 10])[0]
     remark = vrng.choice(REMARKS) if vrng.random() < 0.1 else ""
     return [
-        to_int_or_text(r["患者ID"]), f"令和{year - 2018}年{month}月",
+        to_int_or_text(r["患者ID"]), wareki_month(year, month),
         date_form(r["診療日"], ["wareki", "wareki_long", "slash"], [3, 2, 1]),
         r["氏名"], r["カナ氏名"], r["性別"],
         date_form(r["生年月日"], ["wareki", "wareki_slash", "wareki_long", "slash", "iso"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 
 from rules.domain import eras
@@ -54,6 +56,19 @@ def test_one_era_table() -> None:
     }  # fmt: skip
     assert eras.era_of("r").year(8) == 2026
     assert eras.era_of("平成").year(1) == 1989
+
+
+def test_era_spans_follow_each_other() -> None:
+    # each era begins on its 改元 (明治: 元年1月1日 as written) and ends the day before the next
+    assert [(e.name, e.first) for e in eras.ERAS] == [
+        ("明治", date(1868, 1, 1)), ("大正", date(1912, 7, 30)), ("昭和", date(1926, 12, 25)),
+        ("平成", date(1989, 1, 8)), ("令和", date(2019, 5, 1)),
+    ]  # fmt: skip
+    for era, following in zip(eras.ERAS, eras.ERAS[1:], strict=False):
+        assert era.last == following.first - timedelta(days=1)
+        assert eras.era_at(era.last) is era and eras.era_at(following.first) is following
+    assert eras.ERAS[-1].last is None
+    assert eras.era_at(date(1867, 12, 31)) is None
 
 
 def test_return_codes() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import date
 
 import pytest
+from era_cases import EraCase, load
 
 from rules.domain.tekiyo import ITEM_LABELS_JA, ITEMS, Tekiyo, employer_required, missing_items, parse_tekiyo
 
@@ -180,6 +181,19 @@ def test_month_day_without_claim_month() -> None:
     t = parse_tekiyo("不詳 10/20連絡")
     assert "contact_date" in t.present
     assert t.contact_date is None
+
+
+@pytest.mark.parametrize("case", [c for c in load("date") if not c.text[0].isdigit()], ids=lambda c: c.text)
+def test_contact_date_inside_its_era(case: EraCase) -> None:
+    """A 和暦 contact date outside its era (R1.4.1, H38.10.20) is no date, like 2/30:
+    the 摘要 then lacks the 患者連絡日 (the 和暦 cases of tests/fixtures/values/era_dates.toml;
+    GYYMMDD is not read in free text)."""
+    t = parse_tekiyo(f"不詳 連絡日 {case.text}", claim_month=OCT)
+    if case.value is not None:
+        assert t.contact_date == case.value
+    else:
+        assert "contact_date" not in t.present
+        assert t.contact_date is None
 
 
 def test_impossible_month_day_in_year() -> None:

@@ -6,7 +6,9 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from era_cases import EraCase, load
 
+from rules.domain.eras import OutOfEraError
 from worker.normalise import values as v
 
 
@@ -37,6 +39,38 @@ def test_date_forms(text: str, expected: date) -> None:
 def test_unreadable_dates(text: str) -> None:
     with pytest.raises(ValueError):
         v.parse_date_text(text)
+
+
+@pytest.mark.parametrize("case", load("date"), ids=lambda c: c.text)
+def test_era_date_edges(case: EraCase) -> None:
+    """Each 和暦 date reads only inside its era's span (tests/fixtures/values/era_dates.toml)."""
+    if case.value is not None:
+        assert v.parse_date_text(case.text) == case.value
+        assert v.era_span_problem(case.text) == ""
+        return
+    with pytest.raises(OutOfEraError if case.problem else ValueError):
+        v.parse_date_text(case.text)
+    assert v.era_span_problem(case.text) == case.problem
+
+
+@pytest.mark.parametrize("case", load("month"), ids=lambda c: c.text)
+def test_era_month_edges(case: EraCase) -> None:
+    """A 和暦 month reads when one of its days is inside its era (R1.4 and H31.5 do not)."""
+    if case.value is not None:
+        assert v.parse_month_text(case.text) == case.value
+        return
+    with pytest.raises(OutOfEraError):
+        v.parse_month_text(case.text)
+    assert v.era_span_problem(case.text, month=True) == case.problem
+
+
+def test_era_problems_per_column() -> None:
+    col = pd.Series(["R1.4.1", None, "bad", "R1.4.1", "H32.1.1"], dtype="object")
+    reiwa, heisei = "令和は2019年5月1日からです", "平成は1989年1月8日から2019年4月30日までです"
+    assert v.era_span_problems(col).tolist() == [reiwa, "", "", reiwa, heisei]
+    values, invalid = v.parse_dates(col)
+    assert invalid.tolist() == [True, False, True, True, True]
+    assert values.isna().all()
 
 
 @pytest.mark.parametrize(

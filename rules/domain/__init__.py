@@ -4,7 +4,7 @@
 - ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別, 返戻の分類, 照合方法) with
   labels and spellings;
 - ``context``: the columns every rule uses, derived once from the linked table, and text helpers;
-- ``eras``: the one 和暦 table (names, letters, GYYMMDD digits, start years);
+- ``eras``: the one 和暦 table (names, letters, GYYMMDD digits, first and last days);
 - ``insurer``: 保険者番号 structure, check digit, 不詳 markers;
 - ``names``: name and kana folding (width, 異体字, ●);
 - ``return_reasons``: classifying a 返戻 by its reason;

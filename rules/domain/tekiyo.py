@@ -45,6 +45,9 @@ Heuristics a reviewer should know:
   Month/day without a year gets the year that puts it from 5 months before to 6 months
   after ``claim_month`` (contact happens after the visit); without ``claim_month`` the item
   is present but ``contact_date`` is None. The 7-digit GYYMMDD form is not read in free text.
+  A date that does not exist (2/30, or a 和暦 date outside its era such as R1.4.1 or
+  H32.1.1: ``rules.domain.eras``) is no date: it is neither the contact date nor a label's
+  date, so a 摘要 whose only contact date is impossible lacks the 患者連絡日.
 - カナ氏名: a katakana run of ≥ 2 letters (spaces and ・ allowed inside) standing on its own
   (not glued to kanji, letters or digits), except a few katakana words that are no name
   (ナシ, フメイ, マイナ…) and building names (…ハイツ, …マンション); or a labelled value with kana.

@@ -185,8 +185,10 @@ def find_dates(s: str, claim_month: date | None) -> list[FoundDate]:
         g = m.groupdict()
         try:
             if g["era"]:
+                # a date outside its era (R1.4.1, H32.1.1) is no date, like 2/30
                 n = 1 if g["ey"] == "元" else int(g["ey"])
-                y, mo, d = era_of(g["era"]).year(n), int(g["em"]), int(g["ed"])
+                found = era_of(g["era"]).to_date(n, int(g["em"]), int(g["ed"]))
+                y, mo, d = found.year, found.month, found.day
             elif g["wy"]:
                 y, mo, d = int(g["wy"]), int(g["wm"]), int(g["wd"])
             elif g["cy"]:

@@ -68,6 +68,25 @@ _EXPECTED_FORM: dict[str, str] = {
     "copay_collected": "金額（数値）",
 }
 _DATE_FORM = "日付（2026-10-01、R8.10.1、令和8年10月1日など）"
+#: the month fields (a 和暦 month outside its era is refused like a date)
+_MONTH_FIELDS = frozenset({"claim_month", "return_month"})
+#: the date and month fields, whose 和暦 values may lie outside their era (R1.4.1, H32.1.1)
+_ERA_FIELDS = frozenset(f for f, p in CHECKED.items() if p in (v.parse_dates, v.parse_months))
+
+#: A date that cannot be later than another date of its row (checked in this order; a
+#: reference that is itself impossible or missing checks nothing):
+#: - 診療日 after the end of the claim month: a claim bills the visits of its month;
+#: - 生年月日 after the end of the claim month, after the 診療日, or after the online
+#:   check (照会日): nobody is seen or checked before being born.
+#: Dates that are normally in the future stay unchecked: 有効期限, 電子証明書有効期限, a
+#: 発効期日 issued in advance, and a 患者連絡日 in the 摘要 (contact follows the visit).
+NOT_AFTER: tuple[tuple[str, str], ...] = (
+    ("service_date", "claim_month"),
+    ("birth_date", "claim_month"),
+    ("birth_date", "service_date"),
+    ("birth_date", "checked_on"),
+)
+_REFERENCE_LABEL = {"claim_month": "診療年月", "service_date": "診療日", "checked_on": "照会日"}
 
 #: text columns every normalised table has (empty when absent from the file)
 TEXT_FIELDS = (
@@ -135,22 +154,10 @@ def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
         out["billed_ratio"] = br.fillna(out["benefit_ratio"])
     base = out[["_file", "_sheet", "_row", "patient_id", "claim_month"]]
     for f, invalid in invalid_by_field.items():
-        header = table.headers.get(f, f)
-        value = raw[f].astype("object").where(invalid, "").astype(str)
-        form = _EXPECTED_FORM.get(f, _DATE_FORM)
-        findings.append(
-            make_findings(
-                base,
-                invalid,
-                category="input_invalid",
-                rule_id=f"input_invalid.{f}",
-                severity="error",
-                expected=form,
-                actual=f"「{header}」列: " + value,
-                message=f"「{header}」列の値「" + value + "」を読み取れません。",
-                action=f"元のデータの「{header}」を正しい値（{form}）に直して出力し直してください。",
-            )
-        )
+        findings.append(_unreadable(table, base, f, invalid))
+    for f, ref, after in _after_reference(out):
+        findings.append(_after_finding(table, base, out, f, ref, after))
+        out[f] = out[f].mask(after)
     missing_id = out["patient_id"].eq("") & (table.kind != "returns")
     if missing_id.any():
         header = table.headers.get("patient_id", "患者ID")
@@ -168,3 +175,92 @@ def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
             )
         )
     return out, pd.concat(findings, ignore_index=True) if findings else pd.DataFrame()
+
+
+def _unreadable(table: RawTable, base: pd.DataFrame, f: str, invalid: pd.Series) -> pd.DataFrame:
+    """``input_invalid`` findings for the values of field ``f`` no form reads.
+
+    A 和暦 date or month outside its era says why (「令和は2019年5月1日からです」).
+    """
+    header = table.headers.get(f, f)
+    raw = table.frame[f]
+    value = raw.astype("object").where(invalid, "").astype(str)
+    form = _EXPECTED_FORM.get(f, _DATE_FORM)
+    reason = pd.Series("", index=raw.index, dtype="object")
+    if f in _ERA_FIELDS:
+        reason[invalid] = v.era_span_problems(raw[invalid], month=f in _MONTH_FIELDS)
+    out_of_era = reason.ne("")
+    nothing = "年月" if f in _MONTH_FIELDS else "日付"
+    return make_findings(
+        base,
+        invalid,
+        category="input_invalid",
+        rule_id=f"input_invalid.{f}",
+        severity="error",
+        expected=(form + "。" + reason).where(out_of_era, form),
+        actual=f"「{header}」列: " + value,
+        message=(f"「{header}」列の値「" + value + f"」は存在しない{nothing}です（" + reason + "）。").where(
+            out_of_era, f"「{header}」列の値「" + value + "」を読み取れません。"
+        ),
+        action=f"元のデータの「{header}」を正しい値（{form}）に直して出力し直してください。",
+    )
+
+
+def _after_reference(out: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """(field, reference, mask) per ``NOT_AFTER`` pair: the rows whose ``field`` is later
+    than their ``reference`` (a claim month: its last day). Each value is reported once,
+    and a value found impossible is no reference for the pairs after it."""
+    found: list[tuple[str, str, pd.Series]] = []
+    seen: dict[str, np.ndarray] = {}
+    bounds: dict[str, np.ndarray] = {}
+    for f, ref in NOT_AFTER:
+        if ref not in bounds:
+            bounds[ref] = out[ref].to_numpy(dtype="datetime64[ns]")
+            if ref in _MONTH_FIELDS:
+                bounds[ref] = _next_month(bounds[ref])
+        bound = bounds[ref]
+        if ref in seen:
+            bound = np.where(seen[ref], np.datetime64("NaT", "ns"), bound)
+        value = out[f].to_numpy(dtype="datetime64[ns]")
+        after = value >= bound if ref in _MONTH_FIELDS else value > bound  # NaT compares False
+        if f in seen:
+            after &= ~seen[f]
+        if after.any():
+            found.append((f, ref, pd.Series(after, index=out.index)))
+            seen[f] = seen[f] | after if f in seen else after
+    return found
+
+
+def _next_month(months: np.ndarray) -> np.ndarray:
+    """The first day of the month after each month, computed once per distinct month."""
+    codes, uniques = pd.factorize(months)
+    following = (np.asarray(uniques, dtype="datetime64[ns]").astype("datetime64[M]") + 1).astype("datetime64[ns]")
+    return np.append(following, np.datetime64("NaT", "ns"))[codes]
+
+
+def _after_finding(
+    table: RawTable, base: pd.DataFrame, out: pd.DataFrame, f: str, ref: str, after: pd.Series
+) -> pd.DataFrame:
+    """``input_invalid`` findings for values of ``f`` later than ``ref`` on their row."""
+    header = table.headers.get(f, f)
+    ref_header = table.headers.get(ref, _REFERENCE_LABEL[ref])
+    month = ref in _MONTH_FIELDS
+    bound = "の末日" if month else ""
+
+    def said(d: pd.DataFrame) -> pd.Series:
+        value = table.frame.loc[d.index, f].astype(str)
+        r = out.loc[d.index, ref]
+        when = r.dt.year.astype(str) + "年" + r.dt.month.astype(str) + "月" if month else r.dt.strftime("%Y-%m-%d")
+        return f"「{header}」列の値「" + value + f"」は「{ref_header}」（" + when + "）より後の日付です。"
+
+    return make_findings(
+        base,
+        after,
+        category="input_invalid",
+        rule_id=f"input_invalid.{f}",
+        severity="error",
+        expected=f"「{ref_header}」{bound}以前の日付",
+        actual=lambda d: f"「{header}」列: " + table.frame.loc[d.index, f].astype(str),
+        message=said,
+        action=f"元のデータの「{header}」と「{ref_header}」を確かめ、正しい日付に直して出力し直してください。",
+    )

@@ -125,25 +125,23 @@ _MONTH_ERA = re.compile(rf"^({_ERA})\.?(\d{{1,2}}|元)[-/.年](\d{{1,2}})月?$")
 _MONTH_GYYMM = re.compile(rf"^([{eras.DIGITS}])(\d{{2}})(\d{{2}})$")
 
 
-def _era_year(era: str, year: str) -> int:
-    n = 1 if year == "元" else int(year)
-    if n < 1:
-        raise ValueError(year)
-    return eras.era_of(era).year(n)
+def _era_n(year: str) -> int:
+    return 1 if year == "元" else int(year)
 
 
 def parse_date_text(text: str) -> date:
-    """Read one date in any form of CONTRACT §1; raise ValueError if it is no date."""
+    """Read one date in any form of CONTRACT §1; raise ValueError if it is no date.
+
+    A 和暦 date outside its era's span (S70.1.1, R1.4.1) raises ``eras.OutOfEraError``.
+    """
     s = nfkc(text).replace(" ", "") if not _DATE_WEST.match(nfkc(text)) else nfkc(text)
     try:
         if m := _DATE_WEST.match(s):
             return date(int(m[1]), int(m[2]), int(m[3]))
         if m := _DATE_COMPACT.match(s):
             return date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _DATE_ERA.match(s):
-            return date(_era_year(m[1], m[2]), int(m[3]), int(m[4]))
-        if m := _DATE_GYYMMDD.match(s):
-            return date(_era_year(m[1], m[2]), int(m[3]), int(m[4]))
+        if m := _DATE_ERA.match(s) or _DATE_GYYMMDD.match(s):
+            return eras.era_of(m[1]).to_date(_era_n(m[2]), int(m[3]), int(m[4]))
         if _SERIAL.match(s):
             serial = float(s)
             if 1 <= serial < 2_958_466:
@@ -154,20 +152,39 @@ def parse_date_text(text: str) -> date:
 
 
 def parse_month_text(text: str) -> date:
-    """Read a claim month (2026-10, 202610, R8.10, 令和8年10月 …) as its first day."""
+    """Read a claim month (2026-10, 202610, R8.10, 令和8年10月 …) as its first day.
+
+    A 和暦 month with no day in its era (R1.4, H31.5) raises ``eras.OutOfEraError``.
+    """
     s = nfkc(text).replace(" ", "")
     try:
         if m := _MONTH_WEST.match(s):
             return date(int(m[1]), int(m[2]), 1)
         if m := _MONTH_COMPACT.match(s):
             return date(int(m[1]), int(m[2]), 1)
-        if m := _MONTH_ERA.match(s):
-            return date(_era_year(m[1], m[2]), int(m[3]), 1)
-        if m := _MONTH_GYYMM.match(s):
-            return date(_era_year(m[1], m[2]), int(m[3]), 1)
+        if m := _MONTH_ERA.match(s) or _MONTH_GYYMM.match(s):
+            return eras.era_of(m[1]).to_month(_era_n(m[2]), int(m[3]))
     except KeyError as exc:
         raise ValueError(text) from exc
     return parse_date_text(text).replace(day=1)
+
+
+def era_span_problem(text: str, *, month: bool = False) -> str:
+    """Why ``text`` is no date (or month): the era span it falls outside, in Japanese
+    (「令和は2019年5月1日からです」), or "" when it is readable or unreadable otherwise."""
+    try:
+        (parse_month_text if month else parse_date_text)(text)
+    except eras.OutOfEraError as exc:
+        return exc.reason_ja
+    except ValueError:
+        return ""
+    return ""
+
+
+def era_span_problems(col: pd.Series, *, month: bool = False) -> pd.Series:
+    """``era_span_problem`` of each value of ``col``, once per distinct value ('' if none)."""
+    values, _ = map_distinct(col, lambda text: era_span_problem(text, month=month), dtype="object")
+    return values.fillna("")
 
 
 def parse_dates(col: pd.Series) -> tuple[pd.Series, pd.Series]:
