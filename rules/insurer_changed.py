@@ -31,7 +31,7 @@ from typing import Final
 
 import pandas as pd
 
-from rules.domain.cards import id_differs, id_key
+from rules.domain.cards import id_key
 from rules.domain.context import eligibility_text, text, yen, yen_text
 from rules.findings import concat_findings, make_findings
 
@@ -48,22 +48,22 @@ ALIASES: Final[Mapping[str, str]] = {}
 _PARTS: Final = (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number"))
 
 
-def _blank(col: pd.Series) -> pd.Series:
-    return col.fillna("").eq("")
-
-
 def _part_differs(df: pd.DataFrame, a: str, b: str, field: str) -> pd.Series:
-    """One part of two sources' qualifications differs (``a``/``b``: column prefixes)."""
+    """One part of two sources' qualifications differs (``a``/``b``: column prefixes).
+
+    Only the rows whose texts differ can differ on the key: the keys are read there alone."""
     x, y = df[a + field].fillna(""), df[b + field].fillna("")
-    if field == "insurer_no":
-        return x.ne("") & y.ne("") & x.ne(y)
-    differs = id_differs(x, y)
+    differs = (x.ne("") & y.ne("") & x.ne(y)).fillna(False).astype(bool)
+    if field == "insurer_no" or not differs.any():
+        return differs
+    d = df.loc[differs]
+    kx, ky = id_key(x[differs]), id_key(y[differs])
+    still = kx.ne(ky)
     if field == "card_number":
-        for p, q in ((a, b), (b, a)):  # 枝番 exported at the end of the 番号 (card_number_format)
-            merged = _blank(df[p + "card_branch"]) & id_key(x if p == a else y).eq(
-                id_key(df[q + "card_number"].fillna("") + df[q + "card_branch"].fillna(""))
-            )
-            differs &= ~merged
+        for p, kp, q in ((a, kx, b), (b, ky, a)):  # 枝番 exported at the end of the 番号 (card_number_format)
+            appended = id_key(d[q + field].fillna("") + d[q + "card_branch"].fillna(""))
+            still &= ~(d[p + "card_branch"].fillna("").eq("") & kp.eq(appended))
+    differs.loc[differs] = still.fillna(False).astype(bool).to_numpy()
     return differs
 
 
@@ -111,10 +111,12 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         & (df["on_checked_on"].isna() | (df["on_checked_on"] <= df["on_date"]))
     )
     card = df["card_in_force"] & df["cd_insurer_no"].fillna("").ne("")
+    online_card_differ = _differs(df, "on_", "cd_")
+    claim_online_differ = _differs(df, "", "on_")
     claimed = df["insurer_no"].ne("") & ~df["is_fusho_claim"]
     stale = make_findings(
         df,
-        online & card & _differs(df, "on_", "cd_"),
+        online & card & online_card_differ,
         category=CATEGORY,
         rule_id="INSURER_ONLINE_STALE",
         severity="warning",
@@ -135,10 +137,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             + " で請求してください。オンラインの情報が古い場合は保険者に登録を依頼してください。"
         ),
     )
-    agreed = online & card & ~_differs(df, "on_", "cd_")
+    agreed = online & card & ~online_card_differ
     billed = make_findings(
         df,
-        agreed & claimed & _differs(df, "", "on_"),
+        agreed & claimed & claim_online_differ,
         category=CATEGORY,
         rule_id="INSURER_BILLED_OTHER",
         severity="error",
@@ -158,7 +160,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     )
     not_online = make_findings(
         df,
-        online & ~card & claimed & _differs(df, "", "on_"),
+        online & ~card & claimed & claim_online_differ,
         category=CATEGORY,
         rule_id="INSURER_BILLED_NOT_ONLINE",
         severity="error",
