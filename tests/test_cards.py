@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.domain.cards import card_kind, effective_until, id_differs, id_key_text, in_force
+from rules.domain.cards import card_kind, effective_until, id_key, id_key_text, in_force
 from rules.domain.codes import CardKind
 
 
@@ -24,10 +24,11 @@ def test_id_key_ignores_width_hyphens_and_lost_zeros() -> None:
     assert id_key_text("センター") == "センター"  # a long vowel between kana stays
 
 
-def test_id_differs_never_on_a_blank() -> None:
-    a = pd.Series(["21", "000417", "", "27", None])
-    b = pd.Series(["27", "417", "21", "", "21"])
-    assert id_differs(a, b).tolist() == [True, False, False, False, False]
+def test_id_key_on_a_column_agrees_with_the_text_form() -> None:
+    values = ["000417", "417", "B-207", "Ｂ－２０７", "区01", "", None, "0000", "A12"]
+    for n in (1, 3000):  # value by value, and the vector path of a long column
+        col = pd.Series(values * n, dtype="object")
+        assert id_key(col).tolist() == [id_key_text(v or "") for v in values] * n
 
 
 def test_paper_card_in_force_until_the_end_of_the_grace() -> None:

@@ -8,7 +8,7 @@
 - ``id_key``: the comparison form of a 記号 or 番号: NFKC (width), no spaces, hyphen and dash
   forms unified to '-', and the leading zeros of an all-digit value dropped (Excel exports
   lose them: 000417 = 417, Ｂ－２０７ = B-207). Only for comparing: a claim keeps the form
-  on the card. ``id_differs`` compares two columns on that key, blanks never differing.
+  on the card.
 """
 
 from __future__ import annotations
@@ -67,12 +67,6 @@ def id_key(col: pd.Series) -> pd.Series:
         s = s.where(plain, _per_distinct_text(s.where(~plain, ""), id_key_text))
     digits = s.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
     return s.where(~digits, s.str.lstrip("0").replace("", "0"))
-
-
-def id_differs(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Both 記号 (or 番号) given and different on the comparison key."""
-    ka, kb = id_key(a), id_key(b)
-    return ka.ne("") & kb.ne("") & ka.ne(kb)
 
 
 def effective_until(kind: pd.Series, until: pd.Series) -> pd.Series:
