@@ -1,33 +1,37 @@
 """card_expired — the card or certificate was expired on the service date.
 
-Catches: the linked card's 有効期限 is before the service date; or the card is an old
-健康保険証 used after 2026-03-31 (paper cards expired 2025-12-01, accepted provisionally
-until 2026-03-31 — DOMAIN §1). 高齢受給者証 usually expire 7/31 (ratio re-decided 8/1).
+Catches: the linked card's 有効期限 is before the service date (CARD_EXPIRED); an old
+健康保険証 on file used after 2026-03-31 (PAPER_CARD_AFTER_GRACE: paper cards expired by
+2025-12-01 and were accepted provisionally until 2026-03-31 — DOMAIN §1, §3; within that
+period a paper card whose printed 有効期限 is 2025-12-01 or later is not expired); the
+receipt's own 資格確認方法 is 健康保険証/保険証 after 2026-03-31 and no other card on file
+is in force on the service date (PAPER_CARD_RECORDED — also with no card record at all).
+The service date is the receipt's 診療日, else the claim month's last day. 高齢受給者証
+usually expire 7/31 (ratio re-decided 8/1).
 Fix: ask the patient for the current 資格確認書 / 資格情報のお知らせ or the マイナ保険証,
 check the ratio again, and bill with the current eligibility.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
 import pandas as pd
 
+from rules.domain.cards import PAPER_CARD_ABOLISHED, PAPER_CARD_LAST_DAY, card_kind
+from rules.domain.codes import CardKind
 from rules.domain.context import date_text, text
-from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "card_expired"
 ORDER: Final = 140  # CONTRACT §2
 LABEL_JA: Final = "証の有効期限切れ"
 SUMMARY_JA: Final = "証の有効期限切れ、2026年3月31日を過ぎた従来の健康保険証"
-RULE_IDS: Final = ("CARD_EXPIRED", "PAPER_CARD_AFTER_GRACE")
+RULE_IDS: Final = ("CARD_EXPIRED", "PAPER_CARD_AFTER_GRACE", "PAPER_CARD_RECORDED")
 ALIASES: Final[Mapping[str, str]] = {}
 
-PAPER_CARD_LAST_DAY: Final = pd.Timestamp("2026-03-31")
-_PAPER = r"^(?:健康保険証|保険証|被保険者証|健康保険被保険者証|国民健康保険被保険者証)$"
+_RECHECK: Final = "マイナ保険証または資格確認書で資格を確認し直してください。"
 
 
 def _doc(d: pd.DataFrame) -> pd.Series:
@@ -37,14 +41,14 @@ def _doc(d: pd.DataFrame) -> pd.Series:
 def check(df: pd.DataFrame) -> pd.DataFrame:
     until = df["cd_card_valid_until"]
     day = df["on_date"]
-    expired = df["cd_linked"] & until.notna() & day.notna() & (until < day)
-    paper = (
-        df["cd_linked"]
-        & per_distinct(df["cd_doc_type"].fillna(""), lambda t: re.match(_PAPER, t) is not None)
-        & day.notna()
-        & (day > PAPER_CARD_LAST_DAY)
-        & ~expired
-    )
+    after_grace = day.notna() & (day > PAPER_CARD_LAST_DAY)
+    paper_card = df["cd_linked"] & df["card_kind"].eq(CardKind.PAPER)
+    # a paper card cut short by the abolition is accepted until the end of the grace
+    in_grace = paper_card & (until >= PAPER_CARD_ABOLISHED) & ~after_grace
+    expired = df["cd_linked"] & until.notna() & day.notna() & (until < day) & ~in_grace
+    paper = paper_card & after_grace & ~expired
+    recorded_paper = card_kind(df["confirmation_method"]).eq(CardKind.PAPER)
+    recorded = recorded_paper & after_grace & ~df["card_in_force"] & ~paper_card & ~expired
     return concat_findings(
         [
             make_findings(
@@ -78,7 +82,27 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                     + date_text(d["on_date"])
                     + "）には使えません。"
                 ),
-                action="マイナ保険証または資格確認書で資格を確認し直してください。",
+                action=_RECHECK,
+            ),
+            make_findings(
+                df,
+                recorded,
+                category=CATEGORY,
+                rule_id="PAPER_CARD_RECORDED",
+                severity="warning",
+                expected="資格確認書またはマイナ保険証",
+                actual=lambda d: "資格確認方法 " + text(d["confirmation_method"]),
+                message=lambda d: (
+                    "レセプトの資格確認方法が「"
+                    + text(d["confirmation_method"])
+                    + "」ですが、従来の健康保険証は2026年3月31日までの経過措置で、受診日（"
+                    + date_text(d["on_date"])
+                    + "）には使えません。受診日に有効な資格確認書などの登録もありません。"
+                ),
+                action=(
+                    "マイナ保険証または資格確認書で資格を確認し直し、確認した証の保険者・記号・番号で請求して、"
+                    "資格確認方法も直してください。"
+                ),
             ),
         ]
     )

@@ -13,6 +13,7 @@ from typing import Final
 
 import pandas as pd
 
+from rules.domain.cards import id_key
 from rules.domain.context import text
 from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
@@ -37,9 +38,10 @@ def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     num = cand["card_number"]
     head, tail = num.str[:-2], num.str[-2:]
     found = pd.Series(False, index=cand.index)
-    for p in ("on_", "cd_"):
+    for p in ("cd_", "on_"):  # the card's form first: a claim keeps the form on the card (DOMAIN §4)
         rn, rb = cand[p + "card_number"], cand[p + "card_branch"]
-        m = (rn.eq(head) & rb.eq(tail) & rn.ne("")).fillna(False).astype(bool) & ~found
+        # 番号 compared on its key: lost leading zeros, width and hyphen forms do not count
+        m = (id_key(rn).eq(id_key(head)) & rb.eq(tail) & rn.ne("")).fillna(False).astype(bool) & ~found
         if m.any():
             right.loc[m[m].index] = ("番号 " + text(rn[m]) + " 枝番 " + text(rb[m])).to_numpy()
         found |= m

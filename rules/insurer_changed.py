@@ -1,10 +1,27 @@
-"""insurer_changed — online shows another insurer or number than the newer card.
+"""insurer_changed — the claim, the online result and the newer card name different qualifications.
 
-Catches: (a) the card valid on the service date names another 保険者番号 or 番号 than the
-online result (有効): the change of insurer is not reflected online yet; (b) the receipt
-is billed to an insurer that neither the online result nor the card (agreeing) shows.
-Fix: (a) bill the insurer on the current card and ask that insurer to register the
-change; (b) re-bill to the insurer both sources show.
+A qualification is 保険者番号 + 記号 + 番号. 記号 and 番号 are compared on their key
+(``rules.domain.cards.id_key``: width, hyphen forms and the leading zeros of an all-digit
+value do not count — DOMAIN §4); a blank 記号 or 番号 never differs, and a claim 番号 that
+is the source's 番号 + 枝番 with an empty 枝番 (the export bug card_number_format reports)
+is the same 番号. The online result counts when it is usable (有効, or no validity given —
+never 無効, 該当資格なし or 複数該当) and was checked on or before the service date (the
+receipt's 診療日, else the claim month's last day).
+
+The newer card: the linked card record in force on the service date (発効期日 on or before
+it, 有効期限 on or after it, blanks open; an old 健康保険証 only until 2026-03-31 —
+``rules.domain.cards.in_force``, column ``card_in_force``). It is what the patient holds on
+that day, while the online result lags a change of insurer until the insurer registers it,
+so where the two disagree the card wins. A card expired or not yet in force on the service
+date contradicts nothing.
+
+Catches: (INSURER_ONLINE_STALE) the newer card names another qualification than the online
+result: the change is not reflected online yet; (INSURER_BILLED_OTHER) online and the newer
+card agree and the claim bills another; (INSURER_BILLED_NOT_ONLINE) no newer card, and the
+claim bills another qualification than the online result. 不詳 claims are left to the fusho
+rules.
+Fix: bill the qualification named in ``expected`` (in the form on the card, else on the
+claim); for a stale online result, also ask the insurer to register the change.
 """
 
 from __future__ import annotations
@@ -14,30 +31,92 @@ from typing import Final
 
 import pandas as pd
 
-from rules.domain.context import eligibility_text
+from rules.domain.cards import id_key
+from rules.domain.context import eligibility_text, text, yen, yen_text
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "insurer_changed"
 ORDER: Final = 70  # CONTRACT §2
 LABEL_JA: Final = "保険者の変更が未反映"
-SUMMARY_JA: Final = "新しい証の保険者がオンラインに反映されていない／請求先の保険者が違う"
-RULE_IDS: Final = ("INSURER_ONLINE_STALE", "INSURER_BILLED_OTHER")
+SUMMARY_JA: Final = (
+    "新しい証の保険者がオンラインに反映されていない／請求した保険者・記号・番号がオンライン資格確認や新しい証と違う"
+)
+RULE_IDS: Final = ("INSURER_ONLINE_STALE", "INSURER_BILLED_OTHER", "INSURER_BILLED_NOT_ONLINE")
 ALIASES: Final[Mapping[str, str]] = {}
+
+#: (label, field) of the parts of a qualification, in the order a clerk reads them
+_PARTS: Final = (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number"))
+
+
+def _part_differs(df: pd.DataFrame, a: str, b: str, field: str) -> pd.Series:
+    """One part of two sources' qualifications differs (``a``/``b``: column prefixes).
+
+    Only the rows whose texts differ can differ on the key: the keys are read there alone."""
+    x, y = df[a + field].fillna(""), df[b + field].fillna("")
+    differs = (x.ne("") & y.ne("") & x.ne(y)).fillna(False).astype(bool)
+    if field == "insurer_no" or not differs.any():
+        return differs
+    d = df.loc[differs]
+    kx, ky = id_key(x[differs]), id_key(y[differs])
+    still = kx.ne(ky)
+    if field == "card_number":
+        for p, kp, q in ((a, kx, b), (b, ky, a)):  # 枝番 exported at the end of the 番号 (card_number_format)
+            appended = id_key(d[q + field].fillna("") + d[q + "card_branch"].fillna(""))
+            still &= ~(d[p + "card_branch"].fillna("").eq("") & kp.eq(appended))
+    differs.loc[differs] = still.fillna(False).astype(bool).to_numpy()
+    return differs
+
+
+def _differs(df: pd.DataFrame, a: str, b: str) -> pd.Series:
+    out = pd.Series(False, index=df.index)
+    for _, field in _PARTS:
+        out |= _part_differs(df, a, b, field)
+    return out
+
+
+def _which(d: pd.DataFrame, a: str, b: str) -> pd.Series:
+    """'記号' / '保険者番号・番号' …: the parts that differ between two sources."""
+    out = pd.Series("", index=d.index, dtype="object")
+    for label, field in _PARTS:
+        out = out + pd.Series("・" + label, index=d.index).where(_part_differs(d, a, b, field), "")
+    return out.str[1:]
+
+
+def _bill_text(d: pd.DataFrame, prefix: str, sep: str = " ") -> pd.Series:
+    """'保険者番号 X 記号 Y 番号 Z' (parts joined by ``sep``) of source ``prefix``, each part
+    in the form on the card in force, else on the claim, when that is the same value
+    (a claim keeps the form on the card: DOMAIN §4)."""
+    out = pd.Series("", index=d.index, dtype="object")
+    forms = (("cd_", d["card_in_force"]), ("", pd.Series(True, index=d.index)))
+    for label, field in _PARTS:
+        value = text(d[prefix + field])
+        key = id_key(value)
+        for other, usable in reversed(forms):  # the card's form last: it wins
+            form = text(d[other + field])
+            value = form.where(usable & form.ne("") & id_key(form).eq(key), value)
+        out = out + (sep + label + " " + value).where(value.ne(""), "")
+    return out.str[len(sep) :]
+
+
+def _at_stake(d: pd.DataFrame) -> pd.Series:
+    """'このままでは返戻され、保険者負担分 N円 の入金が遅れます。' where points and ratio are known."""
+    share = d["points"] * 10 - yen(d["points"], d["billed_ratio"])
+    return ("このままでは返戻され、保険者負担分 " + yen_text(share) + " の入金が遅れます。").where(share.notna(), "")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    ok_online = df["online_ok"] & df["on_insurer_no"].fillna("").ne("")
-    card_current = (
-        df["cd_linked"]
-        & df["cd_insurer_no"].fillna("").ne("")
-        & (df["cd_card_valid_until"].isna() | (df["cd_card_valid_until"] >= df["on_date"]))
-        & (df["cd_effective_from"].isna() | (df["cd_effective_from"] <= df["on_date"]))
+    online = (
+        df["online_ok"]
+        & df["on_insurer_no"].fillna("").ne("")
+        & (df["on_checked_on"].isna() | (df["on_checked_on"] <= df["on_date"]))
     )
-    on_num, cd_num = df["on_card_number"].fillna(""), df["cd_card_number"].fillna("")
-    differs = df["on_insurer_no"].ne(df["cd_insurer_no"]) | (on_num.ne("") & cd_num.ne("") & on_num.ne(cd_num))
+    card = df["card_in_force"] & df["cd_insurer_no"].fillna("").ne("")
+    online_card_differ = _differs(df, "on_", "cd_")
+    claim_online_differ = _differs(df, "", "on_")
+    claimed = df["insurer_no"].ne("") & ~df["is_fusho_claim"]
     stale = make_findings(
         df,
-        ok_online & card_current & differs,
+        online & card & online_card_differ,
         category=CATEGORY,
         rule_id="INSURER_ONLINE_STALE",
         severity="warning",
@@ -48,29 +127,59 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             + eligibility_text(d, "cd_")
             + "）とオンライン資格確認（"
             + eligibility_text(d, "on_")
-            + "）で保険者または番号が異なります。保険者の変更がオンラインに反映されていない可能性があります。"
+            + "）で"
+            + _which(d, "on_", "cd_")
+            + "が異なります。保険者の変更がオンラインに反映されていない可能性があります。"
         ),
-        action="患者に新しい証を確認し、正しい保険者で請求してください。オンラインの情報が古い場合は保険者に登録を依頼してください。",
+        action=lambda d: (
+            "患者に新しい証を確認し、証のとおり "
+            + _bill_text(d, "cd_", "・")
+            + " で請求してください。オンラインの情報が古い場合は保険者に登録を依頼してください。"
+        ),
     )
-    agreed = ok_online & card_current & ~differs
-    billed_other = agreed & df["insurer_no"].ne("") & df["insurer_no"].ne(df["on_insurer_no"]) & ~df["is_fusho"]
+    agreed = online & card & ~online_card_differ
     billed = make_findings(
         df,
-        billed_other,
+        agreed & claimed & claim_online_differ,
         category=CATEGORY,
         rule_id="INSURER_BILLED_OTHER",
         severity="error",
-        expected=lambda d: eligibility_text(d, "on_"),
+        expected=lambda d: _bill_text(d, "on_"),
         actual=lambda d: eligibility_text(d, ""),
         message=lambda d: (
-            "請求先の保険者（"
+            "請求した資格（"
             + eligibility_text(d, "")
-            + "）が、オンライン資格確認と証が一致して示す保険者（"
+            + "）の"
+            + _which(d, "", "on_")
+            + "が、オンライン資格確認と証が一致して示す資格（"
             + eligibility_text(d, "on_")
             + "）と異なります。"
+            + _at_stake(d)
+        ),
+        action=lambda d: "レセプトを " + _bill_text(d, "on_", "・") + " に直して請求してください。",
+    )
+    not_online = make_findings(
+        df,
+        online & ~card & claimed & claim_online_differ,
+        category=CATEGORY,
+        rule_id="INSURER_BILLED_NOT_ONLINE",
+        severity="error",
+        expected=lambda d: _bill_text(d, "on_"),
+        actual=lambda d: eligibility_text(d, ""),
+        message=lambda d: (
+            "請求した資格（"
+            + eligibility_text(d, "")
+            + "）の"
+            + _which(d, "", "on_")
+            + "が、受診日までのオンライン資格確認（有効）で確認した資格（"
+            + eligibility_text(d, "on_")
+            + "）と異なります。受診日に有効な新しい証の登録もありません。"
+            + _at_stake(d)
         ),
         action=lambda d: (
-            "レセプトの保険者番号・記号・番号を " + eligibility_text(d, "on_") + " に直して請求してください。"
+            "レセプトを "
+            + _bill_text(d, "on_", "・")
+            + " に直して請求してください。患者が別の新しい証を持っている場合は、その証を登録して確認してください。"
         ),
     )
-    return concat_findings([stale, billed])
+    return concat_findings([stale, billed, not_online])

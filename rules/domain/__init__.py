@@ -1,7 +1,9 @@
 """What several rules share, pure (no I/O, no application code).
 
 - ``age``: the burden ratio by age at every legal boundary (DOMAIN §2);
-- ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別, 返戻の分類, 照合方法) with
+- ``cards``: the kind of card (資格確認方法, 証の種類), whether it is in force (the paper
+  card's grace), and the comparison key of 記号・番号 (DOMAIN §3, §4);
+- ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別, 証の種類, 返戻の分類, 照合方法) with
   labels and spellings;
 - ``context``: the columns every rule uses, derived once from the linked table, and text helpers;
 - ``eras``: the one 和暦 table (names, letters, GYYMMDD digits, first and last days);
@@ -14,6 +16,7 @@
 
 __all__ = [
     "age",
+    "cards",
     "codes",
     "context",
     "eras",

@@ -63,6 +63,34 @@ class Sex(Code):
     FEMALE = "2", "女", ("女", "女性", "F")
 
 
+class CardKind(Code):
+    """How eligibility was shown: the receipt's 資格確認方法 and a card record's 証の種類 (CONTRACT §1).
+
+    Both are free text in the exports; ``rules.domain.cards.card_kind`` reads them into
+    these codes (after NFKC, spaces removed). ``PAPER`` is the old 健康保険証 (DOMAIN §3:
+    expired 2025-12-01, accepted provisionally until 2026-03-31).
+    """
+
+    MYNA = "myna", "マイナ保険証", ("マイナ保険証", "マイナンバーカード", "マイナカード")
+    PORTAL = "portal", "マイナポータル", ("マイナポータル", "マイナポータル画面")
+    CERTIFICATE = "certificate", "資格確認書", ("資格確認書",)
+    NOTICE = "notice", "資格情報のお知らせ", ("資格情報のお知らせ",)
+    PAPER = (
+        "paper",
+        "健康保険証",
+        (
+            "健康保険証",
+            "保険証",
+            "被保険者証",
+            "健康保険被保険者証",
+            "国民健康保険被保険者証",
+            "紙の保険証",
+            "従来の保険証",
+            "旧保険証",
+        ),
+    )
+
+
 class ReturnClass(Code):
     """The class of a 返戻 (DOMAIN §7), read from its reason by ``rules.domain.return_reasons``."""
 

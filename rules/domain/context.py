@@ -8,6 +8,9 @@
 - ``verified_ratio``: the ratio two sources agree on (online and card), or the single
   source present when it is plausible for age; NA when online and card disagree (the
   rules say so and never guess which is right). ``verified_source`` says which.
+- ``card_kind``: the linked card's 証の種類 as a ``CardKind`` code; ``card_in_force``: the
+  linked card is in force on ``on_date`` (``rules.domain.cards.in_force``: started, not
+  expired, an old 健康保険証 only until 2026-03-31).
 
 Also small text helpers that rules use on the rows they report (never whole columns).
 """
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
+from rules.domain.cards import card_kind, in_force
 from rules.domain.codes import OnlineValidity
 from rules.domain.insurer import is_fusho, is_fusho_claim, is_kouki
 
@@ -109,6 +113,10 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     df["is_fusho"] = is_fusho(df["insurer_no"])
     df["is_fusho_claim"] = is_fusho_claim(df["insurer_no"], df["card_number"], df["tekiyo"])
     df["online_ok"] = online_usable(df)
+    df["card_kind"] = card_kind(df["cd_doc_type"])
+    df["card_in_force"] = df["cd_linked"] & in_force(
+        df["card_kind"], df["cd_effective_from"], df["cd_card_valid_until"], df["on_date"]
+    )
 
     on = df["on_online_ratio"].where(df["online_ok"])
     cd = df["cd_card_ratio"]

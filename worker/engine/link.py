@@ -4,7 +4,8 @@
   latest check in the claim month when there is no service date or no check before it.
 - Card: among the patient's card records, the one valid on the service date (or the
   claim month when there is none), preferring one that carries a 負担割合, then the
-  newest (発効期日, 交付年月日).
+  newest (発効期日, 交付年月日). An old 健康保険証 counts as valid only until 2026-03-31
+  (``rules.domain.cards.effective_until``), so a 資格確認書 in force wins over it.
 
 The result has the receipt's own columns plus ``on_*`` and ``cd_*`` columns; a receipt
 with no online result or no card has NA there. Everything is joins and sorts on whole
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rules.domain.cards import card_kind, effective_until
 from rules.domain.codes import MatchMethod
 from rules.domain.names import fold_kana_text, fold_name_text, wildcard_equal
 
@@ -84,11 +86,13 @@ def link_cards(receipts: pd.DataFrame, cards: pd.DataFrame) -> pd.Series:
     on = receipts["service_date"].fillna(receipts["claim_month"]).astype("datetime64[ns]")
     r = pd.DataFrame({"patient_id": receipts["patient_id"].astype(str), "_on": on, "_ri": receipts.index})
     c = cards.loc[cards["patient_id"].ne("")]
+    # an old 健康保険証 is in force until the end of the provisional period at most
+    until = effective_until(card_kind(c["doc_type"]), c["card_valid_until"].astype("datetime64[ns]"))
     c = pd.DataFrame(
         {
             "patient_id": c["patient_id"].astype(str),
             "_from": c["effective_from"].astype("datetime64[ns]"),
-            "_until": c["card_valid_until"].astype("datetime64[ns]"),
+            "_until": until,
             "_newest": c["effective_from"].fillna(c["issued_on"]).astype("datetime64[ns]"),
             "_has_ratio": c["card_ratio"].notna(),
             "_ci": c.index,
