@@ -36,7 +36,6 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
-import jaconv
 import numpy as np
 import pandas as pd
 
@@ -50,11 +49,19 @@ DASHES: Final = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2500\u2501\u301c~"
 
 _VARIATION_SELECTORS: Final = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _SEPARATORS: Final = re.compile(r"[\s・\u200b-\u200d\u2060\ufeff]+")
+#: the separators a vectorised regex (Arrow's RE2 or Python's) removes alike: a subset of the above
+_SQUEEZE: Final = r"[ \t・]+"
 _KANA: Final = "ぁ-ゖゝゞァ-ヺヽヾー"
 _NAME_CHAR: Final = _KANA + "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f々〆"
+_ANY_DASH: Final = re.compile(f"[{re.escape(DASHES)}]")
 _LONG_VOWEL: Final = re.compile(f"(?<=[{_KANA}])[{re.escape(DASHES)}]+")
 _NAME_SEPARATOR: Final = re.compile(f"(?<=[{_NAME_CHAR}])\\s*[{re.escape(DASHES)}]+\\s*(?=[{_NAME_CHAR}])")
-_SMALL_KANA: Final = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+#: hiragana as katakana (ゝゞ as ヽヾ), small kana as large — one ``str.translate`` table
+_KATAKANA: Final = {
+    **{cp: cp + 0x60 for cp in [*range(0x3041, 0x3097), 0x309D, 0x309E]},
+    **str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ"),
+    **str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖ", "アイウエオツヤユヨワカケ"),
+}
 
 #: a name's readings: (dash after kana as ー, dash between name characters as a separator)
 Readings = tuple[str, str]
@@ -75,13 +82,17 @@ def _long_vowels(s: str) -> str:
 
 def _readings(s: str) -> Readings:
     """``s`` (already folded character by character) read both ways, separators dropped."""
+    if not _ANY_DASH.search(s):
+        plain = _SEPARATORS.sub("", s)
+        return plain, plain
     long = _SEPARATORS.sub("", _long_vowels(s))
     separated = _SEPARATORS.sub("", _long_vowels(_NAME_SEPARATOR.sub(" ", s)))
     return long, separated
 
 
 def _base(text: str) -> str:
-    return _VARIATION_SELECTORS.sub("", unicodedata.normalize("NFKC", text))
+    s = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+    return _VARIATION_SELECTORS.sub("", s) if _VARIATION_SELECTORS.search(s) else s
 
 
 def name_readings(text: str) -> Readings:
@@ -91,7 +102,7 @@ def name_readings(text: str) -> Readings:
 
 def kana_readings(text: str) -> Readings:
     """Kana name: NFKC, katakana, small kana large, both dash readings."""
-    return _readings(jaconv.hira2kata(_base(text)).translate(_SMALL_KANA))
+    return _readings(_base(text).translate(_KATAKANA))
 
 
 def fold_name_text(text: str) -> str:
@@ -111,12 +122,15 @@ def wildcard_equal(a: str, b: str) -> bool:
     return all(x == y or MASK_CHAR in (x, y) for x, y in zip(a, b, strict=True))
 
 
-def _fold_distinct(values: pd.Series, fold: Fold) -> tuple[pd.Series, pd.Series]:
-    """Both readings of every value, each distinct value folded once."""
-    folded = {v: fold(v) for v in pd.unique(values)}
-    first = values.map({v: r[0] for v, r in folded.items()})
-    second = values.map({v: r[1] for v, r in folded.items()})
-    return first.astype(object), second.astype(object)
+def _fold_distinct(values: np.ndarray, fold: Fold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both readings of every value and whether the first holds a ●; each distinct value
+    folded once (factorised, then taken back by code)."""
+    codes, uniques = pd.factorize(values)
+    readings = [fold(u) for u in uniques]
+    first = np.array([r[0] for r in readings], dtype=object)
+    second = np.array([r[1] for r in readings], dtype=object)
+    masked = np.array([MASK_CHAR in r[0] for r in readings], dtype=bool)
+    return first[codes], second[codes], masked[codes]
 
 
 def _wildcard_match(sides: pd.DataFrame) -> pd.Series:
@@ -133,35 +147,48 @@ def _wildcard_match(sides: pd.DataFrame) -> pd.Series:
     return pd.Series(merged["hit"].to_numpy(dtype=bool), index=sides.index)
 
 
-def names_match(a: pd.Series, b: pd.Series, fold: Fold) -> pd.Series:
-    """True where both names are present and equal after ``fold`` (any reading of one equal
-    to any reading of the other), with ● matching any one character."""
-    a = a.fillna("").astype(object)
-    b = b.fillna("").astype(object)
-    present = (a.ne("") & b.ne("")).to_numpy(dtype=bool)
-    same = (a.eq(b).to_numpy(dtype=bool)) & present
+def _squeezed(col: pd.Series) -> pd.Series:
+    """Text without ASCII spaces and ・, vectorised: names equal after this are equal after
+    any fold, so only the others need folding one by one."""
+    return col.astype("str").str.replace(_SQUEEZE, "", regex=True)
+
+
+def _compare(a: pd.Series, b: pd.Series, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
+    """(both present, equal after ``fold`` with ● as a wildcard), as boolean arrays."""
+    present = (a.notna() & b.notna() & a.ne("") & b.ne("")).to_numpy(dtype=bool, na_value=False)
+    same = present & a.eq(b).to_numpy(dtype=bool, na_value=False)
     todo = present & ~same
+    if todo.any():
+        same[np.flatnonzero(todo)] = _squeezed(a[todo]).eq(_squeezed(b[todo])).to_numpy(dtype=bool)
+        todo = present & ~same
     if not todo.any():
-        return pd.Series(same, index=a.index)
-    av, bv = a[todo], b[todo]
-    a1, a2 = _fold_distinct(av, fold)
-    b1, b2 = _fold_distinct(bv, fold)
-    eq = np.array(a1.eq(b1) | a1.eq(b2) | a2.eq(b1) | a2.eq(b2), dtype=bool)
-    masked = ~eq & (has_mask(a1) | has_mask(b1)).to_numpy(dtype=bool)
+        return present, same
+    n = int(todo.sum())
+    both = np.concatenate([a[todo].to_numpy(dtype=object), b[todo].to_numpy(dtype=object)])
+    first, second, mask = _fold_distinct(both, fold)
+    a1, a2, b1, b2 = first[:n], second[:n], first[n:], second[n:]
+    eq = (a1 == b1) | (a1 == b2) | (a2 == b1) | (a2 == b2)
+    masked = ~eq & (mask[:n] | mask[n:])
     if masked.any():
         sides = pd.DataFrame({"a1": a1, "a2": a2, "b1": b1, "b2": b2})[masked]
         eq[np.flatnonzero(masked)] = _wildcard_match(sides).to_numpy(dtype=bool)
     same[np.flatnonzero(todo)] = eq
+    return present, same
+
+
+def names_match(a: pd.Series, b: pd.Series, fold: Fold) -> pd.Series:
+    """True where both names are present and equal after ``fold`` (any reading of one equal
+    to any reading of the other), with ● matching any one character. Rows equal without
+    their spaces are never folded; the others each distinct value once."""
+    _, same = _compare(a, b, fold)
     return pd.Series(same, index=a.index)
 
 
 def names_differ(a: pd.Series, b: pd.Series, fold: Fold) -> pd.Series:
     """True where two names really differ: both present and unequal after ``fold`` (see
-    ``names_match``). Rows whose raw text is equal are never folded."""
-    a_ = a.fillna("").astype(object)
-    b_ = b.fillna("").astype(object)
-    present = a_.ne("") & b_.ne("")
-    return present & ~names_match(a_, b_, fold)
+    ``names_match``)."""
+    present, same = _compare(a, b, fold)
+    return pd.Series(present & ~same, index=a.index)
 
 
 def has_mask(col: pd.Series) -> pd.Series:
