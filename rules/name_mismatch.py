@@ -1,9 +1,11 @@
 """name_mismatch — the name or kana differs beyond ●, 異体字 and width.
 
-Catches: 氏名 or カナ氏名 that still differ after NFKC (ｶﾅ = カナ), katakana folding, small
-kana, 異体字 folding (髙→高, 﨑→崎, 邊/邉→辺, 齊→斉 …), with ● as a one-character
-wildcard (DOMAIN §4). So 髙橋/高橋 or ●橋/高橋 are never reported.
-Only rows whose raw names differ are folded, so the cost follows the mismatches.
+Catches: 氏名 or カナ氏名 that still differ after ``rules.domain.names`` folds them: NFKC
+(ｶﾅ = カナ), katakana, small kana, spaces or none between family and given name, dashes
+typed for ー (コ-ヒ- = コーヒー) or as the separator (サトウ－タロウ), variation selectors (葛󠄀 = 葛),
+旧字体/異体字 (國/国, 髙/高, 齋/斎, 邉/辺 …), with ● as a one-character wildcard (DOMAIN §4).
+So 髙橋/高橋 or ●橋/高橋 are never reported; サトウ/サイトウ or 大田/太田 are.
+Only rows whose raw names differ are folded, each distinct name once.
 Fix: check the name on the patient's document and correct the レセコン (or ask the insurer
 to correct its record).
 """
@@ -17,7 +19,7 @@ from typing import Final
 import pandas as pd
 
 from rules.domain.context import SOURCE_PAIRS, labelled, pair_rule_id, text
-from rules.domain.names import fold_kana_text, fold_name_text, names_differ
+from rules.domain.names import kana_readings, name_readings, names_differ
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "name_mismatch"
@@ -32,17 +34,17 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     seen = pd.Series(False, index=df.index)
     for a, b, la, lb in SOURCE_PAIRS:
-        kanji = names_differ(df[a + "name"], df[b + "name"], fold_name_text)
-        kana = names_differ(df[a + "name_kana"], df[b + "name_kana"], fold_kana_text)
+        kanji = names_differ(df[a + "name"], df[b + "name"], name_readings)
+        kana = names_differ(df[a + "name_kana"], df[b + "name_kana"], kana_readings)
         mask = (kanji | kana) & ~seen
         seen |= mask
 
         def value(d: pd.DataFrame, p: str, a: str = a, b: str = b) -> pd.Series:
-            kanji = names_differ(d[a + "name"], d[b + "name"], fold_name_text)
+            kanji = names_differ(d[a + "name"], d[b + "name"], name_readings)
             return text(d[p + "name"]).where(kanji, text(d[p + "name_kana"]))
 
         def message(d: pd.DataFrame, a: str = a, b: str = b, la: str = la, lb: str = lb) -> pd.Series:
-            field = names_differ(d[a + "name"], d[b + "name"], fold_name_text).map({True: "氏名", False: "カナ氏名"})
+            field = names_differ(d[a + "name"], d[b + "name"], name_readings).map({True: "氏名", False: "カナ氏名"})
             return (
                 la
                 + "と"

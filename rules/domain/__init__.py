@@ -1,4 +1,5 @@
-"""What several rules share, pure (no I/O, no application code).
+"""What several rules share, pure (no application code; no I/O but reading the package's own
+variant table, ``rules/name_variants.json``, once).
 
 - ``age``: the burden ratio by age at every legal boundary (DOMAIN §2);
 - ``cards``: the kind of card (資格確認方法, 証の種類), whether it is in force (the paper
@@ -8,7 +9,8 @@
 - ``context``: the columns every rule uses, derived once from the linked table, and text helpers;
 - ``eras``: the one 和暦 table (names, letters, GYYMMDD digits, first and last days);
 - ``insurer``: 保険者番号 structure, check digit, 不詳 markers;
-- ``names``: name and kana folding (width, 異体字, ●);
+- ``names``: name and kana folding (width, spaces, look-alikes of ー, variation selectors,
+  旧字体/異体字 from the generated ``rules/name_variants.json``, ● as a wildcard);
 - ``return_reasons``: classifying a 返戻 by its reason;
 - ``tekiyo``: the 不詳 摘要 checklist and its reader, with its recognisers in
   ``tekiyo_shapes`` (labels, phone numbers, dates) and ``tekiyo_words`` (保険種別, names, addresses).

@@ -18,7 +18,7 @@ import pandas as pd
 
 from rules.domain.cards import card_kind, effective_until
 from rules.domain.codes import MatchMethod
-from rules.domain.names import fold_kana_text, fold_name_text, wildcard_equal
+from rules.domain.names import kana_readings, name_readings, names_match
 
 ONLINE_FIELDS = (
     "checked_on", "validity", "insurer_no", "card_symbol", "card_number", "card_branch",
@@ -147,8 +147,9 @@ def _first_match(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> pd.S
 
 
 def _name_match(returns: pd.DataFrame, receipts: pd.DataFrame) -> pd.Series:
-    """Match on birth date + sex (+ claim month when known) and a folded name: kana equal
-    after width/kana folding, or kanji equal with ● as a wildcard and 異体字 folded."""
+    """Match on birth date + sex (+ claim month when known) and a folded name: kana or kanji
+    equal as ``rules.domain.names`` folds them (width, long-vowel look-alikes, spaces, 異体字,
+    ● as a wildcard), each distinct name folded once."""
     r = returns.loc[returns["birth_date"].notna()]
     if r.empty:
         return pd.Series(dtype="int64")
@@ -162,15 +163,9 @@ def _name_match(returns: pd.DataFrame, receipts: pd.DataFrame) -> pd.Series:
     cand = cand[sex_ok & month_ok]
     if cand.empty:
         return pd.Series(dtype="int64")
-    kana = [
-        bool(a) and bool(b) and fold_kana_text(a) == fold_kana_text(b)
-        for a, b in zip(cand["name_kana"].fillna(""), cand["name_kana_c"].fillna(""), strict=True)
-    ]
-    kanji = [
-        bool(a) and bool(b) and wildcard_equal(fold_name_text(a), fold_name_text(b))
-        for a, b in zip(cand["name"].fillna(""), cand["name_c"].fillna(""), strict=True)
-    ]
-    hit = cand[pd.Series(kana, index=cand.index) | pd.Series(kanji, index=cand.index)]
+    kana = names_match(cand["name_kana"], cand["name_kana_c"], kana_readings)
+    kanji = names_match(cand["name"], cand["name_c"], name_readings)
+    hit = cand[kana | kanji]
     hit = hit.sort_values(["_ri", "_ci"]).drop_duplicates("_ri")
     return pd.Series(hit["_ci"].to_numpy(), index=hit["_ri"].to_numpy(), dtype="int64")
 
