@@ -14,8 +14,9 @@ keeps the rest under their Excel row numbers. A row is skipped, first reason tha
             patient-ID/name cell, and no patient identity (患者ID, 氏名, カナ, 生年月日, 保険者番号,
             記号, 番号, レセプト番号) besides the label itself.
 ``title``   a title line: at most three non-empty cells, each equal to a cell of the rows
-            above the header in its column (the sheet's title repeated), or one non-empty
-            cell of Japanese text or a page number (「- 2 -」, 「2/5」) outside the claim fields.
+            above the header in its column (the sheet's title repeated); or one non-empty
+            cell: a page number (「- 2 -」, 「2/5」, 「P.2」) anywhere but in free text (摘要 …),
+            or Japanese text outside the claim fields (patient ID, name, unrecognised columns).
 ``blank``   no patient ID and no claim field: only unrecognised columns hold something (a
             printing date, a memo). Wholly blank rows between data rows count here too (the
             reader drops them before this filter).
@@ -226,9 +227,12 @@ class RowFilter:
                 repeats &= ~here | _np(pc.is_in(text, value_set=pa.array(sorted(col.titles), pa.string())))
             else:
                 repeats &= ~here
+            if col.field in _FREE_TEXT:
+                continue
+            alone = here & (count[rows] == 1)
+            single |= alone & _np(pc.match_substring_regex(text, _PAGE_PATTERN))
             if col.field is None or col.field in _WHO:
-                words = pc.or_(pc.invert(pc.string_is_ascii(text)), pc.match_substring_regex(text, _PAGE_PATTERN))
-                single |= here & (count[rows] == 1) & _np(words)
+                single |= alone & ~_np(pc.string_is_ascii(text))
         reason[rows[repeats | single]] = _CODES["title"]
 
     def _no_claim(self, filled: Mask, reason: Codes) -> None:
