@@ -167,3 +167,11 @@ def test_an_older_read_cache_is_read_again(tmp_path: Path) -> None:
     again = reading.read_file(path, reading.Settings(), cache_dir=cache)
     assert not isinstance(again, reading.FileProblem) and again[0].skipped == {"header": 1}
     assert json.loads((cache / "manifest.json").read_text())["version"] == READER_VERSION
+
+
+def test_the_reader_child_first_does_not_hide_discover() -> None:
+    """Importing the child side first (as this module does) binds the submodule
+    ``worker.reading.discover`` on the package; its public function must win."""
+    from worker.reading import discover
+
+    assert callable(discover)

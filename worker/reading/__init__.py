@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from worker.reading.discover import SUFFIXES, discover
+    from worker.reading.discover import CSV_SUFFIXES, SUFFIXES, discover
     from worker.reading.read import read_all, read_file
     from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA, TableKind, classify_header
     from worker.reading.tables import FileProblem, RawTable
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # Names are loaded on first use (PEP 562): the reader child imports ``worker.reading.*``
 # modules and must not pay for pandas/pyarrow through this package's ``__init__``.
 _WHERE = {
+    "CSV_SUFFIXES": "discover",
     "SUFFIXES": "discover",
     "discover": "discover",
     "read_all": "read",
@@ -34,6 +35,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "CSV_SUFFIXES",
     "SUFFIXES",
     "TABLE_KINDS",
     "TABLE_LABELS_JA",
@@ -50,6 +52,10 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module 'worker.reading' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"worker.reading.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+    module = importlib.import_module(f"worker.reading.{_WHERE[name]}")
+    # every name of that module at once: importing ``discover`` (the module) binds it here,
+    # hiding the function of the same name unless it is bound again now
+    for other, where in _WHERE.items():
+        if where == _WHERE[name]:
+            globals()[other] = getattr(module, other)
+    return globals()[name]

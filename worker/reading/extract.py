@@ -22,7 +22,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from worker.reading.discover import CSV_SUFFIXES
+from worker.reading import CSV_SUFFIXES
 from worker.reading.schema import HeaderMatch, classify_header
 from worker.reading.skip import SKIP_REASONS, RowFilter
 
