@@ -175,3 +175,101 @@ def test_the_reader_child_first_does_not_hide_discover() -> None:
     from worker.reading import discover
 
     assert callable(discover)
+
+
+# ---- a generated month printed with page breaks -----------------------------------------
+
+PAGE_ROWS = 40  # data rows per printed page
+BLANK_EVERY = 17  # a stray blank row after every 17th data row
+_FILES = {"receipts": "receipts_2026-10", "online": "online_results_2026-10", "cards": "card_records_2026-10"}
+
+
+def _print_layout(kind: str, frame: Any) -> tuple[list[list[str]], list[int], dict[str, int]]:
+    """The table as a print export: a title, the header repeated on every page, a 小計 row
+    closing each page, stray blank rows and a 総合計 row. Returns the rows, each data row's
+    Excel row, and the rows a reader must skip by reason."""
+    header = [str(c) for c in frame.columns]
+    data = frame.astype(str).to_numpy().tolist()
+    title = f"{kind} 令和8年10月診療分"
+    out: list[list[str]] = [[title], [], header]
+    excel_rows: list[int] = []
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
+
+    def subtotal(label: str, rows: list[list[str]]) -> list[str]:
+        row = [""] * len(header)
+        row[0] = f"{label} {len(rows)}件"
+        if "合計点数" in header:
+            at = header.index("合計点数")
+            row[at] = str(sum(int(r[at] or 0) for r in rows))
+        return row
+
+    for i, row in enumerate(data):
+        if i and i % PAGE_ROWS == 0:
+            out += [subtotal("社保 小計", data[i - PAGE_ROWS : i]), [], [f"{title}（続き）"], header]
+            skipped["total"] += 1
+            skipped["blank"] += 1
+            skipped["title"] += 1
+            skipped["header"] += 1
+        out.append(row)
+        excel_rows.append(len(out))
+        if i % BLANK_EVERY == BLANK_EVERY - 1 and i < len(data) - 1:
+            out.append([])
+            skipped["blank"] += 1
+    out += [subtotal("総合計", data), [], []]  # blank rows below the table are no gap
+    skipped["total"] += 1
+    return out, excel_rows, {k: v for k, v in skipped.items() if v}
+
+
+@pytest.fixture(scope="module")
+def month() -> dict[str, Any]:
+    from benchmarks.synth import generate_month
+
+    tables = generate_month(300, seed=5, problem_rate=0.3)
+    return {k: tables[k] for k in _FILES}
+
+
+def _records(findings: Any) -> list[tuple[str, ...]]:
+    return sorted(tuple(str(v) for v in r) for r in findings.itertuples(index=False))
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_print_layout_gives_the_findings_of_the_clean_export(
+    month: dict[str, Any], form: str, tmp_path: Path
+) -> None:
+    """A month with the header repeated every 40 rows, 小計 rows, title lines and blank rows
+    gives exactly the findings of the same data without them, at the print layout's rows."""
+    from worker.cli import reconcile
+
+    clean, dirty = tmp_path / "clean", tmp_path / "print"
+    clean.mkdir()
+    dirty.mkdir()
+    row_of: dict[str, dict[int, int]] = {}
+    expected: dict[str, dict[str, int]] = {}
+    for kind, frame in month.items():
+        name = f"{_FILES[kind]}.{form}"
+        write_sheet([[str(c) for c in frame.columns], *frame.astype(str).to_numpy().tolist()], clean / name)
+        rows, excel_rows, skipped = _print_layout(kind, frame)
+        write_sheet(rows, dirty / name)
+        row_of[name] = {i + 2: r for i, r in enumerate(excel_rows)}  # clean Excel row -> print row
+        expected[name] = skipped
+    want = reconcile([clean], tmp_path / "out-clean")
+    got = reconcile([dirty], tmp_path / "out-print")
+
+    assert len(want.findings) > 50 and set(want.findings["category"]) >= {"input_invalid", "ratio_online_vs_card"}
+    moved = want.findings.copy()
+    moved["row"] = [row_of[f][int(r)] for f, r in zip(moved["source_file"], moved["row"], strict=True)]
+    assert _records(got.findings) == _records(moved)
+    assert got.summary.receipts == want.summary.receipts == len(month["receipts"])
+
+    statuses = {fs.path: fs for fs in got.summary.files}
+    assert {name: dict(statuses[name].skipped) for name in expected} == expected
+    receipts = statuses[f"{_FILES['receipts']}.{form}"]
+    n = expected[receipts.path]
+    assert receipts.tables == (
+        f"レセプト一覧（{'CSV' if form == 'csv' else 'Sheet1'}、{len(month['receipts'])}行。"
+        f"見出しの繰り返し {n['header']}行・合計行 {n['total']}行・表題行 {n['title']}行・空行 {n['blank']}行"
+        "を読み飛ばしました）"
+    )
+    assert all(not fs.skipped for fs in want.summary.files)
+    summary = json.loads((tmp_path / "out-print" / "findings.json").read_text(encoding="utf-8"))["summary"]
+    assert {f["path"]: f["skipped_rows"] for f in summary["files"]} == expected
