@@ -91,16 +91,17 @@ class _TableWriter:
         if self.writer is None:
             self.writer = ipc.new_file(str(self.path), self.schema)
         width = self.filter.width
-        by_column = list(zip_longest(*rows))[:width]
-        by_column += [(None,) * len(rows)] * (width - len(by_column))
         written = {i for i, _ in self.columns}
-        # every column of the header row is classified; an unheaded one only when not empty
-        cells = [
-            pa.array([_cell_text(c) for c in col], type=pa.string())
-            if i in written or len(col) > col.count(None) + col.count("")
-            else pa.nulls(len(rows), pa.string())
-            for i, col in enumerate(by_column)
-        ]
+        # every column of the header row is classified; an unheaded one only when not empty.
+        # Columns are taken one at a time (a sheet's used range may be far wider than its table).
+        by_column = zip_longest(*rows)
+        cells: list[pa.Array] = []
+        for i in range(width):
+            col = next(by_column, ())
+            if i in written or len(col) > col.count(None) + col.count(""):
+                cells.append(pa.array([_cell_text(c) for c in col] or [None] * len(rows), type=pa.string()))
+            else:
+                cells.append(pa.nulls(len(rows), pa.string()))
         keep, skipped = self.filter.classify(cells)
         self.skipped.update(skipped)
         kept = pa.array(keep)

@@ -11,8 +11,8 @@ keeps the rest under their Excel row numbers. A row is skipped, first reason tha
             :data:`HEADER_SHARE_PERCENT` % of its non-empty cells, equal the header of their
             column after the same normalisation as headers (``normalise_header``).
 ``total``   a 合計/小計/総計/計 label (:data:`TOTAL_PATTERN`) in its leading non-empty cell or its
-            patient-ID/name cell, and no patient identity (患者ID, 氏名, カナ, 生年月日, 保険者番号,
-            記号, 番号, レセプト番号) besides the label itself.
+            patient-ID/name cell (never in free text such as 摘要), and no patient identity
+            (患者ID, 氏名, カナ, 生年月日, 保険者番号, 記号, 番号, レセプト番号) besides the label.
 ``title``   a title line: at most three non-empty cells, each equal to a cell of the rows
             above the header in its column (the sheet's title repeated); or one non-empty
             cell: a page number (「- 2 -」, 「2/5」, 「P.2」) anywhere but in free text (摘要 …),
