@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -96,9 +97,20 @@ class RunResult:
     outputs: tuple[Path, ...] = ()
 
 
-def file_statuses(described: dict[str, str], problems: list[FileProblem], *, no_receipts: bool) -> list[FileStatus]:
-    """The 概要 sheet's list of input files: read (with their tables) or not (with why)."""
-    statuses = [FileStatus(path=name, status="ok", tables=desc, message="") for name, desc in described.items()]
+def file_statuses(
+    described: dict[str, str],
+    problems: list[FileProblem],
+    *,
+    no_receipts: bool,
+    skipped: Mapping[str, Mapping[str, int]] | None = None,
+) -> list[FileStatus]:
+    """The 概要 sheet's list of input files: read (with their tables and the rows skipped
+    as no data, by file) or not (with why)."""
+    skipped = skipped or {}
+    statuses = [
+        FileStatus(path=name, status="ok", tables=desc, message="", skipped=dict(skipped.get(name, {})))
+        for name, desc in described.items()
+    ]
     statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
     if no_receipts:
         message = f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。"
@@ -129,12 +141,15 @@ def read_inputs(
     say(f"{len(files)}ファイルを読み込み中")
     tables, read_problems, described = read_all(files, settings, caches)
     problems += read_problems
+    skipped: dict[str, Counter[str]] = {}
+    for t in tables:
+        skipped.setdefault(t.file, Counter()).update(t.skipped)
     t1 = time.perf_counter()
     stacked, input_findings = combine(tables, release=True)
     receipts = stacked["receipts"]
     info = RunInfo(
         period=period_of(receipts),
-        files=file_statuses(described, problems, no_receipts=bool(tables) and receipts.empty),
+        files=file_statuses(described, problems, no_receipts=bool(tables) and receipts.empty, skipped=skipped),
         problems=problems,
         receipts=len(receipts),
         with_returns=any(t.kind == "returns" for t in tables),

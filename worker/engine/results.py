@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = ["FileStatus", "ReturnsSummary", "RunSummary"]
@@ -15,8 +15,10 @@ class FileStatus:
 
     path: str  # as given (display name)
     status: str  # "ok" | "error"
-    tables: str  # e.g. "レセプト一覧(Sheet1, 320行), ..." ; free text
+    tables: str  # e.g. "レセプト一覧（Sheet1、320行。見出しの繰り返し 8行を読み飛ばしました）、…" ; free text
     message: str  # Japanese message when status == "error", else ""
+    #: rows read over as no data, by reason (worker.reading.skip.SKIP_REASONS), all its tables
+    skipped: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from worker.reading.discovery import SUFFIXES, discover
+    from worker.reading.discovery import CSV_SUFFIXES, SUFFIXES, discover
     from worker.reading.read import read_all, read_file
     from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA, TableKind, classify_header
     from worker.reading.tables import FileProblem, RawTable
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # submodule may share a name with a name exported here (importing the submodule would
 # shadow it).
 _WHERE = {
+    "CSV_SUFFIXES": "discovery",
     "SUFFIXES": "discovery",
     "discover": "discovery",
     "read_all": "read",
@@ -36,6 +37,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "CSV_SUFFIXES",
     "SUFFIXES",
     "TABLE_KINDS",
     "TABLE_LABELS_JA",
@@ -52,6 +54,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module 'worker.reading' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"worker.reading.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+    module = importlib.import_module(f"worker.reading.{_WHERE[name]}")
+    # every name of that module at once (one import, one lookup per module)
+    for other, where in _WHERE.items():
+        if where == _WHERE[name]:
+            globals()[other] = getattr(module, other)
+    return globals()[name]

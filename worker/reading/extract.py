@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,9 +24,13 @@ import pyarrow.ipc as ipc
 
 from worker.reading.discovery import CSV_SUFFIXES
 from worker.reading.schema import HeaderMatch, classify_header
+from worker.reading.skip import SKIP_REASONS, RowFilter
 
-__all__ = ["extract_tables"]
+__all__ = ["READER_VERSION", "extract_tables"]
 
+#: the form of the reader's output (manifest and Arrow files); a read cache of another
+#: version is read again. 2: rows that are no data skipped, counts in the manifest
+READER_VERSION: Final = 2
 #: rows at the top of a sheet searched for the header row
 HEADER_SEARCH_ROWS: Final = 30
 #: rows per Arrow record batch
@@ -56,53 +62,64 @@ def _find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, HeaderMatch] | Non
 
 
 class _TableWriter:
-    """Collects text rows of one table into Arrow record batches written to an IPC file."""
+    """Collects text rows of one table into Arrow record batches written to an IPC file,
+    without the rows that are no data (``worker.reading.skip``), counted by reason."""
 
-    def __init__(self, path: Path, match: HeaderMatch, width: int) -> None:
-        self.match = match
-        self.columns: list[tuple[int, str]] = []
-        used: set[str] = set()
-        for i in range(width):
-            if i in match.fields:
-                name = match.fields[i]
-            else:
-                continue
-            used.add(name)
-            self.columns.append((i, name))
-        self.extras: list[tuple[int, str]] = []
-        self.path = path
-        self.schema_fields = [pa.field("_row", pa.int64())] + [pa.field(n, pa.string()) for _, n in self.columns]
-        self.writer: ipc.RecordBatchFileWriter | None = None
-        self.rows = 0
-
-    def add_extras(self, header: Sequence[Any]) -> None:
+    def __init__(self, path: Path, match: HeaderMatch, header: Sequence[Any], titles: Sequence[Sequence[Any]]) -> None:
+        texts = [_cell_text(h) for h in header]
+        self.filter = RowFilter(texts, match.fields, [[_cell_text(c) for c in row] for row in titles])
+        #: (column position, name): the recognised fields, then the other headed columns
+        self.columns: list[tuple[int, str]] = [(i, match.fields[i]) for i in range(len(texts)) if i in match.fields]
         taken = {n for _, n in self.columns}
-        for i, h in enumerate(header):
-            text = _cell_text(h)
-            if i in self.match.fields or text is None:
+        for i, text in enumerate(texts):
+            if i in match.fields or text is None:
                 continue
             name = f"extra:{text.strip()}"
             if name in taken:
                 continue
             taken.add(name)
-            self.extras.append((i, name))
-            self.schema_fields.append(pa.field(name, pa.string()))
+            self.columns.append((i, name))
+        self.path = path
+        self.schema = pa.schema([pa.field("_row", pa.int64())] + [pa.field(n, pa.string()) for _, n in self.columns])
+        self.writer: ipc.RecordBatchFileWriter | None = None
+        self.rows = 0
+        self.skipped: Counter[str] = Counter()
 
     def write(self, row_numbers: list[int], rows: list[Sequence[Any]]) -> None:
         if not rows:
             return
         if self.writer is None:
-            self.writer = ipc.new_file(str(self.path), pa.schema(self.schema_fields))
-        arrays = [pa.array(row_numbers, type=pa.int64())]
-        for i, _ in self.columns + self.extras:
-            arrays.append(pa.array([_cell_text(r[i]) if i < len(r) else None for r in rows], type=pa.string()))
-        self.writer.write_batch(pa.record_batch(arrays, schema=pa.schema(self.schema_fields)))
-        self.rows += len(rows)
+            self.writer = ipc.new_file(str(self.path), self.schema)
+        width = self.filter.width
+        written = {i for i, _ in self.columns}
+        # every column of the header row is classified; an unheaded one only when not empty.
+        # Columns are taken one at a time (a sheet's used range may be far wider than its table).
+        by_column = zip_longest(*rows)
+        cells: list[pa.Array] = []
+        for i in range(width):
+            col = next(by_column, ())
+            if i in written or len(col) > col.count(None) + col.count(""):
+                cells.append(pa.array([_cell_text(c) for c in col] or [None] * len(rows), type=pa.string()))
+            else:
+                cells.append(pa.nulls(len(rows), pa.string()))
+        keep, skipped = self.filter.classify(cells)
+        self.skipped.update(skipped)
+        kept = pa.array(keep)
+        arrays = [pa.array(row_numbers, type=pa.int64()).filter(kept)]
+        arrays += [cells[i].filter(kept) for i, _ in self.columns]
+        batch = pa.record_batch(arrays, schema=self.schema)
+        if batch.num_rows:
+            self.writer.write_batch(batch)
+        self.rows += batch.num_rows
 
     def close(self) -> None:
         if self.writer is None:
-            self.writer = ipc.new_file(str(self.path), pa.schema(self.schema_fields))
+            self.writer = ipc.new_file(str(self.path), self.schema)
         self.writer.close()
+
+
+def _blank(row: Sequence[Any]) -> bool:
+    return all(c is None or c == "" or (isinstance(c, str) and not c.strip()) for c in row)
 
 
 def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) -> dict[str, Any] | None:
@@ -117,10 +134,11 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
         return None
     at, match = found
     width = max((len(r) for r in head), default=0)
-    writer = _TableWriter(out / f"table{n}.arrow", match, width)
-    writer.add_extras(head[at])
+    header = [*head[at], *([None] * (width - len(head[at])))]
+    writer = _TableWriter(out / f"table{n}.arrow", match, header, head[:at])
     batch: list[Sequence[Any]] = []
     numbers: list[int] = []
+    blank = pending = 0
 
     def data_rows() -> Iterator[tuple[int, Sequence[Any]]]:
         for i, r in enumerate(head[at + 1 :], start=at + 2):
@@ -129,8 +147,10 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
             yield i, r
 
     for excel_row, r in data_rows():
-        if all(c is None or c == "" or (isinstance(c, str) and not c.strip()) for c in r):
+        if _blank(r):
+            pending += 1  # counted once a row follows: blank rows below the table are no gap
             continue
+        blank, pending = blank + pending, 0
         batch.append(r)
         numbers.append(excel_row)
         if len(batch) >= BATCH_ROWS:
@@ -138,12 +158,14 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
             batch, numbers = [], []
     writer.write(numbers, batch)
     writer.close()
+    writer.skipped["blank"] += blank
     return {
         "file": f"table{n}.arrow",
         "kind": match.kind,
         "sheet": sheet,
         "rows": writer.rows,
         "headers": {f: match.headers[i] for i, f in match.fields.items()},
+        "skipped": {r: writer.skipped[r] for r in SKIP_REASONS if writer.skipped[r]},
     }
 
 
@@ -180,4 +202,5 @@ def extract_tables(src: str, out: str) -> None:
             info = _extract_rows(iter(sheet.iter_rows()), name, dest, n)
             if info:
                 tables.append(info)
-    (dest / "manifest.json").write_text(json.dumps({"tables": tables, "sheets": sheets_seen}, ensure_ascii=False))
+    manifest = {"version": READER_VERSION, "tables": tables, "sheets": sheets_seen}
+    (dest / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))

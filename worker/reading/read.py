@@ -22,12 +22,14 @@ import pyarrow.ipc as ipc
 
 from worker.config import Settings
 from worker.files import atomic_dir
-from worker.reading.extract import extract_tables
+from worker.reading.extract import READER_VERSION, extract_tables
 from worker.reading.guard import Limits, UnsafeFileError, check_file
 from worker.reading.isolation import IsolatedFailure, run_isolated
+from worker.reading.schema import TABLE_LABELS_JA
+from worker.reading.skip import skipped_text
 from worker.reading.tables import FileProblem, RawTable
 
-__all__ = ["read_all", "read_file"]
+__all__ = ["describe", "read_all", "read_file"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,34 @@ def _load(folder: Path, display: str) -> list[RawTable]:
         with pa.memory_map(str(folder / t["file"])) as source:
             table = ipc.open_file(source).read_all()
         frame = table.to_pandas(types_mapper=None)
-        out.append(RawTable(kind=t["kind"], file=display, sheet=t["sheet"], frame=frame, headers=t["headers"]))
+        skipped = {str(k): int(v) for k, v in t.get("skipped", {}).items()}
+        out.append(
+            RawTable(kind=t["kind"], file=display, sheet=t["sheet"], frame=frame, headers=t["headers"], skipped=skipped)
+        )
     return out
+
+
+def _cached(folder: Path) -> bool | None:
+    """True when ``folder`` holds the reader's output of this version, False when of an
+    older one (read again), None when it holds none."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("version") == READER_VERSION
+
+
+def describe(tables: Sequence[RawTable]) -> str:
+    """The tables of one file as the summary lists them, e.g.
+    「レセプト一覧（Sheet1、320行。見出しの繰り返し 8行・空行 2行を読み飛ばしました）」."""
+    parts = []
+    for t in tables:
+        skipped = skipped_text(t.skipped)
+        rows = f"{len(t.frame):,}行" + (f"。{skipped}" if skipped else "")
+        parts.append(f"{TABLE_LABELS_JA[t.kind]}（{t.sheet or 'CSV'}、{rows}）")
+    return "、".join(parts)
 
 
 _NO_TABLE = "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。"
@@ -58,9 +86,11 @@ def read_file(
     again in every reconciliation of those months).
     """
     name = display or path.name
-    if cache_dir is not None and (cache_dir / "manifest.json").exists():
-        cached = _load(cache_dir, name)
-        return cached or FileProblem(name, _NO_TABLE)
+    cached = _cached(cache_dir) if cache_dir is not None else None
+    if cached:
+        assert cache_dir is not None
+        tables = _load(cache_dir, name)
+        return tables or FileProblem(name, _NO_TABLE)
     try:
         check_file(path, Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024))
     except UnsafeFileError as exc:
@@ -68,26 +98,27 @@ def read_file(
     except OSError as exc:
         return FileProblem(name, f"ファイルを開けません（{exc.strerror or exc}）。")
     try:
-        tables = _parse(path, name, settings, cache_dir)
+        tables = _parse(path, name, settings, cache_dir, replace=cached is False)
     except IsolatedFailure as exc:
         log.warning("reader failed on a file (%s)", exc.reason)
         return FileProblem(name, str(exc))
     return tables or FileProblem(name, _NO_TABLE)
 
 
-def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None) -> list[RawTable]:
+def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> list[RawTable]:
     """Parse ``path`` in a child process and load its tables; raises ``IsolatedFailure``.
 
     Without ``cache_dir`` the child writes to a scratch folder removed afterwards. With it,
     the child writes to a folder built aside and renamed into ``cache_dir`` (private, 0700);
     when a concurrent reader of the same content filled ``cache_dir`` first, its copy is
-    kept and ours discarded (the tables are loaded before, from ours).
+    kept and ours discarded (the tables are loaded before, from ours) — unless ``replace``:
+    the folder holds an older reader's output, which ours replaces.
     """
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix=".henrei-read-", ignore_cleanup_errors=True) as scratch:
             _run_reader(path, Path(scratch), settings)
             return _load(Path(scratch), name)
-    with atomic_dir(cache_dir, mode=0o700, keep_existing=True) as tmp:
+    with atomic_dir(cache_dir, mode=0o700, keep_existing=not replace) as tmp:
         _run_reader(path, tmp, settings)
         return _load(tmp, name)
 
@@ -128,7 +159,7 @@ def read_all(
             problems.append(res)
         else:
             tables.extend(res)
-            described[name] = "、".join(f"{t.sheet or 'CSV'}: {t.kind}（{len(t.frame)}行）" for t in res)
+            described[name] = describe(res)
     return tables, problems, described
 
 

@@ -23,6 +23,8 @@ class RawTable:
     frame: pd.DataFrame
     #: field -> header text as found in the file (for messages naming the column)
     headers: dict[str, str] = field(default_factory=dict)
+    #: rows that were no data, by reason (``worker.reading.skip.SKIP_REASONS``): not in ``frame``
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

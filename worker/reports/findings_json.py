@@ -44,7 +44,15 @@ def _summary_json(summary: RunSummary, stats: Stats) -> dict[str, Any]:
         "finished_at": summary.finished_at.isoformat(),
         "receipts": summary.receipts,
         "files": [
-            {"path": fs.path, "status": fs.status, "tables": fs.tables, "message": fs.message} for fs in summary.files
+            {
+                "path": fs.path,
+                "status": fs.status,
+                "tables": fs.tables,
+                "message": fs.message,
+                # rows read over as no data, by reason: header, total, title, blank
+                "skipped_rows": {str(k): int(v) for k, v in fs.skipped.items()},
+            }
+            for fs in summary.files
         ],
         "findings": stats.total,
         "counts": {
