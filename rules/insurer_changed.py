@@ -138,31 +138,32 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         ),
     )
     agreed = online & card & ~online_card_differ
-    billed = make_findings(
+    billed = _billed_other(
         df,
         agreed & claimed & claim_online_differ,
-        category=CATEGORY,
-        rule_id="INSURER_BILLED_OTHER",
-        severity="error",
-        expected=lambda d: _bill_text(d, "on_"),
-        actual=lambda d: eligibility_text(d, ""),
-        message=lambda d: (
-            "請求した資格（"
-            + eligibility_text(d, "")
-            + "）の"
-            + _which(d, "", "on_")
-            + "が、オンライン資格確認と証が一致して示す資格（"
-            + eligibility_text(d, "on_")
-            + "）と異なります。"
-            + _at_stake(d)
-        ),
-        action=lambda d: "レセプトを " + _bill_text(d, "on_", "・") + " に直して請求してください。",
+        "INSURER_BILLED_OTHER",
+        source="オンライン資格確認と証が一致して示す資格",
     )
-    not_online = make_findings(
+    not_online = _billed_other(
         df,
         online & ~card & claimed & claim_online_differ,
+        "INSURER_BILLED_NOT_ONLINE",
+        source="受診日までのオンライン資格確認（有効）で確認した資格",
+        fact="受診日に有効な新しい証の登録もありません。",
+        advice="患者が別の新しい証を持っている場合は、その証を登録して確認してください。",
+    )
+    return concat_findings([stale, billed, not_online])
+
+
+def _billed_other(
+    df: pd.DataFrame, mask: pd.Series, rule_id: str, *, source: str, fact: str = "", advice: str = ""
+) -> pd.DataFrame:
+    """The claim bills another qualification than the one the online check shows: bill that one."""
+    return make_findings(
+        df,
+        mask,
         category=CATEGORY,
-        rule_id="INSURER_BILLED_NOT_ONLINE",
+        rule_id=rule_id,
         severity="error",
         expected=lambda d: _bill_text(d, "on_"),
         actual=lambda d: eligibility_text(d, ""),
@@ -171,15 +172,10 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             + eligibility_text(d, "")
             + "）の"
             + _which(d, "", "on_")
-            + "が、受診日までのオンライン資格確認（有効）で確認した資格（"
+            + f"が、{source}（"
             + eligibility_text(d, "on_")
-            + "）と異なります。受診日に有効な新しい証の登録もありません。"
+            + f"）と異なります。{fact}"
             + _at_stake(d)
         ),
-        action=lambda d: (
-            "レセプトを "
-            + _bill_text(d, "on_", "・")
-            + " に直して請求してください。患者が別の新しい証を持っている場合は、その証を登録して確認してください。"
-        ),
+        action=lambda d: "レセプトを " + _bill_text(d, "on_", "・") + f" に直して請求してください。{advice}",
     )
-    return concat_findings([stale, billed, not_online])
