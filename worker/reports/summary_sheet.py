@@ -1,5 +1,6 @@
-"""The 「概要」 sheet: period, counts per category and severity, money impact, the input
-files, the returns block and how to read the workbook."""
+"""The 「概要」 sheet: first, in red, the checks a run could not do for want of a table
+(``RunSummary.warnings``); then period, counts per category and severity, money impact,
+the input files, the returns block and how to read the workbook."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from worker.engine.results import RunSummary
 from worker.reports.excel_safe import clean, put_text
 from worker.reports.formats import SEVERITIES, Formats
 from worker.reports.stats import Stats
+from worker.reports.text_lines import fit_lines, phrases
 
 __all__ = ["write_summary_sheet"]
 
@@ -25,6 +27,9 @@ _SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
     "warning": "誤りの可能性が高いため、確認してください。",
     "info": "参考情報です。対応は不要です。",
 }
+
+#: columns of a warning line at the top (A–F merged, about 116 character widths)
+_WARNING_WIDTH: Final = 90
 
 
 def write_summary_sheet(
@@ -47,9 +52,10 @@ def write_summary_sheet(
     def text(col: int, value: object, fmt: Format) -> None:
         put_text(ws, r, col, clean(value), fmt, p)
 
+    r = _write_warnings(ws, f, summary)
     text(0, "レセプト点検結果（修正リスト）", f.title)
-    ws.set_row(0, 24)
-    r = 2
+    ws.set_row(r, 24)
+    r += 2
     pairs: list[tuple[str, object]] = [
         ("対象期間", summary.period),
         ("作成日時", _format_dt(summary.finished_at)),
@@ -67,7 +73,7 @@ def write_summary_sheet(
             text(1, value, f.value)
         r += 1
     if stats.total == 0:
-        text(0, "指摘はありませんでした。", f.note)
+        text(0, _no_findings_ja(summary), f.note)
         r += 1
 
     # Input files
@@ -173,6 +179,28 @@ def write_summary_sheet(
     if reclaim_sheet_names:
         r += 1
         text(0, "「返戻再請求」：緑は再請求できる返戻、黄色は確認待ちの返戻です。", f.note)
+
+
+def _write_warnings(ws: Worksheet, f: Formats, summary: RunSummary) -> int:
+    """The run's warnings, red, in rows of their own above everything else (merged A–F,
+    broken only between phrases so that they print whole); the next free row."""
+    if not summary.warnings:
+        return 0
+    head = "注意：点検できなかった項目があります" if summary.checked else "注意：レセプトの点検はできませんでした"
+    lines = [head] + [line for w in summary.warnings for line in fit_lines(phrases(w.message), _WARNING_WIDTH)]
+    for r, line in enumerate(lines):
+        ws.merge_range(r, 0, r, 5, "", f.status_error)
+        put_text(ws, r, 0, clean(line), f.status_error, f.plain_run)
+    return len(lines) + 1
+
+
+def _no_findings_ja(summary: RunSummary) -> str:
+    """What an empty list means: nothing found, or nothing (or not everything) checked."""
+    if not summary.checked:
+        return "レセプト一覧がないため、点検できませんでした。"
+    if summary.warnings:
+        return "指摘はありませんでした（上の「注意」の点検はできていません）。"
+    return "指摘はありませんでした。"
 
 
 def _format_dt(dt: datetime) -> str:
