@@ -16,13 +16,16 @@ from rich.table import Table
 from rich.text import Text
 
 from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
+from worker.cli_ja import JaCommand, JaGroup
 from worker.config import Settings, SettingsError
 from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs, run
 from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
 from worker.reports import write_reports
 from worker.reports.text_lines import fit_lines, phrases
 
-app = typer.Typer(add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成")
+app = typer.Typer(
+    add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
+)
 console = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 
@@ -143,11 +146,13 @@ def _show(result: RunResult) -> int:
     return 2 if result.problems or not summary.checked else 0
 
 
-@app.command("reconcile")
+@app.command("reconcile", cls=JaCommand)
 def reconcile_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ（複数可）")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="出力フォルダ")] = Path("out"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ（複数可）", metavar="ファイル・フォルダ")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="出力フォルダ（省略時: out）", metavar="フォルダ", show_default=False)
+    ] = Path("out"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="処理の記録も表示します。")] = False,
 ) -> None:
     """ファイルを読み込んで突合し、OUT/corrections.xlsx と OUT/findings.json を書き出します。"""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
@@ -161,9 +166,12 @@ def reconcile_cmd(
     raise typer.Exit(_show(result))
 
 
-@app.command("demo")
+@app.command("demo", cls=JaCommand)
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="出力フォルダ")] = Path("out/demo"),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="出力フォルダ（省略時: out/demo）", metavar="フォルダ", show_default=False),
+    ] = Path("out/demo"),
 ) -> None:
     """同梱のサンプル（sample_receipts/）で突合を実行します。"""
     config = settings()
@@ -179,7 +187,7 @@ def demo_cmd(
 # ------------------------------------------------------------------ the worker (Celery on Redis)
 
 
-@app.command("worker")
+@app.command("worker", cls=JaCommand)
 def worker_cmd(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="作業プロセス数")] = 2,
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
@@ -191,7 +199,7 @@ def worker_cmd(
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "henrei"])
 
 
-@app.command("beat")
+@app.command("beat", cls=JaCommand)
 def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
     """毎晩2時（日本時間）の照合と、取りこぼしの再投入（スイーパー）を起動します。"""
     settings()
@@ -200,10 +208,10 @@ def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info"
     celery.start(["beat", f"--loglevel={loglevel}"])
 
 
-@app.command("upload")
+@app.command("upload", cls=JaCommand)
 def upload_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）")],
-    clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID")],
+    paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）", metavar="ファイル")],
+    clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID", metavar="ID")],
 ) -> None:
     """ファイルを受け付けて保存し、照合をキューに入れます（同じファイルは1回だけ受け付けます）。"""
     from kombu.exceptions import OperationalError as BrokerError
@@ -246,7 +254,7 @@ def upload_cmd(
         raise typer.Exit(1)
 
 
-@app.command("nightly")
+@app.command("nightly", cls=JaCommand)
 def nightly_cmd() -> None:
     """取り込みフォルダ（夜間処理と同じ）を今すぐ確認し、新しいファイルを照合します。"""
     from worker.jobs import TaskName, celery_context, enqueue, queue_pickup
@@ -257,7 +265,7 @@ def nightly_cmd() -> None:
     )
 
 
-@app.command("status")
+@app.command("status", cls=JaCommand)
 def status_cmd(
     clinic: Annotated[str | None, typer.Option("--clinic", help="医療機関IDで絞り込み")] = None,
     job: Annotated[int | None, typer.Option("--job", help="ジョブIDの詳細と、そこから続くジョブ")] = None,
