@@ -128,13 +128,14 @@ def _show(result: RunResult) -> int:
         share = f"{ret.predicted / ret.matched:.0%}" if ret.matched else "—"
         _say(
             *phrases(
-                f"返戻 {ret.total}件（元のレセプトと照合 {ret.matched}件、照合できず {ret.unmatched}件、"
+                f"返戻 {ret.total:,}件（元のレセプトと照合 {ret.matched:,}件、照合できず {ret.unmatched:,}件、"
                 f"事前チェックで指摘済み {share}）: corrections.xlsx の「返戻再請求」シートを見てください。"
             )
         )
     for r in f[f["category"] == "input_invalid"].head(5).to_dict("records"):
         where = (f"{r['source_file']} / ", f"{r['sheet'] or 'CSV'} / ", f"{r['row']}行目 / ")
-        _say("読み取れない値: ", *where, *phrases(str(r["actual"])), style="yellow")
+        column, sep, value = str(r["actual"]).partition(": ")  # 「生年月日」列: <the value as read, whole>
+        _say("読み取れない値: ", *where, column + sep, value, style="yellow")
     for p in result.problems:
         _say("読み込めないファイル: ", f"{p.file}: ", *phrases(p.message), style="red")
     for w in summary.warnings:
