@@ -29,8 +29,9 @@ from typer.testing import CliRunner
 
 import worker.cli as cli
 from rules import CATEGORY_LABELS_JA, FINDING_COLUMNS
-from worker.engine import MonthRead, RunResult, RunSummary
+from worker.engine import MonthRead, RunInfo, RunResult, RunSummary
 from worker.engine.coverage import run_warnings
+from worker.engine.pipeline import summarise
 from worker.engine.results import ReturnsSummary
 from worker.reading import FileProblem
 
@@ -105,6 +106,12 @@ def _sheet_top(xlsx: Path) -> list[tuple[str, str]]:
     raise AssertionError("no title row in 概要")
 
 
+def _read_ja(month: dict[str, Any]) -> str:
+    """What 概要 says was read in a month, from findings.json's "read"."""
+    parts = [f"レセプト {month['receipts']:,}件", f"オン資 {month['online']:,}件", f"券面 {month['cards']:,}件"]
+    return "、".join(parts + ([f"返戻 {month['returns']:,}件"] if month["returns"] else []))
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_nothing_to_check_matrix(tmp_path: Path, name: str) -> None:
     case = CASES[name]
@@ -130,6 +137,8 @@ def test_nothing_to_check_matrix(tmp_path: Path, name: str) -> None:
         assert "注意" not in console
         assert [m["month"] for m in data["read"]] == ["2026-10"]
         assert all(data["read"][0][k] > 0 for k in ("receipts", "online", "cards"))
+        rows = list(openpyxl.load_workbook(out / "corrections.xlsx")["概要"].values)
+        assert ("読み込んだ表（2026-10）", _read_ja(data["read"][0])) in [(r[0], r[1]) for r in rows]
         return
     (warning,) = data["warnings"]
     assert tuple(warning["missing"]) == case.missing
@@ -143,7 +152,10 @@ def test_nothing_to_check_matrix(tmp_path: Path, name: str) -> None:
     # 概要: the warning first, red, before the title; never "no findings"
     assert top[0][0].startswith("注意：") and all(fill == RED for _, fill in top[:-2])
     assert case.said in sheet_text and warning["message"].replace(" ", "") in sheet_text.replace(" ", "")
-    cells = [str(c) for row in openpyxl.load_workbook(out / "corrections.xlsx")["概要"].values for c in row if c]
+    rows = list(openpyxl.load_workbook(out / "corrections.xlsx")["概要"].values)
+    cells = [str(c) for row in rows for c in row if c]
+    read = {str(r[0]): str(r[1]) for r in rows if str(r[0]).startswith("読み込んだ表（")}
+    assert read == {f"読み込んだ表（{m['month']}）": _read_ja(m) for m in data["read"]}
     assert not any(c.startswith("指摘はありませんでした。") for c in cells)
     if case.exit_code == 2:
         assert "照合結果" not in console and "レセプト一覧がないため、点検できませんでした。" in cells
@@ -270,3 +282,12 @@ def test_console_at_80_columns_breaks_no_value(monkeypatch: pytest.MonkeyPatch) 
     text = "".join(line.strip() for line in lines)
     for w in summary.warnings:
         assert w.message.replace(" ", "") in text.replace(" ", "")
+
+
+def test_what_was_read_survives_a_split_months_meta() -> None:
+    # a split month keeps RunInfo as JSON between the parent and the part that combines
+    read = [MonthRead("2026-10", {"receipts": 3, "online": 0, "cards": 1, "returns": 0})]
+    info = RunInfo("2026-10", [], [], 3, False, datetime(2026, 11, 5, 9), read=read, warnings=run_warnings(read))
+    back = RunInfo.from_json(json.loads(json.dumps(info.to_json())))
+    assert back == info and back.warnings[0].missing == ("online",)
+    assert summarise(back, None).warnings == tuple(info.warnings)

@@ -28,6 +28,9 @@ _SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
     "info": "参考情報です。対応は不要です。",
 }
 
+#: short names of the table kinds for the rows read per month (fit columns B–F)
+_KINDS_JA: Final[Mapping[str, str]] = {"receipts": "レセプト", "online": "オン資", "cards": "券面", "returns": "返戻"}
+
 #: columns of a warning line at the top (A–F merged, about 116 character widths)
 _WARNING_WIDTH: Final = 90
 
@@ -65,6 +68,7 @@ def write_summary_sheet(
     ]
     if reclaim_sheet_names:
         pairs.append(("返戻再請求のシート", "、".join(reclaim_sheet_names)))
+    pairs += [(f"読み込んだ表（{m.month or '診療年月なし'}）", _read_ja(m.rows)) for m in summary.read]
     for label, value in pairs:
         text(0, label, f.label)
         if isinstance(value, int):
@@ -192,6 +196,11 @@ def _write_warnings(ws: Worksheet, f: Formats, summary: RunSummary) -> int:
         ws.merge_range(r, 0, r, 5, "", f.status_error)
         put_text(ws, r, 0, clean(line), f.status_error, f.plain_run)
     return len(lines) + 1
+
+
+def _read_ja(rows: Mapping[str, int]) -> str:
+    """「レセプト 327件、オン資 325件、券面 312件」 (返戻 only when there are some)."""
+    return "、".join(f"{ja} {rows.get(k, 0):,}件" for k, ja in _KINDS_JA.items() if k != "returns" or rows.get(k))
 
 
 def _no_findings_ja(summary: RunSummary) -> str:
