@@ -87,7 +87,7 @@ def _say(label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
 
 def _read_table(summary: RunSummary) -> Table:
     """What was read, per claim month: rows of each kind of table (no value is wrapped)."""
-    table = Table(title=None, show_edge=True)
+    table = Table()
     table.add_column("診療年月", no_wrap=True)
     kinds = [k for k in TABLE_KINDS if k != "returns" or any(m.rows.get(k) for m in summary.read)]
     for k in kinds:

@@ -8,8 +8,9 @@ the patients with a receipt in it. Rows without a month count under ``""``.
 Warnings: no receipts at all — nothing was checked (the CLI exits 2); a month with
 receipts but no online results, or no card records, or neither, names the categories whose
 checks compare with what is missing (``NEEDS`` of the rule modules,
-``rules.registry.NEEDED_BY``). Months with the same gap share one warning. Computed once, as data, when the inputs are
-read (``worker.engine.pipeline.read_inputs``), and carried in ``RunInfo``/``RunSummary``.
+``rules.registry.NEEDED_BY``). Months with the same gap share one warning. Computed once,
+as data, when the inputs are read (``worker.engine.pipeline.read_inputs``), and carried
+in ``RunInfo``/``RunSummary``.
 """
 
 from __future__ import annotations
