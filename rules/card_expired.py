@@ -30,6 +30,7 @@ LABEL_JA: Final = "証の有効期限切れ"
 SUMMARY_JA: Final = "証の有効期限切れ、2026年3月31日を過ぎた従来の健康保険証"
 RULE_IDS: Final = ("CARD_EXPIRED", "PAPER_CARD_AFTER_GRACE", "PAPER_CARD_RECORDED")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("cards",)
 
 _RECHECK: Final = "マイナ保険証または資格確認書で資格を確認し直してください。"
 

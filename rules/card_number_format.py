@@ -24,6 +24,7 @@ LABEL_JA: Final = "記号・番号・枝番の形式誤り"
 SUMMARY_JA: Final = "枝番が番号に入り込んでいる、枝番が2桁でない など"
 RULE_IDS: Final = ("CARD_BRANCH_IN_NUMBER", "CARD_BRANCH_FORM", "CARD_NUMBER_CHARS")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -22,6 +22,7 @@ LABEL_JA: Final = "電子証明書の期限切れ"
 SUMMARY_JA: Final = "マイナンバーカードの電子証明書が期限から3か月を過ぎている"
 RULE_IDS: Final = ("ECERT_EXPIRED",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online",)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,7 @@ LABEL_JA: Final = "資格無効"
 SUMMARY_JA: Final = "オンラインで「資格無効」「無効（新しい資格あり）」"
 RULE_IDS: Final = ("ELIG_INVALID", "ELIG_INVALID_NEW")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online",)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

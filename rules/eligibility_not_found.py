@@ -3,7 +3,9 @@
 Catches: QualificationValidity 4 on the check linked to the receipt.
 Fix: look for the insurer in マイナポータル, 資格情報のお知らせ or past visits; bill it.
 Only if none identifies the insurer and the patient presented a マイナ保険証 may the claim
-go as 不詳 (77777777) with a 被保険者資格申立書 (DOMAIN §5). Already filed as 不詳: info.
+go as 不詳 (77777777) with a 被保険者資格申立書 (DOMAIN §5). Already filed as 不詳: info,
+needing no action here — the 不詳 claim's 摘要 and route are checked by the fusho_* rules,
+which report what is missing or not allowed as findings of their own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ LABEL_JA: Final = "該当資格なし"
 SUMMARY_JA: Final = "オンラインで「該当資格なし」"
 RULE_IDS: Final = ("ELIG_NOT_FOUND", "ELIG_NOT_FOUND_FUSHO")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online",)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -48,6 +51,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         expected="不詳レセプト",
         actual="該当資格なし",
         message="オンライン資格確認の結果「該当資格なし」のため不詳レセプトで請求しています。",
-        action="摘要欄の記載事項（連絡先・患者連絡日など）がそろっているか確認してください。",
+        action="対応は不要です（参考）。不詳レセプトの摘要欄の記載漏れ・不詳にできない請求は、"
+        "それぞれ「不詳レセプトの摘要記載漏れ」「不詳レセプトにできない請求」として別に指摘します。",
     )
     return concat_findings([open_, filed])

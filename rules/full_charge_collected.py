@@ -25,6 +25,7 @@ LABEL_JA: Final = "10割徴収（返金が必要）"
 SUMMARY_JA: Final = "資格があるのに10割を徴収している（返金額つき）"
 RULE_IDS: Final = ("FULL_CHARGE",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 _SINGLE = {_age.BIT[1]: 1.0, _age.BIT[2]: 2.0, _age.BIT[3]: 3.0}
 

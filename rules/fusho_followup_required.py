@@ -28,6 +28,7 @@ LABEL_JA: Final = "不詳レセプトの要確認"
 SUMMARY_JA: Final = "不詳レセプトの要確認（下記）"
 RULE_IDS: Final = ("FUSHO_MANY_DAYS", "FUSHO_NO_CONTACT_DATE", "FUSHO_CONTACT_BEFORE_VISIT", "FUSHO_NEWBORN")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ()
 
 NEWBORN_DAYS = 28
 

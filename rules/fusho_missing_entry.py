@@ -32,6 +32,7 @@ LABEL_JA: Final = "不詳レセプトの摘要記載漏れ"
 SUMMARY_JA: Final = "不詳レセプトの摘要欄の記載漏れ（下記）"
 RULE_IDS: Final = ("FUSHO_MISSING",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ()
 
 _ACTUAL_MAX = 80
 _RELATIONS: Final[frozenset[str]] = frozenset(str(r) for r in Relation)

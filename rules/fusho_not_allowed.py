@@ -27,6 +27,7 @@ LABEL_JA: Final = "不詳レセプトにできない請求"
 SUMMARY_JA: Final = "不詳レセプトにできない請求（下記）"
 RULE_IDS: Final = ("FUSHO_NO_MYNA", "FUSHO_REVISIT", "FUSHO_ONLINE_INVALID")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online",)
 
 
 def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ LABEL_JA: Final = "生年月日・性別の不一致（別人の可能性）"
 SUMMARY_JA: Final = "生年月日・性別が食い違う（別人の情報の可能性）"
 RULE_IDS: Final = ("IDENTITY_RC_ON", "IDENTITY_RC_CD", "IDENTITY_ON_CD")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 _SEX: Final = labels_ja(Sex)
 

@@ -48,3 +48,4 @@ FIELDS: Final = (
 )
 RULE_IDS: Final = tuple(f"input_invalid.{f}" for f in FIELDS)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ()

@@ -43,6 +43,7 @@ SUMMARY_JA: Final = (
 )
 RULE_IDS: Final = ("INSURER_ONLINE_STALE", "INSURER_BILLED_OTHER", "INSURER_BILLED_NOT_ONLINE")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 #: (label, field) of the parts of a qualification, in the order a clerk reads them
 _PARTS: Final = (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number"))

@@ -25,6 +25,7 @@ LABEL_JA: Final = "保険者番号の誤り"
 SUMMARY_JA: Final = "保険者番号の桁数・法別番号・検証番号の誤り（不詳 77777777 は対象外）"
 RULE_IDS: Final = ("INSURER_FORM", "INSURER_HOUBETSU", "INSURER_CHECK_DIGIT")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ()
 
 
 def _hint(d: pd.DataFrame) -> pd.Series:

@@ -21,6 +21,7 @@ LABEL_JA: Final = "限度額区分の不一致"
 SUMMARY_JA: Final = "限度額適用区分がオンラインと証で違う"
 RULE_IDS: Final = ("LIMIT_ONLINE_CARD",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ LABEL_JA: Final = "氏名・住所の●表示"
 SUMMARY_JA: Final = "氏名・住所の●（参考のみ。そのまま請求できます）"
 RULE_IDS: Final = ("MASKED_CHAR",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 _LABELS = {
     "name": "レセプトの氏名", "on_name": "オンライン資格確認の氏名", "cd_name": "券面の氏名",

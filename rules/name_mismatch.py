@@ -28,6 +28,7 @@ LABEL_JA: Final = "氏名の不一致"
 SUMMARY_JA: Final = "氏名・カナが食い違う（●、異体字 髙/高、半角ｶﾅ は食い違いとしない）"
 RULE_IDS: Final = ("NAME_RC_ON", "NAME_RC_CD", "NAME_ON_CD")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ LABEL_JA: Final = "請求した負担割合の誤り"
 SUMMARY_JA: Final = "請求した負担割合が、確認できた割合と違う（差額つき）"
 RULE_IDS: Final = ("RATIO_BILLED",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

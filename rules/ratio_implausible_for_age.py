@@ -38,6 +38,7 @@ RULE_IDS: Final = (
     "AGE75_NOT_KOUKI",
 )
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 _SOURCES = (
     ("billed_ratio", "allowed_billed", "請求", "error", "RATIO_AGE_BILLED",

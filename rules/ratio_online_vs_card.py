@@ -23,6 +23,7 @@ LABEL_JA: Final = "負担割合の不一致（オン資と券面）"
 SUMMARY_JA: Final = "オンライン資格確認と券面で負担割合が違う（どちらが正しいか保険者に確認）"
 RULE_IDS: Final = ("RATIO_ONLINE_CARD",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

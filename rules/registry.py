@@ -11,7 +11,11 @@ its own metadata at module level (sqlfluff-style):
 - ``STAGE`` (default ``"receipt"``): ``"receipt"`` rules have a ``check(linked)`` that
   ``run`` applies; ``"return"`` rules run on the linked returns (``worker.engine``);
   ``"input"`` findings come from normalisation (the module carries only metadata);
-- ``TESTED_BY`` (default ``tests/fixtures/rules/<category>.toml``): where its cases live.
+- ``TESTED_BY`` (default ``tests/fixtures/rules/<category>.toml``): where its cases live;
+- ``NEEDS``: the kinds of table besides the receipts that its checks compare with
+  (``"online"``, ``"cards"``, ``"returns"``; ``()`` for checks of the receipts alone). A
+  run that lacks one of them names the categories that need it as checks that could not
+  run (``worker.engine.coverage``), so the list of what depends on what is kept here.
 
 Adding a rule is adding such a module and its fixture file; ``python -m rules.registry``
 prints the README's category table (a test compares them).
@@ -38,6 +42,8 @@ Check = Callable[[pd.DataFrame], pd.DataFrame]
 _PACKAGE: Final = Path(__file__).parent
 _NOT_RULES: Final = frozenset({"registry", "findings"})
 _STAGES: Final = frozenset({"input", "receipt", "return"})
+#: the table kinds a category may need besides the receipts (``NEEDS``)
+SOURCES: Final[tuple[str, ...]] = ("online", "cards", "returns")
 FIXTURES: Final = "tests/fixtures/rules"
 
 
@@ -52,6 +58,8 @@ class Category:
     rule_ids: tuple[str, ...]
     aliases: Mapping[str, str]
     stage: Stage
+    #: the table kinds besides the receipts its checks compare with (``SOURCES``)
+    needs: tuple[str, ...]
     #: the test file holding its cases, relative to the repository root
     tested_by: str
     module: ModuleType = field(repr=False, compare=False)
@@ -90,6 +98,9 @@ def category_of(module: ModuleType) -> Category:
         raise TypeError(f"{module.__name__}.STAGE must be one of {sorted(_STAGES)}")
     rule_ids = cast(tuple[str, ...], _declared(module, "RULE_IDS", tuple))
     aliases = cast(Mapping[str, str], _declared(module, "ALIASES", Mapping))
+    needs = cast(tuple[str, ...], _declared(module, "NEEDS", tuple))
+    if not set(needs) <= set(SOURCES):
+        raise TypeError(f"{module.__name__}.NEEDS may name only {list(SOURCES)}")
     out = Category(
         name=name,
         order=cast(int, _declared(module, "ORDER", int)),
@@ -98,6 +109,7 @@ def category_of(module: ModuleType) -> Category:
         rule_ids=rule_ids,
         aliases=dict(aliases),
         stage=cast(Stage, stage),
+        needs=needs,
         tested_by=cast(str, getattr(module, "TESTED_BY", f"{FIXTURES}/{name}.toml")),
         module=module,
     )
@@ -134,6 +146,10 @@ CATEGORY_LABELS_JA: Final[Mapping[str, str]] = {c.name: c.label_ja for c in CATE
 RULE_IDS: Final[Mapping[str, tuple[str, ...]]] = {c.name: c.rule_ids for c in CATEGORY_LIST}
 #: old rule_id -> current rule_id, over all categories
 RULE_ID_ALIASES: Final[Mapping[str, str]] = {old: new for c in CATEGORY_LIST for old, new in c.aliases.items()}
+#: table kind -> the categories whose checks need it (``NEEDS``), in CONTRACT §2 order
+NEEDED_BY: Final[Mapping[str, tuple[str, ...]]] = {
+    kind: tuple(c.name for c in CATEGORY_LIST if kind in c.needs) for kind in SOURCES
+}
 #: the receipt rules ``run`` applies, in CONTRACT §2 order
 RECEIPT_RULES: Final[tuple[ModuleType, ...]] = tuple(c.module for c in CATEGORY_LIST if c.stage == "receipt")
 

@@ -22,6 +22,7 @@ LABEL_JA: Final = "本人・家族の不一致"
 SUMMARY_JA: Final = "本人・家族の区分が食い違う"
 RULE_IDS: Final = ("RELATION_ON", "RELATION_CD", "RELATION_ONLINE_CARD")
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 _LABEL: Final = labels_ja(Relation)
 

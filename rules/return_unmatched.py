@@ -22,6 +22,7 @@ LABEL_JA: Final = "元のレセプトが見つからない返戻"
 SUMMARY_JA: Final = "元のレセプトが見つからない返戻（下記）"
 RULE_IDS: Final = ("RETURN_UNMATCHED",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("returns",)
 STAGE: Final = "return"  # run on the linked returns by worker.engine, not by registry.run
 TESTED_BY: Final = "tests/test_returns.py"
 

@@ -5,8 +5,8 @@ with ``cl_*`` columns of the matched claim, ``match_method``, the categories of 
 pre-submission findings on that claim (``claim_categories``), the 摘要 items those
 findings said were missing (``claim_missing``) and the patient's latest online check
 after the claim month (``lo_*``).
-Catches: every matched return; ``expected`` holds the class and subtype
-(eligibility/資格喪失後の受診, fusho/記載不備, ratio, other).
+Catches: every matched return; ``expected`` holds the class and subtype in Japanese
+(資格（資格喪失後の受診）, 不詳 記載不備, 負担割合, その他).
 Fix: per reason — re-bill the new insurer a later online check shows; add the missing
 摘要 items from the 被保険者資格申立書; correct 本人/家族 or the ratio; otherwise re-check
 online and ask the patient for the current certificate. ``reclaim_table`` is the
@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 
 from rules.domain.codes import MatchMethod, OnlineValidity, Relation, ReturnClass, Sex, labels_ja
@@ -32,6 +31,7 @@ LABEL_JA: Final = "返戻"
 SUMMARY_JA: Final = "返戻されたレセプトと、その直し方（下記）"
 RULE_IDS: Final = ("RETURNED",)
 ALIASES: Final[Mapping[str, str]] = {}
+NEEDS: Final[tuple[str, ...]] = ("returns",)
 STAGE: Final = "return"  # run on the linked returns by worker.engine, not by registry.run
 TESTED_BY: Final = "tests/test_returns.py"
 
@@ -155,7 +155,11 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _expected(d: pd.DataFrame) -> pd.Series:
-    return d["_class"] + np.where(d["_subtype"].ne(""), "/" + d["_subtype"], "")
+    """The return's class and subtype as a clerk reads them: 「資格（資格喪失後の受診）」, 「負担割合」."""
+    label = d["_class"].map(CLASS_LABELS_JA)
+    sub = d["_subtype"]
+    said = pd.Series([s in lab for s, lab in zip(sub, label, strict=True)], index=d.index, dtype=bool)
+    return label.where(sub.eq("") | said, label + "（" + sub + "）")
 
 
 def _claim_where(d: pd.DataFrame) -> pd.Series:

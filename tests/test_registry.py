@@ -17,6 +17,7 @@ from rules import registry
 from rules.registry import (
     CATEGORIES,
     CATEGORY_LIST,
+    NEEDED_BY,
     RECEIPT_RULES,
     RULE_ID_ALIASES,
     RULE_IDS,
@@ -150,6 +151,7 @@ def _meta(name: str, **extra: object) -> dict[str, object]:
         "SUMMARY_JA": "内容",
         "RULE_IDS": ("NEW_ID",),
         "ALIASES": {},
+        "NEEDS": (),
         "check": lambda df: df,
         **extra,
     }
@@ -191,6 +193,7 @@ def test_discovery_finds_a_new_module(tmp_path: Path, monkeypatch: pytest.Monkey
             SUMMARY_JA = "新しい区分の内容"
             RULE_IDS = ("NEW_RULE",)
             ALIASES = {}
+            NEEDS = ()
             def check(df):
                 return df
             """
@@ -237,3 +240,20 @@ def test_rules_import_nothing_of_the_application() -> None:
 def test_registry_module_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     registry.main()
     assert capsys.readouterr().out == readme_table()
+
+
+def test_needs_names_the_tables_each_category_compares_with() -> None:
+    # what a run without online results or card records names as checks that could not run
+    assert NEEDED_BY["online"][:2] == ("ratio_online_vs_card", "ratio_billed_vs_verified")
+    assert {"eligibility_invalid", "eligibility_not_found", "ecert_expired"} <= set(NEEDED_BY["online"])
+    assert "card_expired" in NEEDED_BY["cards"] and "card_expired" not in NEEDED_BY["online"]
+    assert not {"eligibility_invalid", "ecert_expired"} & set(NEEDED_BY["cards"])
+    assert NEEDED_BY["returns"] == ("returned", "return_unmatched")
+    for name in ("insurer_number_invalid", "fusho_missing_entry", "input_invalid"):
+        assert all(name not in cats for cats in NEEDED_BY.values())
+    with pytest.raises(TypeError, match="NEEDS may name only"):
+        category_of(_module("odd", **_meta("odd", NEEDS=("receipts",))))
+    meta = _meta("no_needs")
+    del meta["NEEDS"]
+    with pytest.raises(TypeError, match="must declare NEEDS"):
+        category_of(_module("no_needs", **meta))

@@ -63,10 +63,11 @@ def test_each_match_path(result: EngineResult) -> None:
 
 def test_returned_findings_carry_class_and_subtype(result: EngineResult) -> None:
     f = result.findings[result.findings["category"] == "returned"].set_index("patient_id")
-    assert f.loc["P1", "expected"] == "eligibility/資格喪失後の受診"
-    assert f.loc["P2", "expected"] == "eligibility/本人・家族等誤り"
-    assert f.loc["P3", "expected"] == "ratio"
-    assert f.loc["P4", "expected"] == "eligibility/記号・番号の誤り"
+    # the class and subtype as the clerk reads them (issue 10: no English codes in 正しい値)
+    assert f.loc["P1", "expected"] == "資格（資格喪失後の受診）"
+    assert f.loc["P2", "expected"] == "資格（本人・家族等誤り）"
+    assert f.loc["P3", "expected"] == "負担割合"
+    assert f.loc["P4", "expected"] == "資格（記号・番号の誤り）"
     assert "レセプト番号で照合" in f.loc["P1", "message"]
     assert f.loc["P1", "source_file"] == "returns.xlsx"
 

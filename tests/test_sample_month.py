@@ -71,3 +71,28 @@ def test_reports_written_and_consistent(run: RunResult) -> None:
     assert len(back) == len(run.findings)
     assert run.summary.receipts == SAMPLE_ALL_RECEIPTS
     assert not run.problems
+
+
+def test_info_rows_ask_for_no_work(run: RunResult) -> None:
+    # 参考 (info) needs no action (見方 says so): its 対応 must not ask the clerk to do anything
+    info = run.findings[run.findings["severity"] == "info"]
+    assert set(info["category"]) == {"eligibility_not_found", "masked_characters"}
+    for action in set(info["action"]):
+        assert action.startswith("対応は不要です"), action
+        assert "してください" not in action and "確認して" not in action, action
+
+
+def test_returns_expected_values_are_japanese(run: RunResult) -> None:
+    f = run.findings
+    expected = set(f.loc[f["category"] == "returned", "expected"])
+    assert expected and not [e for e in expected if any(ch.isascii() and ch.isalpha() for ch in e)], expected
+    assert "資格（資格喪失後の受診）" in expected
+
+
+def test_the_sample_run_says_what_it_read(run: RunResult) -> None:
+    # 2026-09 is bundled with receipts and returns only: its online checks could not run
+    read = {m.month: dict(m.rows) for m in run.summary.read}
+    assert read["2026-10"]["receipts"] == 327 and read["2026-10"]["online"] > 0 and read["2026-10"]["cards"] > 0
+    assert read["2026-09"]["online"] == 0 and read["2026-09"]["returns"] > 0
+    assert [(w.missing, w.months) for w in run.summary.warnings] == [(("online",), ("2026-09",))]
+    assert run.summary.checked

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
+from worker.cli_ja import JaCommand, JaGroup
 from worker.config import Settings, SettingsError
-from worker.engine import Progress, RunResult, read_inputs, run
+from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs, run
+from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
 from worker.reports import write_reports
+from worker.reports.text_lines import fit_lines, phrases
 
-app = typer.Typer(add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成")
+app = typer.Typer(
+    add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
+)
 console = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 
@@ -39,67 +47,148 @@ def reconcile(
     return run(inputs, lambda f, summary, reclaims: write_reports(f, summary, out, reclaims=reclaims), progress)
 
 
-def _show(result: RunResult, out: Path) -> int:
-    f = result.findings
-    table = Table(title=f"照合結果（{result.summary.period}、レセプト {result.summary.receipts:,}件）")
-    table.add_column("区分")
+def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
+    """Why the reports cannot go to ``out`` (Japanese, for the clerk), or None.
+
+    Refused: an existing file; a folder that cannot be created or written to; a folder
+    inside (or equal to) an input folder, whose next run would read the correction list
+    as an input (folders are read with all their sub-folders)."""
+    target = out.resolve()
+    if target.exists() and not target.is_dir():
+        return f"出力先「{out}」はファイルです。出力先にはフォルダを指定してください（なければ作ります）。"
+    for p in inputs:
+        if p.is_dir() and target.is_relative_to(p.resolve()):
+            return (
+                f"出力先「{out}」が入力フォルダ「{p}」の中にあります。次の実行で訂正リストが入力として"
+                "読み込まれてしまうため、入力フォルダの外のフォルダを指定してください。"
+            )
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"出力先「{out}」を作れません（途中の「{existing}」がファイルです）。別のフォルダを指定してください。"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return (
+            f"出力先「{out}」に書き込めません（「{existing}」に書き込む権限がありません）。"
+            "別のフォルダを指定してください。"
+        )
+    return None
+
+
+def _say(label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
+    """Print ``label`` (in ``style``) and ``parts`` on lines of the console's width, broken
+    only between parts, so that no value (a month, a count, a file name) is split."""
+    for i, line in enumerate(fit_lines([label, *parts], console.width, indent)):
+        text = Text(line)
+        if i == 0 and style:
+            text.stylize(style, 0, len(label))
+        console.print(text, soft_wrap=True, highlight=False)
+
+
+def _read_table(summary: RunSummary) -> Table:
+    """What was read, per claim month: rows of each kind of table (no value is wrapped)."""
+    table = Table()
+    table.add_column("診療年月", no_wrap=True)
+    kinds = [k for k in TABLE_KINDS if k != "returns" or any(m.rows.get(k) for m in summary.read)]
+    for k in kinds:
+        table.add_column(TABLE_LABELS_JA[k], justify="right", no_wrap=True)
+    for m in summary.read:
+        table.add_row(m.month or coverage.NO_MONTH_JA, *(f"{m.rows.get(k, 0):,}" for k in kinds))
+    return table
+
+
+def _counts_table(f: pd.DataFrame) -> Table:
+    table = Table()
+    table.add_column("区分", overflow="fold")
     for sev in ("error", "warning", "info"):
-        table.add_column(SEVERITY_LABELS_JA[sev], justify="right")
+        table.add_column(SEVERITY_LABELS_JA[sev], justify="right", no_wrap=True)
     if len(f):
         counts = f.groupby(["category", "severity"]).size()
         for cat in dict.fromkeys(f["category"]):
             table.add_row(
                 CATEGORY_LABELS_JA.get(cat, cat),
-                *(str(counts.get((cat, s), 0)) for s in ("error", "warning", "info")),
+                *(f"{counts.get((cat, s), 0):,}" for s in ("error", "warning", "info")),
             )
-    console.print(table)
-    ret = result.summary.returns
+    return table
+
+
+def _show(result: RunResult) -> int:
+    """The run on the console; the exit status (2: a file or path unreadable, or no receipts)."""
+    f, summary = result.findings, result.summary
+    if summary.read:
+        _say("読み込んだ表（診療年月ごとの行数）:")
+        console.print(_read_table(summary))
+    else:
+        _say("読み込んだ表: なし")
+    if summary.checked:
+        _say(f"照合結果（{summary.period}、", f"レセプト {summary.receipts:,}件）")
+        console.print(_counts_table(f))
+    ret = summary.returns
     if ret is not None:
         share = f"{ret.predicted / ret.matched:.0%}" if ret.matched else "—"
-        console.print(
-            f"返戻 {ret.total}件（元のレセプトと照合 {ret.matched}件、照合できず {ret.unmatched}件、"
-            f"事前チェックで指摘済み {share}）: corrections.xlsx の「返戻再請求」シートを見てください。"
+        _say(
+            *phrases(
+                f"返戻 {ret.total:,}件（元のレセプトと照合 {ret.matched:,}件、照合できず {ret.unmatched:,}件、"
+                f"事前チェックで指摘済み {share}）: corrections.xlsx の「返戻再請求」シートを見てください。"
+            )
         )
-    bad_rows = f[f["category"] == "input_invalid"].head(5)
-    for r in bad_rows.to_dict("records"):
-        where = f"{r['source_file']} / {r['sheet'] or 'CSV'} / {r['row']}行目"
-        console.print(f"[yellow]読み取れない値[/]: {escape(where)} / {escape(str(r['actual']))}", highlight=False)
+    for r in f[f["category"] == "input_invalid"].head(5).to_dict("records"):
+        where = (f"{r['source_file']} / ", f"{r['sheet'] or 'CSV'} / ", f"{r['row']}行目 / ")
+        column, sep, value = str(r["actual"]).partition(": ")  # 「生年月日」列: <the value as read, whole>
+        _say("読み取れない値: ", *where, column + sep, value, style="yellow")
     for p in result.problems:
-        console.print(f"[red]読み込めないファイル[/]: {escape(p.file)}: {escape(p.message)}", highlight=False)
+        _say("読み込めないファイル: ", f"{p.file}: ", *phrases(p.message), style="red")
+    for w in summary.warnings:
+        _say("注意: ", *phrases(w.message), style="bold red")
+    if result.outputs:
+        _say("出力:")
     for path in result.outputs:
-        console.print(f"出力: {path}")
-    return 2 if result.problems else 0
+        console.print(Text(f"  {path}"), soft_wrap=True, highlight=False)  # a path on a line of its own
+    return 2 if result.problems or not summary.checked else 0
 
 
-@app.command("reconcile")
+@app.command("reconcile", cls=JaCommand)
 def reconcile_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ（複数可）")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="出力フォルダ")] = Path("out"),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ（複数可）", metavar="ファイル・フォルダ")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="出力フォルダ（省略時: out）", metavar="フォルダ", show_default=False)
+    ] = Path("out"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="処理の記録も表示します。")] = False,
 ) -> None:
     """ファイルを読み込んで突合し、OUT/corrections.xlsx と OUT/findings.json を書き出します。"""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     config = settings()
+    problem = out_problem(out, paths)
+    if problem:  # refused before anything is read
+        _say("出力先の誤り: ", *phrases(problem), style="red")
+        raise typer.Exit(2)
     with console.status("開始") as status:
         result = reconcile(paths, out, config, progress=lambda msg: status.update(msg))
-    raise typer.Exit(_show(result, out))
+    raise typer.Exit(_show(result))
 
 
-@app.command("demo")
+@app.command("demo", cls=JaCommand)
 def demo_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="出力フォルダ")] = Path("out/demo"),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="出力フォルダ（省略時: out/demo）", metavar="フォルダ", show_default=False),
+    ] = Path("out/demo"),
 ) -> None:
     """同梱のサンプル（sample_receipts/）で突合を実行します。"""
     config = settings()
+    problem = out_problem(out, [SAMPLES])
+    if problem:
+        _say("出力先の誤り: ", *phrases(problem), style="red")
+        raise typer.Exit(2)
     with console.status("開始") as status:
         result = reconcile([SAMPLES], out, config, progress=lambda msg: status.update(msg))
-    raise typer.Exit(_show(result, out))
+    raise typer.Exit(_show(result))
 
 
 # ------------------------------------------------------------------ the worker (Celery on Redis)
 
 
-@app.command("worker")
+@app.command("worker", cls=JaCommand)
 def worker_cmd(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="作業プロセス数")] = 2,
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
@@ -111,7 +200,7 @@ def worker_cmd(
     celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "henrei"])
 
 
-@app.command("beat")
+@app.command("beat", cls=JaCommand)
 def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
     """毎晩2時（日本時間）の照合と、取りこぼしの再投入（スイーパー）を起動します。"""
     settings()
@@ -120,10 +209,10 @@ def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info"
     celery.start(["beat", f"--loglevel={loglevel}"])
 
 
-@app.command("upload")
+@app.command("upload", cls=JaCommand)
 def upload_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）")],
-    clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID")],
+    paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）", metavar="ファイル")],
+    clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID", metavar="ID")],
 ) -> None:
     """ファイルを受け付けて保存し、照合をキューに入れます（同じファイルは1回だけ受け付けます）。"""
     from kombu.exceptions import OperationalError as BrokerError
@@ -166,7 +255,7 @@ def upload_cmd(
         raise typer.Exit(1)
 
 
-@app.command("nightly")
+@app.command("nightly", cls=JaCommand)
 def nightly_cmd() -> None:
     """取り込みフォルダ（夜間処理と同じ）を今すぐ確認し、新しいファイルを照合します。"""
     from worker.jobs import TaskName, celery_context, enqueue, queue_pickup
@@ -177,7 +266,7 @@ def nightly_cmd() -> None:
     )
 
 
-@app.command("status")
+@app.command("status", cls=JaCommand)
 def status_cmd(
     clinic: Annotated[str | None, typer.Option("--clinic", help="医療機関IDで絞り込み")] = None,
     job: Annotated[int | None, typer.Option("--job", help="ジョブIDの詳細と、そこから続くジョブ")] = None,

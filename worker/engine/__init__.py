@@ -1,22 +1,25 @@
 """The engine: link receipts to their online checks, cards and returns, run the rules,
 and the one pipeline that the CLI, a reconcile job and a split month's combine share."""
 
-from worker.engine import link, results, split
+from worker.engine import coverage, link, results, split
 from worker.engine.pipeline import Inputs, Progress, RunInfo, RunResult, Write, conclude, read_inputs, run
 from worker.engine.reconcile import EngineResult, reconcile_stacked, reconcile_tables
-from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
+from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
 
 __all__ = [
     "EngineResult",
     "FileStatus",
     "Inputs",
+    "MonthRead",
     "Progress",
     "ReturnsSummary",
     "RunInfo",
     "RunResult",
     "RunSummary",
+    "RunWarning",
     "Write",
     "conclude",
+    "coverage",
     "link",
     "read_inputs",
     "reconcile_stacked",

@@ -22,9 +22,10 @@ from typing import Any
 import pandas as pd
 
 from worker.config import Settings
+from worker.engine.coverage import read_by_month, run_warnings
 from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
-from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
-from worker.reading import TABLE_LABELS_JA, FileProblem, discover, read_all
+from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
+from worker.reading import FileProblem, discover, read_all
 
 __all__ = [
     "Inputs",
@@ -50,7 +51,9 @@ Write = Callable[[pd.DataFrame, RunSummary, pd.DataFrame | None], tuple[Path, ..
 @dataclass(frozen=True)
 class RunInfo:
     """What a run says about its inputs (the summary's part that does not depend on the
-    rules). Plain data: a split month keeps it as JSON between the parent and its parts."""
+    rules): its files, what it read per claim month and the checks that could not run for
+    want of a table (``worker.engine.coverage``). Plain data: a split month keeps it as JSON
+    between the parent and its parts."""
 
     period: str
     files: list[FileStatus]
@@ -59,6 +62,8 @@ class RunInfo:
     with_returns: bool
     started_at: datetime
     timings: dict[str, float] = field(default_factory=dict)
+    read: list[MonthRead] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,6 +80,12 @@ class RunInfo:
             with_returns=bool(data["with_returns"]),
             started_at=datetime.fromisoformat(data["started_at"]),
             timings={k: float(v) for k, v in data["timings"].items()},
+            # absent in the meta of a month split before issue 10: nothing to warn about then
+            read=[MonthRead(m["month"], {k: int(n) for k, n in m["rows"].items()}) for m in data.get("read", [])],
+            warnings=[
+                RunWarning(tuple(w["missing"]), tuple(w["months"]), tuple(w["checks"]), w["message"])
+                for w in data.get("warnings", [])
+            ],
         )
 
 
@@ -101,20 +112,16 @@ def file_statuses(
     described: dict[str, str],
     problems: list[FileProblem],
     *,
-    no_receipts: bool,
     skipped: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[FileStatus]:
     """The 概要 sheet's list of input files: read (with their tables and the rows skipped
-    as no data, by file) or not (with why)."""
+    as no data, by file) or not (with why). A run without receipts says so in its warnings."""
     skipped = skipped or {}
     statuses = [
         FileStatus(path=name, status="ok", tables=desc, message="", skipped=dict(skipped.get(name, {})))
         for name, desc in described.items()
     ]
     statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
-    if no_receipts:
-        message = f"{TABLE_LABELS_JA['receipts']}が見つかりません。レセプトの表を含めてください。"
-        statuses.append(FileStatus(path="（全体）", status="error", tables="", message=message))
     return statuses
 
 
@@ -147,14 +154,17 @@ def read_inputs(
     t1 = time.perf_counter()
     stacked, input_findings = combine(tables, release=True)
     receipts = stacked["receipts"]
+    read = read_by_month(stacked)
     info = RunInfo(
         period=period_of(receipts),
-        files=file_statuses(described, problems, no_receipts=bool(tables) and receipts.empty, skipped=skipped),
+        files=file_statuses(described, problems, skipped=skipped),
         problems=problems,
         receipts=len(receipts),
         with_returns=any(t.kind == "returns" for t in tables),
         started_at=started,
         timings={"read": t1 - t0, "normalise": time.perf_counter() - t1},
+        read=read,
+        warnings=run_warnings(read),
     )
     return Inputs(stacked, input_findings, info)
 
@@ -168,6 +178,8 @@ def summarise(info: RunInfo, returns: ReturnsSummary | None) -> RunSummary:
         started_at=info.started_at,
         returns=returns,
         finished_at=datetime.now(),
+        read=tuple(info.read),
+        warnings=tuple(info.warnings),
     )
 
 

@@ -1,12 +1,13 @@
-"""What a run produces besides its findings: the types the reports show (summary, files, returns)."""
+"""What a run produces besides its findings: the types the reports show (summary, files,
+what was read per month, the checks that could not run, returns)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["FileStatus", "ReturnsSummary", "RunSummary"]
+__all__ = ["FileStatus", "MonthRead", "ReturnsSummary", "RunSummary", "RunWarning"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,27 @@ class FileStatus:
     message: str  # Japanese message when status == "error", else ""
     #: rows read over as no data, by reason (worker.reading.skip.SKIP_REASONS), all its tables
     skipped: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MonthRead:
+    """The rows a run read for one claim month, by table kind (``worker.engine.coverage``)."""
+
+    month: str  # "2026-10"; "" for rows without a month
+    #: table kind -> rows: receipts and returns by 診療年月, online results by 照会日, card
+    #: records of the patients with a receipt in the month (cards carry no month)
+    rows: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    """A kind of table a run lacked, and the checks that therefore could not run."""
+
+    missing: tuple[str, ...]  # the table kinds: ("receipts",) or some of ("online", "cards")
+    months: tuple[str, ...]  # the claim months it concerns; () = the whole run
+    #: categories (CONTRACT §2 names) whose checks could not run, wholly or in part
+    checks: tuple[str, ...]
+    message: str  # Japanese: what is missing, what could not be checked, what to add
 
 
 @dataclass(frozen=True)
@@ -47,3 +69,10 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime
     returns: ReturnsSummary | None = None  # the 「返戻」 block; None leaves it out
+    read: Sequence[MonthRead] = ()  # what was read, per claim month
+    warnings: Sequence[RunWarning] = ()  # kinds of table missing: checks that could not run
+
+    @property
+    def checked(self) -> bool:
+        """False when the run had no receipts: nothing was checked (the CLI exits 2)."""
+        return not any("receipts" in w.missing for w in self.warnings)

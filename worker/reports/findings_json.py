@@ -54,6 +54,14 @@ def _summary_json(summary: RunSummary, stats: Stats) -> dict[str, Any]:
             }
             for fs in summary.files
         ],
+        # kinds of table missing and the checks that could not run (empty: everything ran)
+        "checked": summary.checked,
+        "warnings": [
+            {"missing": list(w.missing), "months": list(w.months), "checks": list(w.checks), "message": w.message}
+            for w in summary.warnings
+        ],
+        # rows read per claim month and table kind (cards: of the month's patients)
+        "read": [{"month": m.month, **{k: int(n) for k, n in m.rows.items()}} for m in summary.read],
         "findings": stats.total,
         "counts": {
             "by_category": stats.by_category,

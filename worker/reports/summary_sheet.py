@@ -1,5 +1,6 @@
-"""The 「概要」 sheet: period, counts per category and severity, money impact, the input
-files, the returns block and how to read the workbook."""
+"""The 「概要」 sheet: first, in red, the checks a run could not do for want of a table
+(``RunSummary.warnings``); then period, counts per category and severity, money impact,
+the input files, the returns block and how to read the workbook."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from worker.engine.results import RunSummary
 from worker.reports.excel_safe import clean, put_text
 from worker.reports.formats import SEVERITIES, Formats
 from worker.reports.stats import Stats
+from worker.reports.text_lines import fit_lines, phrases
 
 __all__ = ["write_summary_sheet"]
 
@@ -25,6 +27,12 @@ _SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
     "warning": "誤りの可能性が高いため、確認してください。",
     "info": "参考情報です。対応は不要です。",
 }
+
+#: short names of the table kinds for the rows read per month (fit columns B–F)
+_KINDS_JA: Final[Mapping[str, str]] = {"receipts": "レセプト", "online": "オン資", "cards": "券面", "returns": "返戻"}
+
+#: columns of a warning line at the top (A–F merged, about 116 character widths)
+_WARNING_WIDTH: Final = 90
 
 
 def write_summary_sheet(
@@ -47,9 +55,10 @@ def write_summary_sheet(
     def text(col: int, value: object, fmt: Format) -> None:
         put_text(ws, r, col, clean(value), fmt, p)
 
+    r = _write_warnings(ws, f, summary)
     text(0, "レセプト点検結果（修正リスト）", f.title)
-    ws.set_row(0, 24)
-    r = 2
+    ws.set_row(r, 24)
+    r += 2
     pairs: list[tuple[str, object]] = [
         ("対象期間", summary.period),
         ("作成日時", _format_dt(summary.finished_at)),
@@ -59,6 +68,7 @@ def write_summary_sheet(
     ]
     if reclaim_sheet_names:
         pairs.append(("返戻再請求のシート", "、".join(reclaim_sheet_names)))
+    pairs += [(f"読み込んだ表（{m.month or '診療年月なし'}）", _read_ja(m.rows)) for m in summary.read]
     for label, value in pairs:
         text(0, label, f.label)
         if isinstance(value, int):
@@ -67,7 +77,7 @@ def write_summary_sheet(
             text(1, value, f.value)
         r += 1
     if stats.total == 0:
-        text(0, "指摘はありませんでした。", f.note)
+        text(0, _no_findings_ja(summary), f.note)
         r += 1
 
     # Input files
@@ -173,6 +183,33 @@ def write_summary_sheet(
     if reclaim_sheet_names:
         r += 1
         text(0, "「返戻再請求」：緑は再請求できる返戻、黄色は確認待ちの返戻です。", f.note)
+
+
+def _write_warnings(ws: Worksheet, f: Formats, summary: RunSummary) -> int:
+    """The run's warnings, red, in rows of their own above everything else (merged A–F,
+    broken only between phrases so that they print whole); the next free row."""
+    if not summary.warnings:
+        return 0
+    head = "注意：点検できなかった項目があります" if summary.checked else "注意：レセプトの点検はできませんでした"
+    lines = [head] + [line for w in summary.warnings for line in fit_lines(phrases(w.message), _WARNING_WIDTH)]
+    for r, line in enumerate(lines):
+        ws.merge_range(r, 0, r, 5, "", f.status_error)
+        put_text(ws, r, 0, clean(line), f.status_error, f.plain_run)
+    return len(lines) + 1
+
+
+def _read_ja(rows: Mapping[str, int]) -> str:
+    """「レセプト 327件、オン資 325件、券面 312件」 (返戻 only when there are some)."""
+    return "、".join(f"{ja} {rows.get(k, 0):,}件" for k, ja in _KINDS_JA.items() if k != "returns" or rows.get(k))
+
+
+def _no_findings_ja(summary: RunSummary) -> str:
+    """What an empty list means: nothing found, or nothing (or not everything) checked."""
+    if not summary.checked:
+        return "レセプト一覧がないため、点検できませんでした。"
+    if summary.warnings:
+        return "指摘はありませんでした（上の「注意」の点検はできていません）。"
+    return "指摘はありませんでした。"
 
 
 def _format_dt(dt: datetime) -> str:
