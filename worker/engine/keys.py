@@ -38,26 +38,29 @@ def finding_key(clinic_id: str, claim_month: str, source_file: str, sheet: str, 
     return keys_of(clinic_id, one)[0]
 
 
-def _nfc(col: pd.Series) -> pd.Series:
-    return col.map({u: unicodedata.normalize("NFC", u) for u in col.unique()})
+def _nfc(col: pd.Series) -> list[str]:
+    values = [str(v) for v in col.tolist()]
+    nfc = {u: unicodedata.normalize("NFC", u) for u in set(values)}
+    return [nfc[v] for v in values]
 
 
 def keys_of(clinic_id: str, df: pd.DataFrame) -> list[str]:
     """:func:`finding_key` of every row of ``df`` (text columns, ``row`` as int64), at once."""
-    joined = (
-        unicodedata.normalize("NFC", clinic_id)
-        + _SEP
-        + _nfc(df["claim_month"])
-        + _SEP
-        + _nfc(df["source_file"])
-        + _SEP
-        + _nfc(df["sheet"])
-        + _SEP
-        + df["row"].astype(str)
-        + _SEP
-        + _nfc(df["rule_id"])
-    )
-    return [hashlib.sha1(j.encode(), usedforsecurity=False).hexdigest() for j in joined]
+    clinic = unicodedata.normalize("NFC", clinic_id)
+    parts = [
+        [clinic] * len(df),
+        _nfc(df["claim_month"]),
+        _nfc(df["source_file"]),
+        _nfc(df["sheet"]),
+        [str(r) for r in df["row"].tolist()],
+        _nfc(df["rule_id"]),
+    ]
+    # surrogatepass: a lone surrogate in a file name keys instead of failing (valid text
+    # encodes as plain UTF-8)
+    return [
+        hashlib.sha1(_SEP.join(p).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+        for p in zip(*parts, strict=True)
+    ]
 
 
 def unique_keys(clinic_id: str, df: pd.DataFrame) -> list[str]:
@@ -76,10 +79,15 @@ def finding_keys(clinic_id: str, claim_month: str, findings: pd.DataFrame) -> li
     ``claim_month`` (a finding without a month takes ``claim_month``), in frame order."""
     if findings.empty:
         return []
-    df = pd.DataFrame(index=findings.index)
-    for c in _KEY_TEXT:
-        obj = findings[c].astype(object)
-        df[c] = obj.where(obj.notna(), "").astype(str).astype(object)
-    df["claim_month"] = df["claim_month"].where(df["claim_month"] != "", claim_month)
+    texts = {c: [_str(v) for v in findings[c].tolist()] for c in _KEY_TEXT}
+    texts["claim_month"] = [m or claim_month for m in texts["claim_month"]]
+    df = pd.DataFrame({c: pd.Series(v, index=findings.index, dtype=object) for c, v in texts.items()})
     df["row"] = pd.to_numeric(findings["row"], errors="coerce").fillna(0).round().astype("int64").to_numpy()
     return unique_keys(clinic_id, df)
+
+
+def _str(v: object) -> str:
+    """A value as the store keeps it: str, "" when missing."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return ""
+    return str(v)
