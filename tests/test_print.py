@@ -111,8 +111,8 @@ def test_header_and_footer_name_clinic_month_sheet_and_pages(book: Any, sheet: s
     assert header and footer
     h = header.group(1).replace("&amp;", "&")
     f = footer.group(1).replace("&amp;", "&")
-    assert "&L&9 さくら&&内科" in h  # the clinic, its & doubled (never a code)
-    assert "&A" in h and "&R&9 2026年10月診療分" in h
+    assert "&L&10 さくら&&内科" in h  # the clinic, its & doubled (never a code)
+    assert "&A" in h and "&R&10 2026年10月診療分" in h
     assert "&P / &N ページ" in f and "作成 2026-11-05 09:01" in f
 
 
@@ -186,7 +186,7 @@ def test_page_header_text_is_safe() -> None:
     assert "A&&B" in h and "\x01" not in h
     assert len(h) < 255  # Excel ignores a longer header
     assert PageHeader("", "2026年10月診療分", "x").header().startswith("&C")  # no clinic: nothing on the left
-    assert PageHeader("123", "x", "x").header().startswith("&L&9 123")  # a size code never eats digits
+    assert PageHeader("123", "x", "x").header().startswith("&L&10 123")  # a size code never eats digits
 
 
 def test_period_label() -> None:

@@ -50,8 +50,8 @@ class PageHeader:
 
     # A font size code (&9) takes the digits after it: a space always follows it.
     def header(self) -> str:
-        left = f"&L&9 {_code_text(self.clinic)}" if self.clinic else ""
-        return f'{left}&C&11 &"-,Bold"&A&R&9 {_code_text(self.period)}'
+        left = f"&L&10 {_code_text(self.clinic)}" if self.clinic else ""
+        return f'{left}&C&12 &"-,Bold"&A&R&10 {_code_text(self.period)}'
 
     def footer(self) -> str:
         return f"&L&8 作成 {_code_text(self.created)}&C&9 &P / &N ページ"
