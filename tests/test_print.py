@@ -5,7 +5,10 @@ wrapped in rows tall enough for it. Read back from the workbook's XML."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -16,12 +19,15 @@ import pandas as pd
 import pytest
 
 from rules import FINDING_COLUMNS
+from worker.cli import reconcile
 from worker.engine.results import FileStatus, RunSummary
 from worker.reports import write_reports
 from worker.reports.formats import FINDINGS_HEADERS, LAST_PRINTED, LAYOUT
 from worker.reports.page_setup import PageHeader, period_label
 from worker.reports.row_height import LINE_PT, MAX_ROW_PT, row_heights, text_lines
 
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
+LAYOUT_COL = {c.header: i + 1 for i, c in enumerate(LAYOUT)}
 LONG = "オンライン資格確認の負担割合と券面の負担割合が異なります。保険者に確認してください。" * 3
 
 
@@ -201,3 +207,47 @@ def test_cli_run_has_no_clinic_and_the_run_period(tmp_path: Path) -> None:
         xml = z.read("xl/worksheets/sheet2.xml").decode().replace("&amp;", "&")
     header = re.search(r"<oddHeader>(.*?)</oddHeader>", xml)
     assert header and header.group(1).startswith("&C") and "2026年10月診療分" in header.group(1)
+
+
+# ------------------------------------------------------------------ as a clerk prints it
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftotext")), reason="needs LibreOffice and poppler")
+def test_the_sample_printed_by_libreoffice(tmp_path: Path) -> None:
+    """The bundled month through LibreOffice to PDF: 概要 on at most two pages, every page of
+    指摘一覧 one page wide with the header row, no wrapped text cut off."""
+    run = reconcile([SAMPLES], tmp_path / "out")
+    xlsx = run.outputs[0]
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(xlsx)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "HOME": str(tmp_path)},  # a profile of its own
+    )
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(tmp_path / "corrections.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    pages = [re.sub(r"\s+", "", p) for p in text.split("\f") if p.strip()]
+    header = [c.header for c in LAYOUT[: LAST_PRINTED + 1]]  # text runs come in any order
+
+    def kind(page: str) -> str:
+        if all(h in page for h in header):
+            return "指摘一覧"
+        return "返戻再請求" if "返戻年月" in page else "概要"
+
+    kinds = [kind(p) for p in pages]
+    assert kinds == sorted(kinds, key=["概要", "指摘一覧", "返戻再請求"].index)  # in sheet order
+    assert 1 <= kinds.count("概要") <= 2 and kinds.count("返戻再請求") == 1
+    assert kinds.count("指摘一覧") >= 2  # and each of them carries the whole header row
+    assert all(f"{i}/{len(pages)}ページ" in p for i, p in enumerate(pages, start=1))
+    lists = "".join(p for p, k in zip(pages, kinds, strict=True) if k == "指摘一覧")
+    for h in ("区分コード", "ルールID", "キー", "RATIO_AGE_BILLED", "ratio_implausible_for_age"):
+        assert h not in lists, h  # developer columns stay off paper
+    ws = openpyxl.load_workbook(xlsx)["指摘一覧"]
+    body = "".join(pages)
+    for r in range(2, ws.max_row + 1):
+        for h in ("区分", "内容", "対応", "元データ"):
+            value = ws.cell(r, LAYOUT_COL[h]).value
+            if value:  # the end of every wrapped text is on paper: the row was tall enough
+                assert re.sub(r"\s+", "", value)[-10:] in body, (r, h, value)
