@@ -44,10 +44,11 @@ def write_reports(
 ) -> tuple[Path, Path]:
     """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
 
-    ``findings`` has the columns FINDING_COLUMNS (extra columns are ignored), sorted as
-    they should appear. Both files are written to temporary files in ``out_dir`` first and
-    moved into place only when both are complete; on any error the temporary files are
-    removed and the previous corrections.xlsx/findings.json (if any) are left untouched.
+    ``findings`` has the columns FINDING_COLUMNS (extra columns are ignored), in the order
+    findings.json keeps (the workbook sorts its lines for the clerk). Both files are
+    written to temporary files in ``out_dir`` first and moved into place only when both are
+    complete; on any error the temporary files are removed and the previous
+    corrections.xlsx/findings.json (if any) are left untouched.
 
     ``reclaims`` (one row per return, Japanese headers, in the order to show) adds the sheet
     「返戻再請求」 after 「指摘一覧」 and a "reclaims" list to findings.json, even when it has no
@@ -56,7 +57,8 @@ def write_reports(
     「指摘一覧」 is the clerk's list (``clerk_list``): ``context`` (the engine's
     ``EngineResult.context``) adds the patients' names and service dates, ``clinic`` and
     ``claim_month`` (a job's) head the printed pages and key the findings as the findings
-    store does. findings.json keeps every finding as given.
+    store does (a CLI run: no clinic, the run's month). findings.json keeps every finding
+    as given, unmerged.
     """
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
