@@ -23,22 +23,30 @@ from rules import (
 )
 from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
 from worker.reports import findings_json, findings_sheet, reclaims_sheet, workbook, write_reports
+from worker.reports.clerk_list import clerk_list
+from worker.reports.formats import YEN_FORMAT
 
 HEADERS = [
     "重要度",
-    "区分",
     "患者ID",
-    "診療年月",
+    "氏名",
+    "カナ",
+    "診療日",
+    "区分",
     "内容",
     "対応",
+    "窓口負担の差額",
+    "元データ",
+    "状態",
+    "メモ",
     "正しい値",
     "現在の値",
-    "窓口負担の差額(円)",
     "ファイル",
     "シート",
     "行",
     "区分コード",
     "ルールID",
+    "キー",
 ]
 COL = {h: i + 1 for i, h in enumerate(HEADERS)}  # 1-based column per header
 
@@ -158,11 +166,15 @@ def test_workbook_layout_and_safety(tmp_path: Path, findings: pd.DataFrame, summ
     ws = wb["指摘一覧"]
     assert [c.value for c in ws[1]] == HEADERS
     assert ws.max_row == 1 + len(findings)
-    assert ws.auto_filter.ref == f"A1:N{1 + len(findings)}"
-    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:T{1 + len(findings)}"
+    assert ws.freeze_panes == "D2"  # the header row and 重要度・患者ID・氏名 stay in view
 
+    # the lines are sorted for the clerk (test_clerk_list.py): find each by its origin row
+    at = {ws.cell(i, COL["行"]).value: i for i in range(2, 2 + len(findings))}
+    assert sorted(at) == sorted(findings["row"].tolist())
     # every text cell is a plain string cell with the exact input value (minus \x01)
-    for i, rec in enumerate(findings.to_dict("records"), start=2):
+    for rec in findings.to_dict("records"):
+        i = at[rec["row"]]
         for header, field in [
             ("患者ID", "patient_id"),
             ("内容", "message"),
@@ -182,23 +194,25 @@ def test_workbook_layout_and_safety(tmp_path: Path, findings: pd.DataFrame, summ
         assert ws.cell(i, COL["重要度"]).value == SEVERITY_LABELS_JA[rec["severity"]]
         assert ws.cell(i, COL["区分"]).value == CATEGORY_LABELS_JA[rec["category"]]
         assert ws.cell(i, COL["区分コード"]).value == rec["category"]
-        assert ws.cell(i, COL["行"]).value == rec["row"]
         assert ws.cell(i, COL["ファイル"]).value == rec["source_file"]
+        assert ws.cell(i, COL["元データ"]).value == f"{rec['source_file']}\n{rec['sheet']} {rec['row']}行"
+        assert ws.cell(i, COL["診療日"]).value == "2026/10"  # no service date known: the claim month
+        assert ws.cell(i, COL["状態"]).value == "未対応" and ws.cell(i, COL["メモ"]).value is None
     sheet_xml = _assert_dangerous_text_stays_text(xlsx, ws, "sheet2.xml", DANGEROUS)
     assert LITERAL_ESCAPE_XML in sheet_xml
 
-    # money: number with #,##0, blank where NA
-    yen = [ws.cell(i, COL["窓口負担の差額(円)"]) for i in range(2, 2 + len(findings))]
-    assert [c.value for c in yen] == [1200, -300, None, 500, None, None]
-    assert yen[0].data_type == "n" and yen[0].number_format == "#,##0"
+    # money: a number shown with its sign spelled out, blank where NA
+    yen = {r: ws.cell(at[r], COL["窓口負担の差額"]) for r in findings["row"]}
+    assert [yen[r].value for r in findings["row"]] == [1200, -300, None, 500, None, None]
+    assert yen[2].data_type == "n" and yen[2].number_format == YEN_FORMAT
 
     # severity colours: error row differs from warning row differs from info row
     def fill(r: int, header: str = "重要度") -> str:
-        return str(ws.cell(r, COL[header]).fill.fgColor.rgb)
+        return str(ws.cell(at[r], COL[header]).fill.fgColor.rgb)
 
     err, warn, info = fill(2), fill(5), fill(7)
     assert len({err, warn, info}) == 3
-    assert fill(2, "内容") == err  # the whole row carries the colour
+    assert fill(2, "内容") == err and fill(2, "メモ") == err  # the whole row carries the colour
     assert fill(3) == err
 
 
@@ -311,9 +325,9 @@ def test_json_chunks_join(
     monkeypatch.setattr(workbook, "PREP_CHUNK_ROWS", 4)
     xlsx, js = write_reports(findings, summary, tmp_path)
     got = json.loads(js.read_text("utf-8"))["findings"]
-    assert [r["row"] for r in got] == findings["row"].tolist()
+    assert [r["row"] for r in got] == findings["row"].tolist()  # the JSON keeps the given order
     ws = openpyxl.load_workbook(xlsx)["指摘一覧"]
-    assert [ws.cell(i, COL["行"]).value for i in range(2, 8)] == findings["row"].tolist()
+    assert [ws.cell(i, COL["行"]).value for i in range(2, 8)] == clerk_list(findings, None)["row"].tolist()
 
 
 def test_empty_findings(tmp_path: Path, summary: RunSummary) -> None:
@@ -345,10 +359,10 @@ def test_split_over_sheets(
     first, second = wb["指摘一覧"], wb["指摘一覧(2)"]
     assert first.max_row == 5 and second.max_row == 3
     assert [c.value for c in second[1]] == HEADERS
-    assert second.auto_filter.ref == "A1:N3" and second.freeze_panes == "A2"
+    assert second.auto_filter.ref == "A1:T3" and second.freeze_panes == "D2"
     rows = [first.cell(i, COL["行"]).value for i in range(2, 6)]
     rows += [second.cell(i, COL["行"]).value for i in range(2, 4)]
-    assert rows == findings["row"].tolist()
+    assert rows == clerk_list(findings, None)["row"].tolist()
 
 
 def test_failed_write_leaves_nothing(

@@ -97,6 +97,13 @@ def test_parts_through_files_equal_single_process_exactly(month_files: list[Path
     assert single.reclaims is not None and combined.reclaims is not None
     pd.testing.assert_frame_equal(combined.reclaims, single.reclaims.reset_index(drop=True))
     assert combined.returns == single.returns
+    # the findings' context (name, kana, 診療日 by origin) is the single process's too
+    assert single.context is not None and combined.context is not None
+    key = ["source_file", "sheet", "row"]
+    pd.testing.assert_frame_equal(
+        combined.context.sort_values(key).reset_index(drop=True), single.context.sort_values(key).reset_index(drop=True)
+    )
+    assert len(single.context) == len(single.findings.drop_duplicates(key))
 
 
 # ------------------------------------------------------------------ real workers

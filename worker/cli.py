@@ -44,7 +44,11 @@ def reconcile(
 ) -> RunResult:
     """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to ``out``."""
     inputs = read_inputs(paths, config or settings(), progress=progress)
-    return run(inputs, lambda f, summary, reclaims: write_reports(f, summary, out, reclaims=reclaims), progress)
+    return run(
+        inputs,
+        lambda f, summary, reclaims, context: write_reports(f, summary, out, reclaims=reclaims, context=context),
+        progress,
+    )
 
 
 def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:

@@ -44,8 +44,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-#: where a run's results go: (findings, summary, reclaims) -> the files written
-Write = Callable[[pd.DataFrame, RunSummary, pd.DataFrame | None], tuple[Path, ...]]
+#: where a run's results go: (findings, summary, reclaims, the findings' context for the
+#: clerk's list: ``EngineResult.context``) -> the files written
+Write = Callable[[pd.DataFrame, RunSummary, pd.DataFrame | None, pd.DataFrame | None], tuple[Path, ...]]
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def conclude(
     """Summarise a run's result and hand it to ``write`` (the reports, the database)."""
     t0 = time.perf_counter()
     summary = summarise(info, result.returns)
-    outputs = write(result.findings, summary, result.reclaims)
+    outputs = write(result.findings, summary, result.reclaims, result.context)
     seconds = {**info.timings, **(timings or {}), "write": time.perf_counter() - t0}
     log.info(
         "run done: %d receipts, %d findings, %d file problems", info.receipts, len(result.findings), len(info.problems)

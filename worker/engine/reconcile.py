@@ -9,6 +9,7 @@ import pandas as pd
 
 from rules import concat_findings, registry, return_unmatched, returned
 from rules.domain.return_reasons import CLASS_LABELS_JA
+from worker.engine.finding_context import finding_context
 from worker.engine.link import latest_online_after, link, link_returns
 from worker.engine.results import ReturnsSummary
 from worker.normalise import empty_table, normalise
@@ -43,6 +44,9 @@ class EngineResult:
     #: the 返戻再請求 worksheet (None when no returns table was read)
     reclaims: pd.DataFrame | None = None
     returns: ReturnsSummary | None = None
+    #: who and when each finding is about (``finding_context``: name, kana, 診療日 by
+    #: origin), for the clerk's list; None where not computed (a part of a split month)
+    context: pd.DataFrame | None = None
 
 
 def _claim_context(receipts: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
@@ -121,10 +125,13 @@ def reconcile_stacked(
     receipt_findings = registry.run(linked)
     findings = concat_findings([input_findings, receipt_findings])
     own = findings if keep_input else receipt_findings
-    if not with_returns:
-        return EngineResult(own, stacked)
-    return_findings, reclaims, summary = run_returns(stacked, findings)
-    return EngineResult(concat_findings([own, return_findings]), stacked, reclaims, summary)
+    reclaims, summary = None, None
+    if with_returns:
+        return_findings, reclaims, summary = run_returns(stacked, findings)
+        own = concat_findings([own, return_findings])
+    # a part of a split month leaves the context to the combine (which sees every part)
+    context = finding_context(own, stacked) if keep_input else None
+    return EngineResult(own, stacked, reclaims, summary, context)
 
 
 def reconcile_tables(tables: Sequence[RawTable], *, release: bool = False) -> EngineResult:

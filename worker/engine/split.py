@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rules import concat_findings
+from worker.engine.finding_context import TABLE_COLUMNS, finding_context
 from worker.engine.link import link_returns
 from worker.engine.reconcile import EngineResult
 from worker.engine.results import ReturnsSummary
@@ -140,13 +141,15 @@ def write_part_result(d: Path, result: EngineResult, pos: np.ndarray) -> None:
 
 
 def combine_parts(root: Path, n: int, with_returns: bool) -> EngineResult:
-    """The month's result from its parts: the single-process findings, reclaims and counts."""
+    """The month's result from its parts: the single-process findings, reclaims, counts
+    and findings' context."""
     findings = concat_findings(
         [read_frame(root / "input_findings.parquet")]
         + [read_frame(root / f"part-{k}" / "findings.parquet") for k in range(n)]
     )
+    context = finding_context(findings, _context_tables(root, n))
     if not with_returns:
-        return EngineResult(findings, {})
+        return EngineResult(findings, {}, context=context)
     pieces = [read_frame(root / f"part-{k}" / "reclaims.parquet") for k in range(n)]
     nonempty = [p for p in pieces if len(p)] or pieces[:1]
     reclaims = (
@@ -161,4 +164,17 @@ def combine_parts(root: Path, n: int, with_returns: bool) -> EngineResult:
         predicted=sum(c["predicted"] for c in counts),
         by_class={label: sum(c["by_class"].get(label, 0) for c in counts) for label in labels},
     )
-    return EngineResult(findings, {}, reclaims, returns)
+    return EngineResult(findings, {}, reclaims, returns, context)
+
+
+def _context_tables(root: Path, n: int) -> dict[str, pd.DataFrame]:
+    """The columns ``finding_context`` needs of every part's typed tables, by kind."""
+    tables: dict[str, pd.DataFrame] = {}
+    for kind in TABLE_KINDS:
+        pieces = []
+        for k in range(n):
+            path = root / f"part-{k}" / f"{kind}.parquet"
+            names = set(pq.read_schema(path).names)
+            pieces.append(pq.read_table(path, columns=[c for c in TABLE_COLUMNS if c in names]).to_pandas())
+        tables[kind] = pd.concat(pieces, ignore_index=True)
+    return tables

@@ -1,15 +1,14 @@
 """The findings store: a run's findings per clinic-month, and the clerk's statuses of them.
 
-A finding's key (:func:`finding_key`) is derived from its clinic, month, origin (file,
-sheet, row) and rule, so a re-run replaces its findings instead of adding to them, and the
-clerk's status (keyed alike) carries over. A renamed rule ID (an alias kept in the rules'
+A finding's key (:func:`finding_key`, in ``worker.engine.keys``: the correction list
+carries the same key) is derived from its clinic, month, origin (file, sheet, row) and
+rule, so a re-run replaces its findings instead of adding to them, and the clerk's status
+(keyed alike) carries over. A renamed rule ID (an alias kept in the rules'
 registry) keeps the statuses recorded under its old ID.
 """
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -18,6 +17,7 @@ from sqlalchemy import String, Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from rules import FINDING_COLUMNS, RULE_ID_ALIASES, SEVERITY_ORDER
+from worker.engine.keys import finding_key, unique_keys
 from worker.jobs.database import advisory_lock
 from worker.jobs.models import DEFAULT_FINDING_STATUS, Base, ClerkStatus, Finding, FindingStatus, utcnow
 
@@ -26,52 +26,6 @@ __all__ = ["finding_key", "findings_frame", "replace_findings", "set_finding_sta
 _FINDINGS: Final[Table] = Base.metadata.tables["findings"]
 _STATUSES: Final[Table] = Base.metadata.tables["finding_statuses"]
 _CHUNK: Final = 5_000
-_SEP: Final = "\x1f"
-
-
-def finding_key(clinic_id: str, claim_month: str, source_file: str, sheet: str, row: int, rule_id: str) -> str:
-    """The stable identity of a finding: sha1 hex of its clinic, month, origin and rule.
-
-    Text is NFC-normalised, so a file name spelled in decomposed form (macOS) keys the same.
-    """
-    one = pd.DataFrame(
-        {"claim_month": [claim_month], "source_file": [source_file], "sheet": [sheet], "row": [int(row)],
-         "rule_id": [rule_id]}
-    )  # fmt: skip
-    return _keys(clinic_id, one)[0]
-
-
-def _nfc(col: pd.Series) -> pd.Series:
-    return col.map({u: unicodedata.normalize("NFC", u) for u in col.unique()})
-
-
-def _keys(clinic_id: str, df: pd.DataFrame) -> list[str]:
-    """:func:`finding_key` of every row of ``df`` (text columns, ``row`` as int64), at once."""
-    joined = (
-        unicodedata.normalize("NFC", clinic_id)
-        + _SEP
-        + _nfc(df["claim_month"])
-        + _SEP
-        + _nfc(df["source_file"])
-        + _SEP
-        + _nfc(df["sheet"])
-        + _SEP
-        + df["row"].astype(str)
-        + _SEP
-        + _nfc(df["rule_id"])
-    )
-    return [hashlib.sha1(j.encode(), usedforsecurity=False).hexdigest() for j in joined]
-
-
-def _unique_keys(clinic_id: str, df: pd.DataFrame) -> list[str]:
-    """The rows' keys; the same rule on the same row again gets a key of its own (the n-th
-    repeat, in frame order, derived from the first)."""
-    keys = _keys(clinic_id, df)
-    repeat = pd.Series(keys).groupby(keys).cumcount().tolist()
-    for i, n in enumerate(repeat):
-        if n:
-            keys[i] = hashlib.sha1(f"{keys[i]}#{n}".encode(), usedforsecurity=False).hexdigest()
-    return keys
 
 
 def _texts(col: pd.Series) -> pd.Series:
@@ -92,7 +46,7 @@ def _finding_columns(clinic_id: str, claim_month: str, job_id: int, findings: pd
     df["row"] = pd.to_numeric(findings["row"], errors="coerce").fillna(0).round().astype("int64").to_numpy()
     diff = pd.to_numeric(findings["copay_diff_yen"], errors="coerce").round().astype("Int64")
 
-    keys = _unique_keys(clinic_id, df)
+    keys = unique_keys(clinic_id, df)
     n = len(df)
     out: dict[str, list[Any]] = {c: df[c].astype(object).tolist() for c in df.columns}
     out.update(
@@ -188,7 +142,7 @@ def _carry_renamed_statuses(
     moves: dict[str, str] = {}  # old key -> current key
     for old in renamed:
         as_old = df.assign(rule_id=df["rule_id"].where(df["rule_id"] != aliases[old], old))
-        for before, now, rule in zip(_unique_keys(clinic_id, as_old), current, df["rule_id"], strict=True):
+        for before, now, rule in zip(unique_keys(clinic_id, as_old), current, df["rule_id"], strict=True):
             if rule == aliases[old]:
                 moves.setdefault(before, now)
     found = {st.key: st for st in s.scalars(select(FindingStatus).where(FindingStatus.key.in_(list(moves))))}

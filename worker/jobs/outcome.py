@@ -16,12 +16,16 @@ __all__ = ["job_result", "job_writer", "store_result"]
 
 
 def job_writer(ctx: Context, job_id: int) -> Write:
-    """Where a job's reports go: ``reports/<clinic>/<month>/job-<id>/`` in the data folder."""
+    """Where a job's reports go: ``reports/<clinic>/<month>/job-<id>/`` in the data folder
+    (the workbook's page headers and finding keys name the job's clinic and month)."""
     with session_scope(ctx.engine) as s:
         job = s.get_one(Job, job_id)
         assert job.clinic_id and job.claim_month
-        out = ctx.data_dir / "reports" / job.clinic_id / job.claim_month / f"job-{job_id}"
-    return lambda findings, summary, reclaims: write_reports(findings, summary, out, reclaims=reclaims)
+        clinic, month = job.clinic_id, job.claim_month
+    out = ctx.data_dir / "reports" / clinic / month / f"job-{job_id}"
+    return lambda findings, summary, reclaims, context: write_reports(
+        findings, summary, out, reclaims=reclaims, context=context, clinic=clinic, claim_month=month
+    )
 
 
 def job_result(info: RunInfo, outcome: RunResult, upload_ids: list[int], **extra: Any) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """Reports: the clerk's workbook (corrections.xlsx) and the machines' findings.json.
 
 ``write_reports`` (``write.py``) writes both atomically; the workbook is assembled in
-``workbook.py`` from its sheets (``summary_sheet``, ``findings_sheet``, ``reclaims_sheet``)
-with the formats of ``formats.py`` and the safety rules of ``excel_safe.py``; the JSON is
-``findings_json.py``. Reports use the engine's result types (``worker.engine.results``) and
+``workbook.py`` from its sheets (``summary_sheet``, ``findings_sheet`` showing the clerk's
+lines of ``clerk_list``, ``reclaims_sheet``) with the formats of ``formats.py``, the print
+setup of ``page_setup.py`` (rows sized by ``row_height.py``) and the safety rules of
+``excel_safe.py``; the JSON is ``findings_json.py``. Reports use the engine's result types
+(``worker.engine.results``, ``finding_context``) and finding keys (``worker.engine.keys``),
 nothing else of the engine.
 """
 

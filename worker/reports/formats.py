@@ -1,9 +1,11 @@
 """The workbook's look: sheet names, severity and reclaim colours, the findings sheet's
-columns (header, source column, kind, width) and the cell formats of every sheet."""
+columns (``LAYOUT``: header, source, kind, width, printed or not) and the cell formats of
+every sheet."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import xlsxwriter
@@ -13,15 +15,22 @@ from rules import SEVERITY_ORDER
 
 __all__ = [
     "CATEGORY_LABEL",
+    "DATE_LABEL",
     "FINDINGS_HEADERS",
     "FINDINGS_SHEET",
+    "KEY_HEADER",
+    "LAST_PRINTED",
     "LAYOUT",
+    "ORIGIN_LABEL",
     "RECLAIMS_SHEET",
     "RECLAIM_FILL",
     "SEVERITIES",
     "SEVERITY_FILL",
     "SEVERITY_LABEL",
+    "STATUS_HEADER",
     "SUMMARY_SHEET",
+    "YEN_FORMAT",
+    "Column",
     "Formats",
 ]
 
@@ -46,30 +55,64 @@ RECLAIM_FILL: Final[Mapping[str, str]] = {
 }
 
 
-# Findings sheet layout: (header, source column, kind, width).
-# kind: "text" (write_string), "yen" (number, #,##0, blank where NA), "int" (number).
+@dataclass(frozen=True)
+class Column:
+    """A column of the findings sheets: its header, the clerk list's column it shows
+    (``clerk_list`` plus the derived ``SEVERITY_LABEL``, ``CATEGORY_LABEL``, ``DATE_LABEL``,
+    ``ORIGIN_LABEL``), how it is written, its width (``fit``: from the content, between
+    the bounds) and where it sits (``part``)."""
+
+    header: str
+    source: str
+    #: "text" (write_string), "yen" (number shown with 払い過ぎ/払い不足), "int" (number),
+    #: "status" (the clerk's 状態: a drop-down, 未対応 at first), "memo" (the clerk's メモ: blank)
+    kind: str
+    width: float
+    fit: tuple[float, float] | None = None
+    #: "print" (the clerk's columns, printed; long text wraps and the row grows to fit it),
+    #: "screen" (shown, not printed, one line: the whole value in the cell), "developer"
+    #: (grouped and folded away at the far right), "key" (hidden: the findings' keys)
+    part: str = "print"
+
+
 SEVERITY_LABEL: Final = "_severity_ja"
 CATEGORY_LABEL: Final = "_category_ja"
+DATE_LABEL: Final = "_date_ja"
+ORIGIN_LABEL: Final = "_origin_ja"
+#: The header of the hidden key column (a later step reads the clerk's 状態 back by it).
+KEY_HEADER: Final = "キー"
+STATUS_HEADER: Final = "状態"
 
-LAYOUT: Final[tuple[tuple[str, str, str, float], ...]] = (
-    ("重要度", SEVERITY_LABEL, "text", 8),
-    ("区分", CATEGORY_LABEL, "text", 34),
-    ("患者ID", "patient_id", "text", 12),
-    ("診療年月", "claim_month", "text", 10),
-    ("内容", "message", "text", 70),
-    ("対応", "action", "text", 60),
-    ("正しい値", "expected", "text", 18),
-    ("現在の値", "actual", "text", 18),
-    ("窓口負担の差額(円)", "copay_diff_yen", "yen", 13),
-    ("ファイル", "source_file", "text", 28),
-    ("シート", "sheet", "text", 16),
-    ("行", "row", "int", 8),
-    ("区分コード", "category", "text", 26),
-    ("ルールID", "rule_id", "text", 16),
+LAYOUT: Final[tuple[Column, ...]] = (
+    Column("重要度", SEVERITY_LABEL, "text", 6.5),
+    Column("患者ID", "patient_id", "text", 9, fit=(7, 12)),
+    Column("氏名", "name", "text", 11, fit=(8, 14)),
+    Column("カナ", "kana", "text", 12, fit=(8, 14)),
+    Column("診療日", DATE_LABEL, "text", 10.5),
+    Column("区分", CATEGORY_LABEL, "text", 16),
+    Column("内容", "messages", "text", 42),
+    Column("対応", "action", "text", 36),
+    Column("窓口負担の差額", "copay_diff_yen", "yen", 15, fit=(15, 24)),
+    Column("元データ", ORIGIN_LABEL, "text", 16, fit=(12, 18)),
+    Column(STATUS_HEADER, "status", "status", 8.5),
+    Column("メモ", "memo", "memo", 14),
+    Column("正しい値", "expected", "text", 18, part="screen"),
+    Column("現在の値", "actual", "text", 30, part="screen"),
+    Column("ファイル", "source_file", "text", 22, part="developer"),
+    Column("シート", "sheet", "text", 12, part="developer"),
+    Column("行", "row", "int", 6, part="developer"),
+    Column("区分コード", "categories", "text", 26, part="developer"),
+    Column("ルールID", "rule_ids", "text", 24, part="developer"),
+    Column(KEY_HEADER, "keys", "text", 44, part="key"),
 )
 
 #: Headers of the findings sheets, in order (exported for callers and tests).
-FINDINGS_HEADERS: Final[tuple[str, ...]] = tuple(h for h, _, _, _ in LAYOUT)
+FINDINGS_HEADERS: Final[tuple[str, ...]] = tuple(c.header for c in LAYOUT)
+#: The last printed column (0-based): the print area is A to it.
+LAST_PRINTED: Final = max(i for i, c in enumerate(LAYOUT) if c.part == "print")
+
+#: The money column's number format: the sign spelled out (positive = the patient paid too much).
+YEN_FORMAT: Final = '"払い過ぎ "#,##0"円";"払い不足 "#,##0"円";"0円"'
 
 
 class Formats:
@@ -92,7 +135,9 @@ class Formats:
                 "text_wrap": True,
             }
         )
-        self.cell = add({"border": 1})
+        self.cell = add({"border": 1, "valign": "top"})
+        # a long text of the summary (a file's tables or error): wraps, top-aligned
+        self.cell_wrap = add({"border": 1, "text_wrap": True, "valign": "top"})
         self.code = add({"border": 1, "font_size": 8, "font_color": "#595959"})
         self.count = add({"border": 1, "num_format": "#,##0"})
         self.total_label = add({"bold": True, "border": 1, "top": 2})
@@ -101,21 +146,30 @@ class Formats:
         self.status_error = add({"border": 1, "bold": True, "bg_color": "#FFC7CE"})
         self.note = add({"font_color": "#404040"})
         self.plain_run = add({})  # a run format for rich strings (default font)
+        # a finding the clerk marked 対応済 or 対象外 (a conditional format): greyed out
+        self.row_done = add({"font_color": "#7F7F7F", "bg_color": "#F2F2F2"})
         sev_fills = {s: SEVERITY_FILL.get(s) for s in (*SEVERITIES, "")}
         self.row_text: dict[str, Format] = {}
+        self.row_line: dict[str, Format] = {}
         self.row_yen: dict[str, Format] = {}
         self.row_int: dict[str, Format] = {}
+        self.row_status: dict[str, Format] = {}
         self.sev_count: dict[str, Format] = {}
         for s, fill in sev_fills.items():
             base: dict[str, Any] = {"bg_color": fill} if fill else {}
-            self.row_text[s] = add(base)
-            self.row_yen[s] = add({**base, "num_format": "#,##0"})
-            self.row_int[s] = add({**base, "num_format": "0"})
+            # list rows: thin grey borders (they print), long text wraps, rows grow to fit
+            row: dict[str, Any] = {**base, "border": 1, "border_color": "#A6A6A6", "valign": "top"}
+            self.row_text[s] = add({**row, "text_wrap": True})
+            self.row_line[s] = add(row)  # one line (columns not printed)
+            self.row_yen[s] = add({**row, "num_format": YEN_FORMAT})
+            self.row_int[s] = add({**row, "num_format": "0"})
+            self.row_status[s] = add({**row, "align": "center"})
             self.sev_count[s] = add({**base, "border": 1, "num_format": "#,##0"})
         # Reclaims rows, by the value of 「再請求」 ("" = no colour).
         self.reclaim_text: dict[str, Format] = {}
         self.reclaim_num: dict[str, Format] = {}
         for key, fill in (("", None), *RECLAIM_FILL.items()):
             base = {"bg_color": fill} if fill else {}
-            self.reclaim_text[key] = add(base)
-            self.reclaim_num[key] = add({**base, "num_format": "#,##0"})
+            row = {**base, "border": 1, "border_color": "#A6A6A6", "valign": "top"}
+            self.reclaim_text[key] = add({**row, "text_wrap": True})
+            self.reclaim_num[key] = add({**row, "num_format": "#,##0"})

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
+import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
@@ -15,6 +16,7 @@ from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
 from worker.engine.results import RunSummary
 from worker.reports.excel_safe import clean, put_text
 from worker.reports.formats import SEVERITIES, Formats
+from worker.reports.row_height import row_heights
 from worker.reports.stats import Stats
 from worker.reports.text_lines import fit_lines, phrases
 
@@ -44,10 +46,11 @@ def write_summary_sheet(
     reclaim_sheet_names: Sequence[str] = (),
 ) -> None:
     """Fill the summary sheet; ``sheet_names``/``reclaim_sheet_names`` are the list sheets."""
-    # Columns: A label / file / category, B value / status / code, C..F counts.
-    ws.set_column(0, 0, 46)
-    ws.set_column(1, 1, 26)
-    ws.set_column(2, 5, 11)
+    # Columns: A label / file / category, B value / status / code, C..F counts (a file's
+    # tables span C..F). A..F print one A4 landscape page wide (workbook.py's print setup).
+    ws.set_column(0, 0, 44)
+    ws.set_column(1, 1, 20)
+    ws.set_column(2, 5, 14)
     ws.hide_gridlines(2)
     p = f.plain_run
     r = 0
@@ -84,6 +87,7 @@ def write_summary_sheet(
     r += 1
     text(0, "読み込んだファイル", f.section)
     r += 1
+    ws.merge_range(r, 2, r, 5, "", f.header)  # then the header text, written into it
     for c, h in enumerate(("ファイル", "状態", "読み込んだ表・エラーの内容")):
         text(c, h, f.header)
     r += 1
@@ -94,9 +98,11 @@ def write_summary_sheet(
         is_error = fs.status == "error"
         parts = (fs.message, fs.tables) if is_error else (fs.tables, fs.message)
         detail = " ／ ".join(part for part in parts if part)
-        text(0, fs.path, f.cell)
+        _fit_row(ws, r, ((fs.path, 44), (detail, 56)))
+        text(0, fs.path, f.cell_wrap)
         text(1, _STATUS_LABELS_JA.get(fs.status, fs.status), f.status_error if is_error else f.cell)
-        text(2, detail, f.cell)
+        ws.merge_range(r, 2, r, 5, "", f.cell_wrap)  # then the text, written safely into it
+        text(2, detail, f.cell_wrap)
         r += 1
 
     # Counts per category x severity
@@ -179,7 +185,11 @@ def write_summary_sheet(
         r += 1
     text(0, "窓口負担の差額：プラスは患者の払い過ぎ（返金）、マイナスは払い不足です。", f.note)
     r += 1
-    text(0, "「行」は元のファイルでの行番号（Excelの行番号）です。", f.note)
+    text(0, "「元データ」の行は元のファイルでの行番号（Excelの行番号）です。", f.note)
+    r += 1
+    text(0, "2つの点検が同じ誤りを指摘したときは、指摘一覧では1行にまとめています（区分に両方を表示）。", f.note)
+    r += 1
+    text(0, "指摘一覧の「状態」は一覧から選べます（未対応・対応中・対応済・対象外）。", f.note)
     if reclaim_sheet_names:
         r += 1
         text(0, "「返戻再請求」：緑は再請求できる返戻、黄色は確認待ちの返戻です。", f.note)
@@ -210,6 +220,13 @@ def _no_findings_ja(summary: RunSummary) -> str:
     if summary.warnings:
         return "指摘はありませんでした（上の「注意」の点検はできていません）。"
     return "指摘はありませんでした。"
+
+
+def _fit_row(ws: Worksheet, r: int, cells: Sequence[tuple[str, float]]) -> None:
+    """Row ``r`` as tall as its wrapped ``cells`` (text, width) need."""
+    (height,) = row_heights([(pd.Series([clean(t)]), w) for t, w in cells], 1)
+    if height is not None:
+        ws.set_row(r, height)
 
 
 def _format_dt(dt: datetime) -> str:

@@ -38,17 +38,27 @@ def write_reports(
     out_dir: Path,
     *,
     reclaims: pd.DataFrame | None = None,
+    context: pd.DataFrame | None = None,
+    clinic: str = "",
+    claim_month: str = "",
 ) -> tuple[Path, Path]:
     """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
 
-    ``findings`` has the columns FINDING_COLUMNS (extra columns are ignored), sorted as
-    they should appear. Both files are written to temporary files in ``out_dir`` first and
-    moved into place only when both are complete; on any error the temporary files are
-    removed and the previous corrections.xlsx/findings.json (if any) are left untouched.
+    ``findings`` has the columns FINDING_COLUMNS (extra columns are ignored), in the order
+    findings.json keeps (the workbook sorts its lines for the clerk). Both files are
+    written to temporary files in ``out_dir`` first and moved into place only when both are
+    complete; on any error the temporary files are removed and the previous
+    corrections.xlsx/findings.json (if any) are left untouched.
 
     ``reclaims`` (one row per return, Japanese headers, in the order to show) adds the sheet
     「返戻再請求」 after 「指摘一覧」 and a "reclaims" list to findings.json, even when it has no
     rows. Every column is text except 「請求点数」 (a number); 「再請求」 colours the rows.
+
+    「指摘一覧」 is the clerk's list (``clerk_list``): ``context`` (the engine's
+    ``EngineResult.context``) adds the patients' names and service dates, ``clinic`` and
+    ``claim_month`` (a job's) head the printed pages and key the findings as the findings
+    store does (a CLI run: no clinic, the run's month). findings.json keeps every finding
+    as given, unmerged.
     """
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
@@ -68,6 +78,9 @@ def write_reports(
         tempfile.TemporaryDirectory(prefix=".henrei-report-", dir=out_dir, ignore_cleanup_errors=True) as work_dir,
         atomic_files(xlsx_path, json_path) as (xlsx_tmp, json_tmp),
     ):
-        write_xlsx(findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims)
+        write_xlsx(
+            findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims,
+            context=context, clinic=clinic, claim_month=claim_month,
+        )  # fmt: skip
         write_json(findings, summary, stats, json_tmp, reclaims)
     return xlsx_path, json_path
