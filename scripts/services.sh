@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, database "test") run.
+# Make sure Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, database "test") run, and
+# LibreOffice is there for the print test.
 # Installs the Debian packages when they are missing (needs root, as on CI).
 set -euo pipefail
 SUDO=""
@@ -29,4 +30,12 @@ fi
 if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
   psql -h 127.0.0.1 -U postgres -c 'create database test' >/dev/null 2>&1 \
     || $SUDO -u postgres psql -c 'create database test' >/dev/null 2>&1 || true
+fi
+
+# LibreOffice, poppler and the fonts a clerk's PC renders with: tests/test_print.py prints a
+# workbook to PDF the way a clerk would. Best effort: without them that one test is skipped.
+if ! command -v soffice >/dev/null || ! command -v pdftotext >/dev/null; then
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends \
+      libreoffice-calc-nogui poppler-utils fonts-noto-cjk fonts-crosextra-carlito >/dev/null; } \
+    || echo "LibreOffice could not be installed: the PDF print test will be skipped" >&2
 fi
