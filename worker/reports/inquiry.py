@@ -61,7 +61,8 @@ _INTRO: Final = (
 _ANSWER: Final = (
     "□ オンライン資格確認の内容が正しい　　□ 資格確認書等（券面）の内容が正しい\n"
     "正しい負担割合：　　割　　限度額適用区分：　　　　　\n"
-    "資格：□ 有効（保険者番号・記号・番号・枝番：　　　　　　　　　　　　）　□ 喪失（喪失日：　　年　　月　　日）\n"
+    "資格：□ 有効（保険者番号・記号・番号・枝番：　　　　　　　　　　　　）\n"
+    "　　　□ 喪失（喪失日：　　年　　月　　日）\n"
     "ご回答者（保険者名・担当者・連絡先）："
 )
 _BAD_SHEET_CHARS: Final = re.compile(r"[\[\]:*?/\\']")
@@ -220,6 +221,7 @@ def _write_block(ws: Worksheet, f: dict[str, Format], row: int, n: int, r: Mappi
         put_text(ws, row + i, 2, v1, val, val)
         put_text(ws, row + i, 3, l2, lab, lab)
         put_text(ws, row + i, 4, v2, val, val)
+    ws.set_row(row + 2, 30)  # 記号・番号・枝番 may take two lines
     q = row + len(pairs)
     questions = clean(r.get("questions"))
     put_text(ws, q, 1, "照会事項", lab, lab)
@@ -228,5 +230,5 @@ def _write_block(ws: Worksheet, f: dict[str, Format], row: int, n: int, r: Mappi
     ws.set_row(q, 15 + 28 * (questions.count("\n") + 1))
     put_text(ws, q + 1, 1, "回答欄", lab, lab)
     ws.merge_range(q + 1, 2, q + 1, 4, _ANSWER, f["answer"])
-    ws.set_row(q + 1, 96)
+    ws.set_row(q + 1, 110)
     return q + 2
