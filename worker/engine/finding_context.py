@@ -6,6 +6,12 @@ input row itself (a receipt: its name, kana and 診療日; a return: the names o
 for an origin that is not a receipt, completed from the patient's receipt of the
 finding's claim month (a return's claim: its 診療日). Keyed by origin, so it survives the
 findings being concatenated, sorted or split into parts.
+
+Given the linked receipts (``worker.engine.link.link``), a receipt origin also carries
+``LINKED_COLUMNS`` — birth date, 記号・番号・枝番, the billed, online and card ratios, the
+limit categories, points and the amount collected — for the insurer inquiry sheets and the
+patient settlement list (one join on the origin; NA where unknown or not linked, as in a
+split month, whose linked table is not kept).
 """
 
 from __future__ import annotations
@@ -15,12 +21,21 @@ from typing import Final
 
 import pandas as pd
 
-__all__ = ["CONTEXT_COLUMNS", "ORIGIN", "empty_context", "finding_context"]
+__all__ = ["CONTEXT_COLUMNS", "LINKED_COLUMNS", "ORIGIN", "empty_context", "finding_context"]
 
 #: The origin of a finding, the key of its context.
 ORIGIN: Final[tuple[str, str, str]] = ("source_file", "sheet", "row")
 #: The columns of a context frame: the origin, then what the clerk's list shows.
 CONTEXT_COLUMNS: Final[tuple[str, ...]] = (*ORIGIN, "name", "kana", "service_date")
+#: What a receipt origin takes from the linked receipts (``link``: ``on_*`` online, ``cd_*`` card).
+LINKED_COLUMNS: Final[tuple[str, ...]] = (
+    "birth_date", "sex", "insurer_no", "card_symbol", "card_number", "card_branch",
+    "billed_ratio", "points", "copay_collected",
+    "on_validity", "on_insurer_no", "on_card_symbol", "on_card_number", "on_card_branch",
+    "on_birth_date", "on_sex", "on_online_ratio", "on_limit_category",
+    "cd_doc_type", "cd_insurer_no", "cd_card_symbol", "cd_card_number", "cd_card_branch",
+    "cd_birth_date", "cd_sex", "cd_card_ratio", "cd_limit_category", "cd_effective_from", "cd_card_valid_until",
+)  # fmt: skip
 #: What the context needs of each typed table.
 TABLE_COLUMNS: Final[tuple[str, ...]] = (
     "_file",
@@ -63,9 +78,12 @@ def _rows(findings: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(findings["row"], errors="coerce").fillna(0).round().astype("int64")
 
 
-def finding_context(findings: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def finding_context(
+    findings: pd.DataFrame, tables: Mapping[str, pd.DataFrame], linked: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per distinct origin of ``findings``: ``CONTEXT_COLUMNS`` (name/kana "" and
-    service_date NaT where unknown). ``tables`` are the typed tables by kind (any subset)."""
+    service_date NaT where unknown). ``tables`` are the typed tables by kind (any subset);
+    ``linked`` (the linked receipts) adds ``LINKED_COLUMNS``."""
     if findings.empty:
         return empty_context()
     origins = pd.DataFrame(
@@ -95,7 +113,20 @@ def finding_context(findings: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) 
         out.loc[fill, "service_date"] = found.loc[fill, "service_date"].to_numpy()
     out = out.loc[:, list(CONTEXT_COLUMNS)].reset_index(drop=True)
     out["service_date"] = pd.to_datetime(out["service_date"]).astype("datetime64[ns]")
+    if linked is not None and {"_file", "_sheet", "_row"}.issubset(linked.columns):
+        out = _with_linked(out, linked)
     return out
+
+
+def _with_linked(out: pd.DataFrame, linked: pd.DataFrame) -> pd.DataFrame:
+    """``out`` with the linked receipts' ``LINKED_COLUMNS`` at each receipt origin."""
+    cols = [c for c in LINKED_COLUMNS if c in linked.columns]
+    right = linked.loc[:, cols].copy()
+    right["source_file"] = _text(linked["_file"])
+    right["sheet"] = _text(linked["_sheet"])
+    right["row"] = pd.to_numeric(linked["_row"], errors="coerce").fillna(0).astype("int64")
+    right = right.drop_duplicates(subset=list(ORIGIN))
+    return out.merge(right, how="left", on=list(ORIGIN), validate="one_to_one")
 
 
 def _input_rows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

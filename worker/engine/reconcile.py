@@ -130,7 +130,7 @@ def reconcile_stacked(
         return_findings, reclaims, summary = run_returns(stacked, findings)
         own = concat_findings([own, return_findings])
     # a part of a split month leaves the context to the combine (which sees every part)
-    context = finding_context(own, stacked) if keep_input else None
+    context = finding_context(own, stacked, linked) if keep_input else None
     return EngineResult(own, stacked, reclaims, summary, context)
 
 

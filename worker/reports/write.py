@@ -7,7 +7,9 @@ When the caller passes the returns (返戻) to reclaim, they get their own sheet
 
 Both files are first written to temporary names in ``out_dir`` and moved into place
 together (``worker.files.atomic_files``), so a failed run never leaves a half-written file
-behind. What keeps the workbook safe is in ``worker.reports.excel_safe``.
+behind. What keeps the workbook safe is in ``worker.reports.excel_safe``. The documents
+(保険者照会票.xlsx, 窓口精算リスト.xlsx: ``worker.reports.documents``) are published with them
+when there is something to list; an earlier run's that this run has nothing for is removed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from rules import FINDING_COLUMNS
 from worker.engine.results import RunSummary
 from worker.files import atomic_files
+from worker.reports.documents import DOCUMENT_NAMES, plan_documents
 from worker.reports.findings_json import write_json
 from worker.reports.reclaims import prepare_reclaims
 from worker.reports.stats import Stats
@@ -73,14 +76,20 @@ def write_reports(
     json_path = out_dir / JSON_NAME
 
     stats = Stats.of(findings)
+    documents = plan_documents(findings, context, summary, clinic, claim_month)
+    doc_paths = [out_dir / name for name in documents]
     # XlsxWriter's row files go to a scratch folder next to the outputs, removed at the end.
     with (
         tempfile.TemporaryDirectory(prefix=".henrei-report-", dir=out_dir, ignore_cleanup_errors=True) as work_dir,
-        atomic_files(xlsx_path, json_path) as (xlsx_tmp, json_tmp),
+        atomic_files(xlsx_path, json_path, *doc_paths) as (xlsx_tmp, json_tmp, *doc_tmps),
     ):
         write_xlsx(
             findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims,
             context=context, clinic=clinic, claim_month=claim_month,
         )  # fmt: skip
         write_json(findings, summary, stats, json_tmp, reclaims)
+        for write_doc, doc_tmp in zip(documents.values(), doc_tmps, strict=True):
+            write_doc(doc_tmp)
+    for name in set(DOCUMENT_NAMES) - set(documents):
+        (out_dir / name).unlink(missing_ok=True)
     return xlsx_path, json_path

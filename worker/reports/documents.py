@@ -1,0 +1,44 @@
+"""The documents a run adds next to corrections.xlsx when there is something to list:
+保険者照会票.xlsx (``inquiry``) and 窓口精算リスト.xlsx (``settlement``).
+
+``plan_documents`` decides which (by the findings) and returns a writer per file name;
+``write_reports`` publishes them with corrections.xlsx and findings.json and removes an
+earlier run's document that this run has nothing for (so it is never taken for this run's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+import pandas as pd
+
+from worker.engine.results import RunSummary
+from worker.reports.inquiry import INQUIRY_NAME, inquiry_items, write_inquiry
+from worker.reports.page_setup import PageHeader, period_label
+from worker.reports.settlement import SETTLEMENT_NAME, settlement_rows, write_settlement
+
+__all__ = ["DOCUMENT_NAMES", "plan_documents"]
+
+DOCUMENT_NAMES: Final = (INQUIRY_NAME, SETTLEMENT_NAME)
+_MONTH: Final = re.compile(r"\d{4}-\d{2}")
+
+
+def plan_documents(
+    findings: pd.DataFrame, context: pd.DataFrame | None, summary: RunSummary, clinic: str = "", claim_month: str = ""
+) -> dict[str, Callable[[Path], None]]:
+    """File name -> writer of each document this run has something for (possibly none)."""
+    month = claim_month or (summary.period if _MONTH.fullmatch(summary.period) else "")
+    created = summary.finished_at.strftime("%Y-%m-%d %H:%M")
+    page = PageHeader(clinic, period_label(claim_month or summary.period), created)
+    out: dict[str, Callable[[Path], None]] = {}
+    items = inquiry_items(findings, context)
+    if len(items):
+        out[INQUIRY_NAME] = lambda p: write_inquiry(p, items, page, clinic)
+    rows = settlement_rows(findings, context, clinic, month)
+    if len(rows):
+        out[SETTLEMENT_NAME] = partial(write_settlement, rows=rows, page=page)
+    return out
