@@ -1,8 +1,9 @@
 """The engine: link receipts to their online checks, cards and returns, run the rules,
 and the one pipeline that the CLI, a reconcile job and a split month's combine share."""
 
-from worker.engine import link, results, split
-from worker.engine.pipeline import Inputs, Progress, RunInfo, RunResult, Write, conclude, read_inputs, run
+from worker.engine import link, months, results, split
+from worker.engine.months import month_of_list, receipt_months
+from worker.engine.pipeline import Inputs, Progress, RunInfo, RunResult, Select, Write, conclude, read_inputs, run
 from worker.engine.reconcile import EngineResult, reconcile_stacked, reconcile_tables
 from worker.engine.results import FileStatus, ReturnsSummary, RunSummary
 
@@ -15,10 +16,14 @@ __all__ = [
     "RunInfo",
     "RunResult",
     "RunSummary",
+    "Select",
     "Write",
     "conclude",
     "link",
+    "month_of_list",
+    "months",
     "read_inputs",
+    "receipt_months",
     "reconcile_stacked",
     "reconcile_tables",
     "results",
