@@ -23,7 +23,7 @@ from worker import jobs as service
 from worker import jobs as st
 from worker.cli import reconcile
 from worker.config import Settings
-from worker.engine import split
+from worker.engine import months, split
 from worker.engine.link import link_returns
 from worker.engine.reconcile import combine, reconcile_stacked
 from worker.reading import read_all
@@ -43,6 +43,18 @@ def month_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     for p in sorted(SAMPLES.glob("2026-*/*")):
         if p.suffix in (".xlsx", ".csv"):
             files.append(Path(shutil.copy(p, out / p.name)))
+    # returns of October claims too (three of the hospital's, one matching none), so that
+    # the split month's own list has returns
+    returns = out / "hosp_returns_2026-11.csv"
+    returns.write_text(
+        "返戻年月,診療年月,患者ID,返戻事由コード,返戻理由,請求点数\n"
+        "2026-11,2026-10,7000001,1103,資格喪失後の受診,500\n"
+        "2026-11,2026-10,7000002,2001,一部負担金割合の誤り,400\n"
+        "2026-11,2026-10,7000003,9001,症状詳記の添付漏れ,300\n"
+        "2026-11,2026-10,7999999,1102,該当者なし,200\n",
+        encoding="utf-8",
+    )
+    files.append(returns)
     return sorted(files)
 
 
@@ -115,11 +127,21 @@ def _enqueue_reconcile(env: Env, job_id: int) -> None:
     reconcile_clinic_month.apply_async((job_id,), connection=env._conn())
 
 
-def _json_findings(path: Path) -> tuple[list[str], list[str]]:
+def _json_findings(path: Path, month: str | None = None) -> tuple[list[str], list[str]]:
+    """findings.json's findings (sorted) and reclaims (in order); with ``month``, those of
+    that month's list (``worker.engine.months``, the receipts' months of ``month_files``)."""
     data = json.loads(path.read_text())
+    findings, reclaims = data["findings"], data.get("reclaims", [])
+    if month is not None:  # the records as they are, those the month's list keeps
+        read = ["2026-09", "2026-10"]
+        at = pd.DataFrame({"claim_month": [f["claim_month"] for f in findings],
+                           "category": [f["category"] for f in findings], "i": range(len(findings))})  # fmt: skip
+        findings = [findings[i] for i in months.findings_of_month(at, month, read)["i"]]
+        at = pd.DataFrame(reclaims).assign(i=range(len(reclaims)))
+        reclaims = [reclaims[i] for i in months.reclaims_of_month(at, month, read)["i"]]
     return (
-        sorted(json.dumps(f, sort_keys=True, ensure_ascii=False) for f in data["findings"]),
-        [json.dumps(r, sort_keys=True, ensure_ascii=False) for r in data.get("reclaims", [])],
+        sorted(json.dumps(f, sort_keys=True, ensure_ascii=False) for f in findings),
+        [json.dumps(r, sort_keys=True, ensure_ascii=False) for r in reclaims],
     )
 
 
@@ -154,10 +176,10 @@ def _wait_and_check_equals_single_process(env: Env, clinic: str, job_id: int, mo
     assert len(stored) == len(expected) == len(run) > 0
     assert _rows(stored[list(FINDING_COLUMNS)]) == _rows(expected)
     assert statuses == {"reconciled"}
-    # the correction list: every finding (all months read) and the reclaims, in single-process order
+    # the correction list: the month's list of the single-process findings and reclaims, in its order
     assert len(lists) == 1
-    assert _json_findings(env.settings.data_dir / lists[0].json_path) == _json_findings(single.outputs[1])
-    assert _json_findings(single.outputs[1])[1]  # the returns were there to compare
+    assert _json_findings(env.settings.data_dir / lists[0].json_path) == _json_findings(single.outputs[1], MONTH)
+    assert len(_json_findings(single.outputs[1], MONTH)[1]) == 4  # the month's returns were there to compare
     return parts
 
 

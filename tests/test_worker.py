@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import func, select
+from test_month_lists import check_month_lists
 
 from worker import jobs as service
 from worker import jobs as st
@@ -213,6 +214,11 @@ def test_upload_to_findings_once_and_status_survives(make_env: Callable[..., Env
     assert {int(i) for r in registers for i in (r.result or {})["jobs"]} == {j.id for j in runs}
     keys = env.finding_keys("C1", "2026-10")
     assert keys == _single_process_keys(files, env.tmp / "single", "2026-10")
+    # each month's list (stored, workbook, findings.json, status) is the single run's of that
+    # month; the returns (of August and September claims) make no August list
+    assert sorted(months) == ["2026-09", "2026-10"]
+    lists = check_month_lists(env.ctx, "C1", files, env.tmp / "single-lists")
+    assert {m: len(f) for m, f in lists.items()} == {"2026-09": 21, "2026-10": 132}
     with st.session_scope(env.ctx.engine) as s:
         lists = s.scalars(select(st.CorrectionList).where(st.CorrectionList.claim_month == "2026-10")).all()
         assert lists and (env.settings.data_dir / lists[0].xlsx_path).exists()
@@ -453,6 +459,12 @@ def test_two_beats_one_nightly_run_then_a_pickup_now(make_env: Callable[..., Env
     wait_until(lambda: env.job(registers[0]).status in ("done", "failed"), what="the new file's reading")
     bad = env.job(registers[0])
     assert bad.status == "failed" and bad.error  # the clerk's message, stored
+    followed = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "status", "--job", str(pickup)],
+        env={**env.env, "COLUMNS": "250"}, cwd=env.tmp, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert followed.returncode == 0, followed.stderr
+    assert re.search(rf"│ {bad.id} +│ 読み込み .+│ 失敗 ", followed.stdout), followed.stdout
     with st.session_scope(env.ctx.engine) as s:
         assert s.scalar(select(func.count()).select_from(st.NightlyRun)) == 1  # still one nightly run
     assert {j.status for j in env.jobs("C4") if j.id != bad.id} == {"done"}

@@ -32,6 +32,7 @@ __all__ = [
     "Progress",
     "RunInfo",
     "RunResult",
+    "Select",
     "Write",
     "conclude",
     "file_statuses",
@@ -47,6 +48,8 @@ Progress = Callable[[str], None]
 #: where a run's results go: (findings, summary, reclaims, the findings' context for the
 #: clerk's list: ``EngineResult.context``) -> the files written
 Write = Callable[[pd.DataFrame, RunSummary, pd.DataFrame | None, pd.DataFrame | None], tuple[Path, ...]]
+#: what of a run's result is written and returned (a reconcile job: its month's list, ``months.month_of_list``)
+Select = Callable[[EngineResult], EngineResult]
 
 
 @dataclass(frozen=True)
@@ -185,10 +188,17 @@ def summarise(info: RunInfo, returns: ReturnsSummary | None) -> RunSummary:
 
 
 def conclude(
-    info: RunInfo, result: EngineResult, write: Write, timings: Mapping[str, float] | None = None
+    info: RunInfo,
+    result: EngineResult,
+    write: Write,
+    timings: Mapping[str, float] | None = None,
+    select: Select | None = None,
 ) -> RunResult:
-    """Summarise a run's result and hand it to ``write`` (the reports, the database)."""
+    """Summarise a run's result (what ``select`` keeps of it) and hand it to ``write`` (the
+    reports, the database)."""
     t0 = time.perf_counter()
+    if select is not None:
+        result = select(result)
     summary = summarise(info, result.returns)
     outputs = write(result.findings, summary, result.reclaims, result.context)
     seconds = {**info.timings, **(timings or {}), "write": time.perf_counter() - t0}
@@ -198,12 +208,12 @@ def conclude(
     return RunResult(result.findings, summary, info.problems, seconds, outputs)
 
 
-def run(inputs: Inputs, write: Write, progress: Progress | None = None) -> RunResult:
-    """Reconcile read inputs (link → rules → returns) and write the results."""
+def run(inputs: Inputs, write: Write, progress: Progress | None = None, select: Select | None = None) -> RunResult:
+    """Reconcile read inputs (link → rules → returns) and write the results (what ``select`` keeps)."""
     say = progress or (lambda _msg: None)
     say("照合中")
     t0 = time.perf_counter()
     result = reconcile_stacked(inputs.tables, inputs.input_findings, with_returns=inputs.info.with_returns)
     rules_s = time.perf_counter() - t0
     say("訂正リストを書き出し中")
-    return conclude(inputs.info, result, write, {"rules": rules_s})
+    return conclude(inputs.info, result, write, {"rules": rules_s}, select)

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from rules import concat_findings
 from worker.engine.finding_context import TABLE_COLUMNS, finding_context
 from worker.engine.link import link_returns
+from worker.engine.months import receipt_months
 from worker.engine.reconcile import EngineResult
 from worker.engine.results import ReturnsSummary
 from worker.files import atomic_dir, atomic_file
@@ -138,6 +139,15 @@ def write_part_result(d: Path, result: EngineResult, pos: np.ndarray) -> None:
     r = result.returns
     summary = None if r is None else dataclasses.asdict(r)
     write_json({"returns": summary}, d / "result.json")
+
+
+def receipt_months_of_parts(root: Path, n: int) -> list[str]:
+    """The claim months of the split month's receipts (every part's), sorted."""
+    months: set[str] = set()
+    for k in range(n):
+        column = pq.read_table(root / f"part-{k}" / "receipts.parquet", columns=["claim_month"]).to_pandas()
+        months.update(receipt_months(column))
+    return sorted(months)
 
 
 def combine_parts(root: Path, n: int, with_returns: bool) -> EngineResult:

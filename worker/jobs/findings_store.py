@@ -1,9 +1,12 @@
 """The findings store: a run's findings per clinic-month, and the clerk's statuses of them.
 
 A finding's key (:func:`finding_key`, in ``worker.engine.keys``: the correction list
-carries the same key) is derived from its clinic, month, origin (file, sheet, row) and
-rule, so a re-run replaces its findings instead of adding to them, and the clerk's status
-(keyed alike) carries over. A renamed rule ID (an alias kept in the rules'
+carries the same key) is derived from its clinic, the month of the list that holds it
+(the run's month), origin (file, sheet, row) and rule, so a re-run replaces its findings
+instead of adding to them, and the clerk's status (keyed alike) carries over. A finding
+of another claim month in a month's list (a return no claim matched, listed in the first
+month whose receipts were read) is keyed by that list: two months' runs never share a
+row. A renamed rule ID (an alias kept in the rules'
 registry) keeps the statuses recorded under its old ID.
 """
 
@@ -46,7 +49,7 @@ def _finding_columns(clinic_id: str, claim_month: str, job_id: int, findings: pd
     df["row"] = pd.to_numeric(findings["row"], errors="coerce").fillna(0).round().astype("int64").to_numpy()
     diff = pd.to_numeric(findings["copay_diff_yen"], errors="coerce").round().astype("Int64")
 
-    keys = unique_keys(clinic_id, df)
+    keys = unique_keys(clinic_id, df.assign(claim_month=claim_month))  # keyed by the list's month
     n = len(df)
     out: dict[str, list[Any]] = {c: df[c].astype(object).tolist() for c in df.columns}
     out.update(
@@ -137,7 +140,8 @@ def _carry_renamed_statuses(
     renamed = [old for old, new in aliases.items() if new in set(columns["rule_id"])]
     if not renamed:
         return
-    df = pd.DataFrame({c: columns[c] for c in ("claim_month", "source_file", "sheet", "row", "rule_id")})
+    df = pd.DataFrame({c: columns[c] for c in ("source_file", "sheet", "row", "rule_id")})
+    df.insert(0, "claim_month", columns["run_month"])  # the keys' month: the list's
     current = columns["key"]
     moves: dict[str, str] = {}  # old key -> current key
     for old in renamed:
@@ -179,11 +183,14 @@ def set_finding_status(s: Session, key: str, status: str, changed_by: str, note:
     _expire(s, FindingStatus)
 
 
-def findings_frame(s: Session, clinic_id: str, claim_month: str) -> pd.DataFrame:
-    """The clinic's findings of ``claim_month``: FINDING_COLUMNS, ``key`` and the clerk's ``status``.
+def findings_frame(s: Session, clinic_id: str, claim_month: str, *, listed: bool = False) -> pd.DataFrame:
+    """The clinic's findings of ``claim_month``: FINDING_COLUMNS, ``key`` and the clerk's ``status``;
+    with ``listed``, those of the month's correction list instead (its run's: that month's,
+    those without a month, returns of earlier months no claim matched).
 
     Ordered errors first (then warnings, info), then source_file, sheet, row.
     """
+    month = Finding.run_month if listed else Finding.claim_month
     sev = case({k: v for k, v in SEVERITY_ORDER.items()}, value=Finding.severity, else_=len(SEVERITY_ORDER))
     cols = [getattr(Finding, c) for c in FINDING_COLUMNS]
     stmt = (
@@ -193,7 +200,7 @@ def findings_frame(s: Session, clinic_id: str, claim_month: str) -> pd.DataFrame
             func.coalesce(FindingStatus.status, DEFAULT_FINDING_STATUS, type_=String(16)).label("status"),
         )
         .outerjoin(FindingStatus, FindingStatus.key == Finding.key)
-        .where(Finding.clinic_id == clinic_id, Finding.claim_month == claim_month)
+        .where(Finding.clinic_id == clinic_id, month == claim_month)
         .order_by(sev, Finding.source_file, Finding.sheet, Finding.row, Finding.category, Finding.rule_id, Finding.key)
     )
     result = s.execute(stmt)

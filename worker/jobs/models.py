@@ -191,6 +191,9 @@ class Upload(Base):
     claim_month: Mapped[str | None] = mapped_column(String(7), default=None)
     #: "YYYY-MM": the earliest month of its rows (a file may span months)
     first_month: Mapped[str | None] = mapped_column(String(7), default=None)
+    #: "YYYY-MM,…": the months of its receipts alone ("" none; NULL not read yet, or read
+    #: before they were kept: its months stand in)
+    receipt_months: Mapped[str | None] = mapped_column(Text, default=None)
     source: Mapped[UploadSource] = mapped_column(EnumText(UploadSource), default=UploadSource.UPLOAD)
     status: Mapped[UploadStatus] = mapped_column(EnumText(UploadStatus), default=UploadStatus.ACCEPTED)
     error: Mapped[str | None] = mapped_column(Text, default=None)

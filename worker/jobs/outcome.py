@@ -40,7 +40,11 @@ def job_result(info: RunInfo, outcome: RunResult, upload_ids: list[int], **extra
 
 
 def store_result(ctx: Context, job_id: int, outcome: RunResult, upload_ids: list[int], result: dict[str, Any]) -> None:
-    """Store the month's findings and correction list; the uploads reconciled, the job done."""
+    """Store the month's findings and correction list; the uploads reconciled, the job done.
+
+    ``outcome`` is the month's list (``worker.engine.months.month_of_list``, chosen before
+    the reports were written): its findings are stored as they are, under the job's month.
+    """
     findings = outcome.findings
     with session_scope(ctx.engine) as s:
         job = locked_job(s, job_id)
@@ -48,8 +52,7 @@ def store_result(ctx: Context, job_id: int, outcome: RunResult, upload_ids: list
             return
         assert job.clinic_id and job.claim_month
         clinic, month = job.clinic_id, job.claim_month
-        mine = findings[(findings["claim_month"] == month) | (findings["claim_month"] == "")]
-        stored = replace_findings(s, clinic, month, job_id, mine)
+        stored = replace_findings(s, clinic, month, job_id, findings)
         xlsx, js = outcome.outputs
         s.add(
             CorrectionList(

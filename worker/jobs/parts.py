@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from worker.engine import Inputs, RunInfo, conclude, reconcile_stacked
+from worker.engine import Inputs, RunInfo, conclude, month_of_list, reconcile_stacked
 from worker.engine import split as parts_files  # the parts on disk
 from worker.jobs.context import Context
 from worker.jobs.database import locked_job, session_scope
@@ -154,8 +154,13 @@ def _combine(ctx: Context, job_id: int) -> None:
     meta = json.loads((root / "meta.json").read_text())
     info = _run_info(meta)
     t0 = time.perf_counter()
-    combined = parts_files.combine_parts(root, int(meta["part_count"]), info.with_returns)
-    outcome = conclude(info, combined, job_writer(ctx, job_id))
+    n = int(meta["part_count"])
+    combined = parts_files.combine_parts(root, n, info.with_returns)
+    with session_scope(ctx.engine) as s:
+        month = s.get_one(Job, job_id).claim_month
+    assert month
+    select = month_of_list(month, parts_files.receipt_months_of_parts(root, n))
+    outcome = conclude(info, combined, job_writer(ctx, job_id), select=select)
     outcome.timings["combine"] = time.perf_counter() - t0
     uploads = [int(u) for u in meta["uploads"]]
     store_result(ctx, job_id, outcome, uploads, job_result(info, outcome, uploads, parts=int(meta["part_count"])))

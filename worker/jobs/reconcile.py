@@ -4,6 +4,7 @@ store the findings and the correction list. A hospital-sized month is split into
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, select
 
-from worker.engine import Inputs, read_inputs, run
+from worker.engine import Inputs, month_of_list, read_inputs, receipt_months, run
 from worker.jobs import parts
 from worker.jobs.context import Context
 from worker.jobs.database import locked_job, session_scope
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def run_reconcile(ctx: Context, job_id: int) -> None:
-    """Reconcile one clinic-month from every upload it needs; store findings and the list.
+    """Reconcile one clinic-month from every upload it needs (its window: 12 months before
+    and after); store its list's findings and the list (``worker.engine.months``).
 
     A month with ``Settings.split_receipts`` receipts or more is split by patient into
     parts reconciled by other workers; the job stays running until the last part finishes
@@ -49,14 +51,17 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
         job = s.get_one(Job, job_id)
         assert job.clinic_id and job.claim_month
         clinic, month, attempt = job.clinic_id, job.claim_month, job.attempts
+        # the window: the 12 months before (再診, returns of earlier claims) and after (the
+        # later online checks that show a returned claim's new insurer)
         first = str(pd.Period(month, "M") - LOOKBACK_MONTHS)
+        last = str(pd.Period(month, "M") + LOOKBACK_MONTHS)
         uploads = s.scalars(
             select(Upload).where(
                 Upload.clinic_id == clinic,
                 Upload.status != UploadStatus.FAILED,
                 # rows in the window: the upload's months [first_month, claim_month] overlap it
                 (Upload.claim_month.is_(None))
-                | ((Upload.claim_month >= first) & (func.coalesce(Upload.first_month, Upload.claim_month) <= month)),
+                | ((Upload.claim_month >= first) & (func.coalesce(Upload.first_month, Upload.claim_month) <= last)),
             )
         ).all()
         inputs = [(u.id, ctx.data_dir / u.stored_path, u.original_name) for u in uploads]
@@ -73,14 +78,18 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
         shutil.rmtree(staging, ignore_errors=True)
     receipts = read.tables["receipts"]
     in_month = int((receipts["claim_month"].dt.strftime("%Y-%m") == month).sum())
+    # the month's list: its summary counts the month's receipts (the files read are all listed)
+    read.info = dataclasses.replace(read.info, period=month, receipts=in_month)
     if ctx.enqueue_part is not None and in_month >= ctx.settings.split_receipts:
         parts.split(ctx, job_id, read, upload_ids)
         return
-    _run_and_store(ctx, job_id, read, upload_ids)
+    _run_and_store(ctx, job_id, month, read, upload_ids)
 
 
-def _run_and_store(ctx: Context, job_id: int, read: Inputs, upload_ids: list[int]) -> None:
-    outcome = run(read, job_writer(ctx, job_id))
+def _run_and_store(ctx: Context, job_id: int, month: str, read: Inputs, upload_ids: list[int]) -> None:
+    """Run the month's inputs; write and store the month's list (``worker.engine.months``)."""
+    select = month_of_list(month, receipt_months(read.tables["receipts"]))
+    outcome = run(read, job_writer(ctx, job_id), select=select)
     log.info("job %s done: %d receipts, %d findings", job_id, read.info.receipts, len(outcome.findings))
     store_result(ctx, job_id, outcome, upload_ids, job_result(read.info, outcome, upload_ids))
 

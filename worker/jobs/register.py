@@ -11,7 +11,7 @@ from sqlalchemy import select
 from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import Session, session_scope
 from worker.jobs.lifecycle import reading
-from worker.jobs.models import OPEN, Job, JobKind, JobStatus, Upload, UploadSource, UploadStatus, utcnow
+from worker.jobs.models import OPEN, Finding, Job, JobKind, JobStatus, Upload, UploadSource, UploadStatus, utcnow
 from worker.jobs.queue import queued_reconcile
 from worker.jobs.upload_store import store_upload
 from worker.normalise import months_of
@@ -89,7 +89,8 @@ def register_upload(ctx: Context, upload_id: int, enqueue_reconcile: Enqueue) ->
 
 def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list[int]:
     """Read the upload (its Arrow output kept by content), store its months and queue (in
-    the database) a reconcile job per month it has; finish the register job, if any, in
+    the database) a reconcile job per month whose list it changes (``_months_to_queue``);
+    finish the register job, if any, in
     the same transaction. Returns the reconcile job IDs to enqueue: while other files of
     the clinic are being read, not one whose message was sent less than ``sweep_stale``
     ago (it is waiting in the queue or for its files; a lost one is sent again by the
@@ -110,13 +111,15 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
                 job.status, job.error, job.finished_at = JobStatus.FAILED, read.message, utcnow()
             log.warning("upload %s failed to read", upload_id)
             return []
-        months = sorted(set().union(*(months_of(t) for t in read)))
-        upload.claim_month = months[-1] if months else None
-        upload.first_month = months[0] if months else None
-        # card records only: the clinic's latest month again; else also the later months that
-        # read this one (再診, returns of earlier claims): their results change
-        later = _later_months(s, clinic, months[-1]) if months else []
-        months = sorted({*months, *later}) if months else _latest_months(s, clinic)
+        by_kind: dict[str, set[str]] = {}
+        for t in read:
+            by_kind.setdefault(t.kind, set()).update(months_of(t))
+        every = sorted(set().union(*by_kind.values()))
+        upload.claim_month = every[-1] if every else None
+        upload.first_month = every[0] if every else None
+        upload.receipt_months = ",".join(sorted(by_kind.get("receipts", set())))
+        s.flush()
+        months, waiting = _months_to_queue(s, clinic, by_kind)
         # the clinic's last file read sends its months' jobs at once (they may be waiting on it)
         last = not reading(s, clinic, besides=register_job_id)
         stale = ctx.settings.sweep_stale
@@ -125,31 +128,76 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
             job.status, job.finished_at = JobStatus.DONE, utcnow()
             job.claim_month = upload.claim_month
             job.result = {"months": months, "jobs": [job_id for job_id, _ in queued]}
+            if waiting:
+                job.result["returns_waiting"] = waiting
     return [job_id for job_id, send in queued if send]
 
 
-def _latest_months(s: Session, clinic_id: str) -> list[str]:
-    latest = s.scalar(
-        select(Upload.claim_month)
-        .where(Upload.clinic_id == clinic_id, Upload.claim_month.is_not(None))
-        .order_by(Upload.claim_month.desc())
-        .limit(1)
-    )
-    return [latest] if latest else []
+def _months_to_queue(s: Session, clinic_id: str, by_kind: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """The months whose lists an upload changes (its months by table kind), and the months
+    of its returns no list shows yet.
+
+    - Receipts, online checks: their months, and the clinic's later months with receipts
+      whose window (``LOOKBACK_MONTHS``) includes them (再診; a return of such a month no
+      claim matched moves from a later list to this month's).
+    - Returns: the month of each return's list (``worker.engine.months``): the first month
+      on or after its 診療年月 with receipts uploaded (within the window) — never a month
+      without receipts, whose list would show every return as unmatched. A return of a
+      month with no receipts on or after it waits: the first such month's upload queues it.
+    - Online checks also: the earlier months (within the window) whose list holds a
+      matched return (its 返戻再請求 names the new insurer a later check shows).
+    - Nothing with a month (card records; returns without 診療年月): the clinic's latest
+      month with receipts again.
+    """
+    dated = sorted(set().union(*(m for kind, m in by_kind.items() if kind != "returns")))
+    returns = sorted(by_kind.get("returns", set()))
+    with_receipts = _receipt_months(s, clinic_id)
+    months = set(dated)
+    if dated:
+        last = str(pd.Period(dated[-1], "M") + LOOKBACK_MONTHS)
+        months.update(m for m in with_receipts if dated[-1] < m <= last)
+    waiting = []
+    for r in returns:
+        last = str(pd.Period(r, "M") + LOOKBACK_MONTHS)
+        home = next((m for m in with_receipts if r <= m <= last), None)
+        if home is None:
+            waiting.append(r)
+        else:
+            months.add(home)
+    checked = sorted(by_kind.get("online", set()))
+    if checked:  # a later online check may show a returned claim's new insurer
+        since = str(pd.Period(checked[0], "M") - LOOKBACK_MONTHS)
+        months.update(_months_with_returned(s, clinic_id, since, checked[-1]))
+    if not dated and not returns:
+        months.update(with_receipts[-1:])
+    return sorted(months), waiting
 
 
-def _later_months(s: Session, clinic_id: str, month: str) -> list[str]:
-    """The clinic's months after ``month`` whose window (``LOOKBACK_MONTHS``) includes it."""
-    last = str(pd.Period(month, "M") + LOOKBACK_MONTHS)
+def _months_with_returned(s: Session, clinic_id: str, first: str, before: str) -> list[str]:
+    """The clinic's months in [first, before) whose list holds a matched return."""
     return list(
         s.scalars(
-            select(Upload.claim_month)
+            select(Finding.run_month)
             .where(
-                Upload.clinic_id == clinic_id,
-                Upload.status != UploadStatus.FAILED,
-                Upload.claim_month > month,
-                Upload.claim_month <= last,
+                Finding.clinic_id == clinic_id,
+                Finding.category == "returned",
+                Finding.run_month >= first,
+                Finding.run_month < before,
             )
             .distinct()
         )
     )
+
+
+def _receipt_months(s: Session, clinic_id: str) -> list[str]:
+    """The months of the clinic's uploaded receipts, sorted (an upload read before receipt
+    months were kept: its months)."""
+    months: set[str] = set()
+    rows = s.execute(
+        select(Upload.receipt_months, Upload.first_month, Upload.claim_month).where(
+            Upload.clinic_id == clinic_id, Upload.status != UploadStatus.FAILED, Upload.claim_month.is_not(None)
+        )
+    )
+    for kept, first, last in rows:
+        months.update(filter(None, kept.split(",") if kept is not None else (first, last)))
+    return sorted(months)

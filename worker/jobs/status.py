@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from worker.jobs.context import Context
-from worker.jobs.database import session_scope
+from worker.jobs.database import Session, session_scope
 from worker.jobs.models import CorrectionList, Job, JobKind, JobStatus, NightlyRun
 
 __all__ = ["JobRow", "NightlyRow", "StatusReport", "UnknownJobError", "status_report"]
@@ -62,7 +62,8 @@ class StatusReport:
 
 def status_report(ctx: Context, *, clinic: str | None = None, job: int | None = None, limit: int = 30) -> StatusReport:
     """The last ``limit`` jobs (of ``clinic``), or job ``job`` with the jobs it queued and
-    their parts and correction lists; the last nightly runs. Raises UnknownJobError."""
+    the jobs those queued (a pick-up job → its register jobs → their reconcile jobs), their
+    parts and correction lists; the last nightly runs. Raises UnknownJobError."""
     with session_scope(ctx.engine) as s:
         q = select(Job).order_by(Job.id.desc()).limit(limit)
         if clinic:
@@ -72,7 +73,7 @@ def status_report(ctx: Context, *, clinic: str | None = None, job: int | None = 
             root = s.get(Job, job)
             if root is None:
                 raise UnknownJobError(job)
-            follow = [job, *(int(j) for j in (root.result or {}).get("jobs") or [])]
+            follow = _followed(s, root)
             q = select(Job).where(or_(Job.id.in_(follow), Job.parent_id.in_(follow))).order_by(Job.id)
             lists = [
                 (c.claim_month or "", ctx.data_dir / c.xlsx_path)
@@ -81,6 +82,18 @@ def status_report(ctx: Context, *, clinic: str | None = None, job: int | None = 
         rows = [_job_row(j) for j in s.scalars(q)]
         runs = [_nightly_row(r) for r in s.scalars(select(NightlyRun).order_by(NightlyRun.run_date.desc()).limit(3))]
     return StatusReport(rows, lists, runs)
+
+
+def _followed(s: Session, root: Job, depth: int = 2) -> list[int]:
+    """The job and the jobs its result lists (``"jobs"``), ``depth`` levels down."""
+    seen, level = [root.id], [root]
+    for _ in range(depth):
+        ids = [int(j) for job in level for j in (job.result or {}).get("jobs") or [] if int(j) not in seen]
+        if not ids:
+            break
+        seen += list(dict.fromkeys(ids))
+        level = list(s.scalars(select(Job).where(Job.id.in_(ids))))
+    return seen
 
 
 def _job_row(j: Job) -> JobRow:
@@ -106,9 +119,12 @@ def job_outcome(j: Job) -> str:
         problems = f"、問題 {len(r['problems'])}件" if r.get("problems") else ""
         return f"新しいファイル {len(r['uploads'])}件{waiting}{problems}"
     if j.kind == JobKind.REGISTER and "months" in r:
+        held: list[str] = r.get("returns_waiting") or []
+        later = f"返戻（{', '.join(held)} 診療分）はその月以降のレセプトが届くと照合します" if held else ""
         if not r.get("jobs"):
-            return "診療年月なし（券面の記録など: 次の照合で使われます）"
-        return f"診療年月 {', '.join(r['months'])} → ジョブ {', '.join(map(str, r['jobs']))}"
+            return later or "診療年月なし（券面の記録など: 次の照合で使われます）"
+        queued = f"診療年月 {', '.join(r['months'])} → ジョブ {', '.join(map(str, r['jobs']))}"
+        return f"{queued}。{later}" if later else queued
     if "findings" in r:
         return f"指摘 {r['findings']}件" + (f"（レセプト {r['receipts']:,}件）" if "receipts" in r else "")
     return ""
