@@ -75,12 +75,14 @@ def unique_keys(clinic_id: str, df: pd.DataFrame) -> list[str]:
 
 
 def finding_keys(clinic_id: str, claim_month: str, findings: pd.DataFrame) -> list[str]:
-    """The keys the findings store gives ``findings`` of ``clinic_id``'s run of
-    ``claim_month`` (a finding without a month takes ``claim_month``), in frame order."""
+    """The keys the findings store gives ``findings`` in ``clinic_id``'s list of
+    ``claim_month``: every finding of a month's list is keyed by that month (a return of an
+    earlier claim month listed there included); with no ``claim_month`` (a CLI run over
+    several months) each finding is keyed by its own month. In frame order."""
     if findings.empty:
         return []
     texts = {c: [_str(v) for v in findings[c].tolist()] for c in _KEY_TEXT}
-    texts["claim_month"] = [m or claim_month for m in texts["claim_month"]]
+    texts["claim_month"] = [claim_month or m for m in texts["claim_month"]]
     df = pd.DataFrame({c: pd.Series(v, index=findings.index, dtype=object) for c, v in texts.items()})
     df["row"] = pd.to_numeric(findings["row"], errors="coerce").fillna(0).round().astype("int64").to_numpy()
     return unique_keys(clinic_id, df)
