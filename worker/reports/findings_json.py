@@ -11,6 +11,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from rules import FINDING_COLUMNS
+from worker.engine.keys import DEFAULT_CLERK_STATUS
 from worker.engine.results import RunSummary
 from worker.reports.carry import Carried
 from worker.reports.excel_safe import replace_surrogates
@@ -133,7 +134,8 @@ def _reclaim_json_chunks(reclaims: pd.DataFrame) -> Iterator[str]:
 def _carried_json(carried: Carried | None) -> dict[str, list[dict[str, str]]] | None:
     if carried is None:
         return None
-    statuses = [{"key": k, "status": s, "memo": m} for k, (s, m) in carried.kept.items()]
+    marked = ((k, s, m) for k, (s, m) in carried.kept.items() if s != DEFAULT_CLERK_STATUS or m)
+    statuses = [{"key": k, "status": s, "memo": m} for k, s, m in marked]
     resolved = [
         {"key": k, "category": code, "patient_id": line.patient_id, "content": line.content, "status": line.status}
         for line in carried.resolved
