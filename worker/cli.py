@@ -20,7 +20,7 @@ from worker.cli_ja import JaCommand, JaGroup
 from worker.config import Settings, SettingsError
 from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs, run
 from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
-from worker.reports import write_reports
+from worker.reports import MarkedList, NotMarkedListError, read_marked, write_reports
 from worker.reports.text_lines import fit_lines, phrases
 
 app = typer.Typer(
@@ -40,15 +40,38 @@ def settings() -> Settings:
 
 
 def reconcile(
-    paths: Sequence[Path], out: Path, config: Settings | None = None, progress: Progress | None = None
+    paths: Sequence[Path],
+    out: Path,
+    config: Settings | None = None,
+    progress: Progress | None = None,
+    previous: MarkedList | None = None,
 ) -> RunResult:
-    """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to ``out``."""
+    """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to
+    ``out``; ``previous`` (a marked correction list, ``--previous``) carries the clerk's 状態
+    and メモ to the same findings and lists its findings that are gone as 解消."""
     inputs = read_inputs(paths, config or settings(), progress=progress)
     return run(
         inputs,
-        lambda f, summary, reclaims, context: write_reports(f, summary, out, reclaims=reclaims, context=context),
+        lambda f, summary, reclaims, context: write_reports(
+            f, summary, out, reclaims=reclaims, context=context, previous=previous
+        ),
         progress,
     )
+
+
+def read_previous(path: Path | None) -> MarkedList | None:
+    """The marked list of ``--previous`` (its warnings printed); a file that is not one ends
+    the command with the reason (exit 2) before anything is read."""
+    if path is None:
+        return None
+    try:
+        marked = read_marked(path)
+    except NotMarkedListError as exc:
+        _say("前回の訂正リストの誤り: ", *phrases(str(exc)), style="red")
+        raise typer.Exit(2) from None
+    for w in marked.warnings:
+        _say("前回の訂正リスト: ", *phrases(w), style="yellow")
+    return marked
 
 
 def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
@@ -158,6 +181,15 @@ def reconcile_cmd(
         Path, typer.Option("--out", "-o", help="出力フォルダ（省略時: out）", metavar="フォルダ", show_default=False)
     ] = Path("out"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="処理の記録も表示します。")] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="状態・メモを付けた前回の訂正リスト（corrections.xlsx）：同じ指摘に引き継ぎ、なくなった指摘を「解消」として出します",
+            metavar="ファイル",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """ファイルを読み込んで突合し、OUT/corrections.xlsx と OUT/findings.json を書き出します。"""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
@@ -166,8 +198,9 @@ def reconcile_cmd(
     if problem:  # refused before anything is read
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
+    marked = read_previous(previous)
     with console.status("開始") as status:
-        result = reconcile(paths, out, config, progress=lambda msg: status.update(msg))
+        result = reconcile(paths, out, config, progress=lambda msg: status.update(msg), previous=marked)
     raise typer.Exit(_show(result))
 
 

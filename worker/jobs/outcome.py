@@ -9,6 +9,7 @@ from worker.engine import RunInfo, RunResult, Write
 from worker.jobs.context import Context
 from worker.jobs.database import locked_job, session_scope
 from worker.jobs.findings_store import replace_findings
+from worker.jobs.marked_lists import stored_statuses
 from worker.jobs.models import CorrectionList, Job, JobStatus, Upload, UploadStatus, utcnow
 from worker.reports import write_reports
 
@@ -24,8 +25,9 @@ def job_writer(ctx: Context, job_id: int) -> Write:
         clinic, month = job.clinic_id, job.claim_month
     out = ctx.data_dir / "reports" / clinic / month / f"job-{job_id}"
     return lambda findings, summary, reclaims, context: write_reports(
-        findings, summary, out, reclaims=reclaims, context=context, clinic=clinic, claim_month=month
-    )
+        findings, summary, out, reclaims=reclaims, context=context, clinic=clinic, claim_month=month,
+        statuses=stored_statuses(ctx, clinic, month, findings),  # the clerk's marks (worker.jobs.marked_lists)
+    )  # fmt: skip
 
 
 def job_result(info: RunInfo, outcome: RunResult, upload_ids: list[int], **extra: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import Session, session_scope
 from worker.jobs.lifecycle import reading
+from worker.jobs.marked_lists import import_marked_list, is_marked_list
 from worker.jobs.models import OPEN, Finding, Job, JobKind, JobStatus, Upload, UploadSource, UploadStatus, utcnow
 from worker.jobs.queue import queued_reconcile
 from worker.jobs.upload_store import store_upload
@@ -101,6 +102,9 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
             raise LookupError(f"upload {upload_id} does not exist")
         clinic, path, name = upload.clinic_id, ctx.data_dir / upload.stored_path, upload.original_name
         cache = cache_dir(ctx, upload.sha256)
+    if is_marked_list(path):  # a correction list handed back: the clerk's marks, not an input
+        import_marked_list(ctx, upload_id, register_job_id, path, name)
+        return []
     read = read_file(path, ctx.settings, display=name, cache_dir=cache)
     with session_scope(ctx.engine) as s:
         upload = s.get_one(Upload, upload_id)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from worker.reading.discovery import CSV_SUFFIXES, SUFFIXES, discover
+    from worker.reading.guard import UnsafeFileError, check_file
     from worker.reading.read import read_all, read_file
     from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA, TableKind, classify_header
     from worker.reading.tables import FileProblem, RawTable
@@ -26,6 +27,8 @@ _WHERE = {
     "CSV_SUFFIXES": "discovery",
     "SUFFIXES": "discovery",
     "discover": "discovery",
+    "UnsafeFileError": "guard",
+    "check_file": "guard",
     "read_all": "read",
     "read_file": "read",
     "TABLE_KINDS": "schema",
@@ -44,6 +47,8 @@ __all__ = [
     "FileProblem",
     "RawTable",
     "TableKind",
+    "UnsafeFileError",
+    "check_file",
     "classify_header",
     "discover",
     "read_all",

@@ -9,7 +9,9 @@ setup of ``page_setup.py`` (rows sized by ``row_height.py``) and the safety rule
 nothing else of the engine.
 """
 
+from worker.reports.carry import Statuses
 from worker.reports.formats import FINDINGS_HEADERS, FINDINGS_SHEET, RECLAIMS_SHEET, SUMMARY_SHEET
+from worker.reports.marked import MarkedLine, MarkedList, NotMarkedListError, is_marked_list, read_marked
 from worker.reports.reclaims import RECLAIM_POINTS_COLUMN, RECLAIM_STATUS_COLUMN
 from worker.reports.workbook import MAX_ROWS_PER_SHEET
 from worker.reports.write import JSON_NAME, XLSX_NAME, write_reports
@@ -24,5 +26,11 @@ __all__ = [
     "RECLAIM_STATUS_COLUMN",
     "SUMMARY_SHEET",
     "XLSX_NAME",
+    "MarkedLine",
+    "MarkedList",
+    "NotMarkedListError",
+    "Statuses",
+    "is_marked_list",
+    "read_marked",
     "write_reports",
 ]

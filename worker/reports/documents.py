@@ -8,7 +8,6 @@ earlier run's document that this run has nothing for (so it is never taken for t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Final
 import pandas as pd
 
 from worker.engine.results import RunSummary
+from worker.reports.carry import key_month
 from worker.reports.inquiry import INQUIRY_NAME, inquiry_items, write_inquiry
 from worker.reports.page_setup import PageHeader, period_label
 from worker.reports.settlement import SETTLEMENT_NAME, settlement_rows, write_settlement
@@ -24,14 +24,13 @@ from worker.reports.settlement import SETTLEMENT_NAME, settlement_rows, write_se
 __all__ = ["DOCUMENT_NAMES", "plan_documents"]
 
 DOCUMENT_NAMES: Final = (INQUIRY_NAME, SETTLEMENT_NAME)
-_MONTH: Final = re.compile(r"\d{4}-\d{2}")
 
 
 def plan_documents(
     findings: pd.DataFrame, context: pd.DataFrame | None, summary: RunSummary, clinic: str = "", claim_month: str = ""
 ) -> dict[str, Callable[[Path], None]]:
     """File name -> writer of each document this run has something for (possibly none)."""
-    month = claim_month or (summary.period if _MONTH.fullmatch(summary.period) else "")
+    month = key_month(summary, claim_month)  # the month the findings are keyed by, as the list does
     created = summary.finished_at.strftime("%Y-%m-%d %H:%M")
     page = PageHeader(clinic, period_label(claim_month or summary.period), created)
     out: dict[str, Callable[[Path], None]] = {}

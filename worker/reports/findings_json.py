@@ -11,7 +11,9 @@ from typing import Any, TextIO
 import pandas as pd
 
 from rules import FINDING_COLUMNS
+from worker.engine.keys import DEFAULT_CLERK_STATUS
 from worker.engine.results import RunSummary
+from worker.reports.carry import Carried
 from worker.reports.excel_safe import replace_surrogates
 from worker.reports.stats import Stats
 
@@ -27,13 +29,18 @@ def write_json(
     stats: Stats,
     path: Path,
     reclaims: pd.DataFrame | None = None,
+    carried: Carried | None = None,
 ) -> None:
-    """Write findings.json to ``path``: {"summary", "findings"[, "reclaims"]}, UTF-8."""
+    """Write findings.json to ``path``: {"summary", "findings"[, "reclaims"][, "statuses",
+    "resolved"]}, UTF-8. With ``carried`` (the clerk's marks, a previous list): "statuses"
+    lists this run's marked findings ({key, status, memo}) and "resolved" the previous
+    list's findings that are gone ({key, category, patient_id, content, status}; a merged
+    line gives one record per finding)."""
     head = json.dumps({"summary": _summary_json(summary, stats)}, ensure_ascii=False, indent=1)
     reclaim_chunks = None if reclaims is None else _reclaim_json_chunks(reclaims)
     # errors="replace": a lone surrogate in the summary texts must not abort the run.
     with open(path, "w", encoding="utf-8", errors="replace", newline="\n") as fh:
-        _write_json_body(fh, head, _json_chunks(findings), reclaim_chunks)
+        _write_json_body(fh, head, _json_chunks(findings), reclaim_chunks, _carried_json(carried))
 
 
 def _summary_json(summary: RunSummary, stats: Stats) -> dict[str, Any]:
@@ -124,13 +131,34 @@ def _reclaim_json_chunks(reclaims: pd.DataFrame) -> Iterator[str]:
         yield "\n" + text.rstrip("\n").replace("\n", ",\n").replace("\\/", "/")
 
 
-def _write_json_body(fh: TextIO, head: str, chunks: Iterator[str], reclaim_chunks: Iterator[str] | None = None) -> None:
+def _carried_json(carried: Carried | None) -> dict[str, list[dict[str, str]]] | None:
+    if carried is None:
+        return None
+    marked = ((k, s, m) for k, (s, m) in carried.kept.items() if s != DEFAULT_CLERK_STATUS or m)
+    statuses = [{"key": k, "status": s, "memo": m} for k, s, m in marked]
+    resolved = [
+        {"key": k, "category": code, "patient_id": line.patient_id, "content": line.content, "status": line.status}
+        for line in carried.resolved
+        for k, code in zip(line.keys, line.codes, strict=True)
+    ]
+    return {"statuses": statuses, "resolved": resolved}
+
+
+def _write_json_body(
+    fh: TextIO,
+    head: str,
+    chunks: Iterator[str],
+    reclaim_chunks: Iterator[str] | None = None,
+    carried: dict[str, list[dict[str, str]]] | None = None,
+) -> None:
     # head is '{ "summary": {...}\n}': reopen the object and append the findings array
     # (and the reclaims array when there is one).
     fh.write(head[: head.rindex("}")].rstrip())
     _write_json_array(fh, "findings", chunks)
     if reclaim_chunks is not None:
         _write_json_array(fh, "reclaims", reclaim_chunks)
+    for key, records in (carried or {}).items():
+        fh.write(f',\n "{key}": ' + json.dumps(records, ensure_ascii=False))
     fh.write("\n}\n")
 
 

@@ -107,8 +107,14 @@ class _Chunk:
         shown: list[tuple[pd.Series, float]] = []  # printed text, wrapped: sets the row's height
         special = pd.Series(False, index=chunk.index)
         for c, width in zip(LAYOUT, widths, strict=True):
-            if c.kind in ("status", "memo"):
-                columns.append([])
+            if c.kind in ("status", "memo"):  # the clerk's marks carried over (worker.reports.carry)
+                default = DEFAULT_CLERK_STATUS if c.kind == "status" else ""
+                given = chunk[c.source] if c.source in chunk.columns else pd.Series(default, index=chunk.index)
+                marks = text_series(given.astype(object)).replace("", default)
+                special |= marks.str.startswith("<r>") & marks.str.endswith("</r>")
+                columns.append(marks.tolist())
+                if c.kind == "memo":
+                    shown.append((marks, width))
                 continue
             col = derived[c.source] if c.source in derived else chunk[c.source]
             if c.kind == "text":
@@ -202,9 +208,10 @@ def _write_rows(ws: Worksheet, f: Formats, chunk: _Chunk, first_row: int) -> Non
     special = chunk.special_rows
     set_row = ws.set_row
     texts = zip(*(chunk.columns[c] for c in text_idx), strict=True)
-    rows = zip(chunk.keys, texts, chunk.columns[yen_idx], chunk.columns[int_idx], chunk.heights, strict=True)
+    marks = zip(chunk.columns[STATUS_COLUMN], chunk.columns[memo_idx], strict=True)
+    rows = zip(chunk.keys, texts, chunk.columns[yen_idx], chunk.columns[int_idx], chunk.heights, marks, strict=True)
 
-    for i, (key, values, yen, line, height) in enumerate(rows):
+    for i, (key, values, yen, line, height, (status, memo)) in enumerate(rows):
         r = first_row + i
         if height is not None:
             set_row(r, height)
@@ -223,8 +230,8 @@ def _write_rows(ws: Worksheet, f: Formats, chunk: _Chunk, first_row: int) -> Non
             write_blank(r, yen_idx, None, row_yen[key])
         else:
             write_number(r, yen_idx, yen, row_yen[key])
-        write_string(r, STATUS_COLUMN, DEFAULT_CLERK_STATUS, row_status[key])
-        write_blank(r, memo_idx, None, ft)
+        put_text(ws, r, STATUS_COLUMN, status, row_status[key], plain)
+        put_text(ws, r, memo_idx, memo, ft, plain)
         if line is None:
             write_blank(r, int_idx, None, row_int[key])
         else:

@@ -14,8 +14,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
 from worker.engine.results import RunSummary
+from worker.reports.carry import Carried
 from worker.reports.excel_safe import clean, put_text
 from worker.reports.formats import SEVERITIES, Formats
+from worker.reports.resolved_block import write_resolved
 from worker.reports.row_height import row_heights
 from worker.reports.stats import Stats
 from worker.reports.text_lines import fit_lines, phrases
@@ -44,8 +46,10 @@ def write_summary_sheet(
     stats: Stats,
     sheet_names: Sequence[str],
     reclaim_sheet_names: Sequence[str] = (),
+    carried: Carried | None = None,
 ) -> None:
-    """Fill the summary sheet; ``sheet_names``/``reclaim_sheet_names`` are the list sheets."""
+    """Fill the summary sheet; ``sheet_names``/``reclaim_sheet_names`` are the list sheets;
+    ``carried`` (a previous list handed back) adds the block 「解消した指摘」."""
     # Columns: A label / file / category, B value / status / code, C..F counts (a file's
     # tables span C..F). A..F print one A4 landscape page wide (workbook.py's print setup).
     ws.set_column(0, 0, 44)
@@ -174,6 +178,9 @@ def write_summary_sheet(
             text(0, label, f.cell)
             ws.write_number(r, 1, int(n), f.count)
             r += 1
+
+    # The previous list's findings that are gone (解消)
+    r = write_resolved(ws, f, r, carried)
 
     # How to read
     r += 1

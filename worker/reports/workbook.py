@@ -5,7 +5,6 @@ set up to print (``page_setup``)."""
 from __future__ import annotations
 
 import contextlib
-import re
 from pathlib import Path
 from typing import Final
 
@@ -14,6 +13,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from worker.engine.results import RunSummary
+from worker.reports.carry import Carried, key_month, line_marks
 from worker.reports.clerk_list import clerk_list
 from worker.reports.excel_safe import WORKBOOK_OPTIONS
 from worker.reports.findings_sheet import KEY_COLUMN, write_findings_sheets
@@ -37,7 +37,6 @@ KEYS_NAME: Final = "henrei_keys"
 #: The 概要 sheet prints columns A to F on at most two pages.
 _SUMMARY_LAST_COL: Final = 5
 _SUMMARY_PAGES: Final = 2
-_MONTH: Final = re.compile(r"\d{4}-\d{2}")
 
 
 def write_xlsx(
@@ -51,15 +50,18 @@ def write_xlsx(
     context: pd.DataFrame | None = None,
     clinic: str = "",
     claim_month: str = "",
+    carried: Carried | None = None,
 ) -> None:
     """Write the workbook to ``path`` (XlsxWriter's row files go to ``work_dir``, which the
     caller removes); ``reclaims`` (prepared, see ``prepare_reclaims``) adds its sheets.
 
     ``context`` (the engine's finding context) gives the lines their names and dates;
     ``clinic`` and ``claim_month`` (a job's; "" for the CLI) head every page and key the
-    findings as the findings store does (a run of one month keys by that month)."""
-    month = claim_month or (summary.period if _MONTH.fullmatch(summary.period) else "")
-    lines = clerk_list(findings, context, clinic, month)
+    findings as the findings store does (a run of one month keys by that month);
+    ``carried`` gives the lines the clerk's marks and 「概要」 the findings gone (解消)."""
+    lines = clerk_list(findings, context, clinic, key_month(summary, claim_month))
+    if carried is not None:
+        lines["status"], lines["memo"] = line_marks(lines["keys"], carried.statuses)
     page = PageHeader(clinic, period_label(claim_month or summary.period), _format_dt(summary))
     wb = xlsxwriter.Workbook(
         str(path),
@@ -74,7 +76,7 @@ def write_xlsx(
         summary_ws = wb.add_worksheet(SUMMARY_SHEET)
         sheets = [wb.add_worksheet(n) for n in names]
         reclaim_sheets = [wb.add_worksheet(n) for n in reclaim_names]
-        write_summary_sheet(summary_ws, fmts, summary, stats, names, reclaim_names)
+        write_summary_sheet(summary_ws, fmts, summary, stats, names, reclaim_names, carried)
         last_row = summary_ws.dim_rowmax or 0
         print_setup(summary_ws, page, last_row, _SUMMARY_LAST_COL, title_rows=0, pages_tall=_SUMMARY_PAGES)
         write_findings_sheets(sheets, fmts, lines, per_sheet, PREP_CHUNK_ROWS, page)

@@ -21,10 +21,13 @@ from typing import Final
 import pandas as pd
 
 from rules import FINDING_COLUMNS
+from worker.engine.keys import finding_keys
 from worker.engine.results import RunSummary
 from worker.files import atomic_files
+from worker.reports.carry import Carried, Statuses, carry, key_month
 from worker.reports.documents import DOCUMENT_NAMES, plan_documents
 from worker.reports.findings_json import write_json
+from worker.reports.marked import MarkedList
 from worker.reports.reclaims import prepare_reclaims
 from worker.reports.stats import Stats
 from worker.reports.workbook import write_xlsx
@@ -44,6 +47,8 @@ def write_reports(
     context: pd.DataFrame | None = None,
     clinic: str = "",
     claim_month: str = "",
+    statuses: Statuses | None = None,
+    previous: MarkedList | None = None,
 ) -> tuple[Path, Path]:
     """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
 
@@ -62,6 +67,12 @@ def write_reports(
     ``claim_month`` (a job's) head the printed pages and key the findings as the findings
     store does (a CLI run: no clinic, the run's month). findings.json keeps every finding
     as given, unmerged.
+
+    The clerk's marks carry over (``worker.reports.carry``): ``statuses`` ({finding key:
+    (状態, メモ)}, a job's from the database) or else those of ``previous`` (the marked list
+    handed back, ``worker.reports.marked``) are shown on the same findings; ``previous``'s
+    lines whose findings are all gone are listed as 解消 on 「概要」 and under "resolved" in
+    findings.json, which also lists this run's marked findings under "statuses".
     """
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
@@ -78,6 +89,7 @@ def write_reports(
     stats = Stats.of(findings)
     documents = plan_documents(findings, context, summary, clinic, claim_month)
     doc_paths = [out_dir / name for name in documents]
+    carried = _carried(findings, summary, clinic, claim_month, statuses, previous)
     # XlsxWriter's row files go to a scratch folder next to the outputs, removed at the end.
     with (
         tempfile.TemporaryDirectory(prefix=".henrei-report-", dir=out_dir, ignore_cleanup_errors=True) as work_dir,
@@ -85,11 +97,25 @@ def write_reports(
     ):
         write_xlsx(
             findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims,
-            context=context, clinic=clinic, claim_month=claim_month,
+            context=context, clinic=clinic, claim_month=claim_month, carried=carried,
         )  # fmt: skip
-        write_json(findings, summary, stats, json_tmp, reclaims)
+        write_json(findings, summary, stats, json_tmp, reclaims, carried)
         for write_doc, doc_tmp in zip(documents.values(), doc_tmps, strict=True):
             write_doc(doc_tmp)
     for name in set(DOCUMENT_NAMES) - set(documents):
         (out_dir / name).unlink(missing_ok=True)
     return xlsx_path, json_path
+
+
+def _carried(
+    findings: pd.DataFrame,
+    summary: RunSummary,
+    clinic: str,
+    claim_month: str,
+    statuses: Statuses | None,
+    previous: MarkedList | None,
+) -> Carried | None:
+    if statuses is None and previous is None:
+        return None
+    keys = finding_keys(clinic, key_month(summary, claim_month), findings)
+    return carry(statuses, previous, keys, summary.period)
