@@ -29,7 +29,8 @@ from worker.cli import reconcile
 from worker.config import Settings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
-REDIS_DB = 9
+# Each checkout running tests at the same time needs its own database number.
+REDIS_DB = int(os.environ.get("HENREI_TEST_REDIS_DB", "9"))
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
