@@ -131,6 +131,7 @@ def _run_reader(path: Path, out: Path, settings: Settings) -> None:
         str(out),
         memory_bytes=settings.reader_memory_mb * 1024 * 1024,
         timeout_s=settings.reader_timeout_s,
+        keep=settings.reader_processes,
     )
 
 

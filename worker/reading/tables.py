@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from worker.reading.schema import TableKind
+
+if TYPE_CHECKING:  # the reader child imports this module (FileProblem) and must not load pandas
+    import pandas as pd
 
 
 @dataclass
