@@ -6,22 +6,28 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
 from worker.cli_ja import JaCommand, JaGroup
 from worker.config import Settings, SettingsError
-from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs, run
-from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
-from worker.reports import MarkedList, NotMarkedListError, read_marked, write_reports
+from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA
+from worker.reading.warmup import warm_readers
 from worker.reports.text_lines import fit_lines, phrases
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from worker.engine import Progress, RunResult, RunSummary
+    from worker.reports import MarkedList
+
+# The engine, the reports and pandas are imported by the commands that use them, after the
+# reader processes were started (``warm_readers``): their imports overlap ours (~0.6 s).
 
 app = typer.Typer(
     add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
@@ -49,6 +55,9 @@ def reconcile(
     """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to
     ``out``; ``previous`` (a marked correction list, ``--previous``) carries the clerk's 状態
     and メモ to the same findings and lists its findings that are gone as 解消."""
+    from worker.engine import read_inputs, run
+    from worker.reports import write_reports
+
     inputs = read_inputs(paths, config or settings(), progress=progress)
     return run(
         inputs,
@@ -64,6 +73,8 @@ def read_previous(path: Path | None) -> MarkedList | None:
     the command with the reason (exit 2) before anything is read."""
     if path is None:
         return None
+    from worker.reports import NotMarkedListError, read_marked
+
     try:
         marked = read_marked(path)
     except NotMarkedListError as exc:
@@ -114,6 +125,8 @@ def _say(label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
 
 def _read_table(summary: RunSummary) -> Table:
     """What was read, per claim month: rows of each kind of table (no value is wrapped)."""
+    from worker.engine import coverage
+
     table = Table()
     table.add_column("診療年月", no_wrap=True)
     kinds = [k for k in TABLE_KINDS if k != "returns" or any(m.rows.get(k) for m in summary.read)]
@@ -125,6 +138,8 @@ def _read_table(summary: RunSummary) -> Table:
 
 
 def _counts_table(f: pd.DataFrame) -> Table:
+    from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
+
     table = Table()
     table.add_column("区分", overflow="fold")
     for sev in ("error", "warning", "info"):
@@ -198,6 +213,7 @@ def reconcile_cmd(
     if problem:  # refused before anything is read
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
+    warm_readers(config, paths)
     marked = read_previous(previous)
     with console.status("開始") as status:
         result = reconcile(paths, out, config, progress=lambda msg: status.update(msg), previous=marked)
@@ -217,6 +233,7 @@ def demo_cmd(
     if problem:
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
+    warm_readers(config, [SAMPLES])
     with console.status("開始") as status:
         result = reconcile([SAMPLES], out, config, progress=lambda msg: status.update(msg))
     raise typer.Exit(_show(result))

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from worker.reading.isolation_outcome import IsolatedFailure
 from worker.reading.isolation_server import give_back, take, warm
 
-__all__ = ["IsolatedFailure", "run_isolated", "warm_readers"]
+__all__ = ["IsolatedFailure", "run_isolated", "warm"]
 
 
 def run_isolated(
@@ -68,9 +68,3 @@ def run_isolated(
         server.run(target.__module__, target.__qualname__, src, out, timeout_s)
     finally:
         give_back(server, keep)
-
-
-def warm_readers(target: Callable[[str, str], None], *, memory_bytes: int, count: int) -> None:
-    """Start ``count`` servers for ``target`` now, so that their imports overlap the caller's
-    own work (the CLI calls this before it loads the engine)."""
-    warm(target.__module__, memory_bytes, count)

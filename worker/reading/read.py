@@ -28,6 +28,7 @@ from worker.reading.isolation import IsolatedFailure, run_isolated
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
 from worker.reading.tables import FileProblem, RawTable
+from worker.reading.warmup import reader_memory_bytes
 
 __all__ = ["describe", "read_all", "read_file"]
 
@@ -129,7 +130,7 @@ def _run_reader(path: Path, out: Path, settings: Settings) -> None:
         extract_tables,
         str(path),
         str(out),
-        memory_bytes=settings.reader_memory_mb * 1024 * 1024,
+        memory_bytes=reader_memory_bytes(settings),
         timeout_s=settings.reader_timeout_s,
         keep=settings.reader_processes,
     )
