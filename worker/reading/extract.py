@@ -19,7 +19,10 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Final
 
+import fastexcel
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from worker.reading.discovery import CSV_SUFFIXES
@@ -29,8 +32,9 @@ from worker.reading.skip import SKIP_REASONS, RowFilter
 __all__ = ["READER_VERSION", "extract_tables"]
 
 #: the form of the reader's output (manifest and Arrow files); a read cache of another
-#: version is read again. 2: rows that are no data skipped, counts in the manifest
-READER_VERSION: Final = 2
+#: version is read again. 2: rows that are no data skipped, counts in the manifest;
+#: 3: workbooks read by fastexcel (Arrow text columns)
+READER_VERSION: Final = 3
 #: rows at the top of a sheet searched for the header row
 HEADER_SEARCH_ROWS: Final = 30
 #: rows per Arrow record batch
@@ -86,10 +90,9 @@ class _TableWriter:
         self.skipped: Counter[str] = Counter()
 
     def write(self, row_numbers: list[int], rows: list[Sequence[Any]]) -> None:
+        """Python rows (CSV): converted cell by cell, one column at a time."""
         if not rows:
             return
-        if self.writer is None:
-            self.writer = ipc.new_file(str(self.path), self.schema)
         width = self.filter.width
         written = {i for i, _ in self.columns}
         # every column of the header row is classified; an unheaded one only when not empty.
@@ -102,10 +105,17 @@ class _TableWriter:
                 cells.append(pa.array([_cell_text(c) for c in col] or [None] * len(rows), type=pa.string()))
             else:
                 cells.append(pa.nulls(len(rows), pa.string()))
+        self.write_columns(pa.array(row_numbers, type=pa.int64()), cells)
+
+    def write_columns(self, row_numbers: pa.Array, cells: list[pa.Array]) -> None:
+        """Text columns (one per column of the header row, null = empty) of the rows
+        ``row_numbers``: the rows that are no data dropped, the rest written."""
+        if self.writer is None:
+            self.writer = ipc.new_file(str(self.path), self.schema)
         keep, skipped = self.filter.classify(cells)
         self.skipped.update(skipped)
         kept = pa.array(keep)
-        arrays = [pa.array(row_numbers, type=pa.int64()).filter(kept)]
+        arrays = [row_numbers.filter(kept)]
         arrays += [cells[i].filter(kept) for i, _ in self.columns]
         batch = pa.record_batch(arrays, schema=self.schema)
         if batch.num_rows:
@@ -159,6 +169,11 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
     writer.write(numbers, batch)
     writer.close()
     writer.skipped["blank"] += blank
+    return _table_info(writer, match, sheet, n)
+
+
+def _table_info(writer: _TableWriter, match: HeaderMatch, sheet: str, n: int) -> dict[str, Any]:
+    """The manifest's entry of one table."""
     return {
         "file": f"table{n}.arrow",
         "kind": match.kind,
@@ -167,6 +182,51 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
         "headers": {f: match.headers[i] for i, f in match.fields.items()},
         "skipped": {r: writer.skipped[r] for r in SKIP_REASONS if writer.skipped[r]},
     }
+
+
+_MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
+
+
+def _text_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as fastexcel gives it (``dtypes="string"``) in the form ``_cell_text`` gives
+    a cell: "" as empty, a date cell at midnight as its date alone."""
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    col = col.cast(pa.string()) if col.type != pa.string() else col
+    if col.null_count == len(col):
+        return col
+    col = pc.replace_substring_regex(col, pattern=_MIDNIGHT, replacement="\\1")
+    return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+
+
+def _extract_arrow(table: pa.Table, sheet: str, out: Path, n: int) -> dict[str, Any] | None:
+    """Like ``_extract_rows`` on a whole sheet read to Arrow at once (row i = Excel row i+1):
+    the header in the first rows, the data below it classified and written column-wise."""
+    width = table.num_columns
+    if width == 0 or table.num_rows == 0:
+        return None
+    top = table.slice(0, HEADER_SEARCH_ROWS)
+    head_cols = [_text_column(c).to_pylist() for c in top.columns]
+    head = [[col[r] for col in head_cols] for r in range(top.num_rows)]
+    found = _find_header(head)
+    if found is None:
+        return None
+    at, match = found
+    writer = _TableWriter(out / f"table{n}.arrow", match, head[at], head[:at])
+    start = at + 1
+    # wholly blank rows: dropped; those between data rows counted (not those below the table)
+    data = [_text_column(c.slice(start)) for c in table.columns]
+    filled = np.zeros(table.num_rows - start, dtype=np.bool_)
+    for col in data:
+        if col.null_count < len(col):
+            filled |= np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(filled)
+    blank = int(rows[-1] + 1 - rows.size) if rows.size else 0
+    for lo in range(0, rows.size, BATCH_ROWS):
+        take = pa.array(rows[lo : lo + BATCH_ROWS])
+        writer.write_columns(pa.array(take.to_numpy() + start + 1, type=pa.int64()), [c.take(take) for c in data])
+    writer.close()
+    writer.skipped["blank"] += blank
+    return _table_info(writer, match, sheet, n)
 
 
 def _decode_csv(data: bytes) -> str:
@@ -193,13 +253,13 @@ def extract_tables(src: str, out: str) -> None:
             info["sheet"] = ""
             tables.append(info)
     else:
-        from python_calamine import CalamineWorkbook
-
-        wb = CalamineWorkbook.from_path(str(path))
-        for n, name in enumerate(wb.sheet_names):
+        reader = fastexcel.read_excel(str(path))
+        for n, name in enumerate(reader.sheet_names):
             sheets_seen.append(name)
-            sheet = wb.get_sheet_by_name(name)
-            info = _extract_rows(iter(sheet.iter_rows()), name, dest, n)
+            # every cell as text (no type guessing), from the sheet's first row (skip_rows=0)
+            sheet = reader.load_sheet(n, header_row=None, skip_rows=0, dtypes="string")
+            info = _extract_arrow(pa.table(sheet), name, dest, n)
+            del sheet
             if info:
                 tables.append(info)
     manifest = {"version": READER_VERSION, "tables": tables, "sheets": sheets_seen}

@@ -63,7 +63,7 @@ class ReaderServer:
         self.memory_bytes = memory_bytes
         self.files = 0
         self.alive = False
-        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="henrei-reader-stderr-")
+        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="henrei-reader-stderr-")  # noqa: SIM115 - lives with the server
         req_read, self._requests = os.pipe()
         self._reports, rep_write = os.pipe()
         cmd = [
