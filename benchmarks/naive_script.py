@@ -15,7 +15,12 @@ import pandas as pd
 
 
 def read(folder: Path, stem: str) -> pd.DataFrame:
-    path = next(folder.glob(f"{stem}_*.xlsx"))
+    path = next(p for p in folder.glob(f"{stem}_*") if p.suffix in (".xlsx", ".csv"))
+    if path.suffix == ".csv":
+        try:
+            return pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            return pd.read_csv(path, dtype=str, encoding="cp932")
     sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     return pd.concat(sheets.values(), ignore_index=True)
 
