@@ -198,15 +198,15 @@ def _text_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
 
-def _extract_arrow(table: pa.Table, sheet: str, out: Path, n: int) -> dict[str, Any] | None:
+def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int) -> dict[str, Any] | None:
     """Like ``_extract_rows`` on a whole sheet read to Arrow at once (row i = Excel row i+1):
-    the header in the first rows, the data below it classified and written column-wise."""
-    width = table.num_columns
-    if width == 0 or table.num_rows == 0:
+    the header in the first rows, the data below it classified and written column-wise.
+    ``columns`` is emptied as the columns are converted (one sheet's text is held once)."""
+    height = len(columns[0]) if columns else 0
+    if height == 0:
         return None
-    top = table.slice(0, HEADER_SEARCH_ROWS)
-    head_cols = [_text_column(c).to_pylist() for c in top.columns]
-    head = [[col[r] for col in head_cols] for r in range(top.num_rows)]
+    head_cols = [_text_column(c.slice(0, HEADER_SEARCH_ROWS)).to_pylist() for c in columns]
+    head = [[col[r] for col in head_cols] for r in range(min(height, HEADER_SEARCH_ROWS))]
     found = _find_header(head)
     if found is None:
         return None
@@ -214,11 +214,14 @@ def _extract_arrow(table: pa.Table, sheet: str, out: Path, n: int) -> dict[str, 
     writer = _TableWriter(out / f"table{n}.arrow", match, head[at], head[:at])
     start = at + 1
     # wholly blank rows: dropped; those between data rows counted (not those below the table)
-    data = [_text_column(c.slice(start)) for c in table.columns]
-    filled = np.zeros(table.num_rows - start, dtype=np.bool_)
-    for col in data:
+    data: list[pa.Array] = []
+    filled = np.zeros(height - start, dtype=np.bool_)
+    for i in range(len(columns)):
+        col = _text_column(columns[i].slice(start))
+        columns[i] = None  # the sheet's copy goes now
         if col.null_count < len(col):
             filled |= np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
+        data.append(col)
     rows = np.flatnonzero(filled)
     blank = int(rows[-1] + 1 - rows.size) if rows.size else 0
     for lo in range(0, rows.size, BATCH_ROWS):
@@ -258,8 +261,10 @@ def extract_tables(src: str, out: str) -> None:
             sheets_seen.append(name)
             # every cell as text (no type guessing), from the sheet's first row (skip_rows=0)
             sheet = reader.load_sheet(n, header_row=None, skip_rows=0, dtypes="string")
-            info = _extract_arrow(pa.table(sheet), name, dest, n)
-            del sheet
+            columns = pa.table(sheet).columns
+            del sheet  # calamine's cells, once in Arrow
+            info = _extract_arrow(columns, name, dest, n)
+            del columns
             if info:
                 tables.append(info)
     manifest = {"version": READER_VERSION, "tables": tables, "sheets": sheets_seen}
