@@ -10,6 +10,8 @@ For each size, each round runs, in an order rotated every round:
 - ``naive``: ``benchmarks/naive_script.py`` (pandas + openpyxl: read, merge on 患者ID,
   compare 負担割合, ``to_excel``; what a user would write instead) — up to ``--naive-max``
   receipts and at 1M (slow: ~450 s);
+- ``before`` (with ``--compare DIR``): ``DIR/.venv/bin/henrei reconcile`` run in another
+  checkout (e.g. /work/main), to show what changed in the same conditions;
 - ``raw``: ``benchmarks/raw_read.py`` (every sheet to Arrow text by fastexcel, CSV by
   pyarrow.csv; the reader's floor).
 Each command's wall time and the peak of the sampled PSS of its whole process tree are
@@ -45,12 +47,12 @@ def _log(msg: str) -> None:
     print(f"[bench-speed {datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
-def timed(cmd: list[str], interval: float = 0.05) -> dict[str, float]:
+def timed(cmd: list[str], interval: float = 0.05, cwd: Path = ROOT) -> dict[str, float]:
     """Wall seconds of ``cmd`` and the peak summed PSS (MB) of its process tree."""
     peak = 0
     done = threading.Event()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def sample() -> None:
         nonlocal peak
@@ -77,9 +79,9 @@ def folder_of(size: str) -> tuple[Path, int | None]:
     return data_dir("xlsx", n, 0), n
 
 
-def bench_size(size: str, rounds: int, naive_max: int) -> dict[str, Any]:
+def bench_size(size: str, rounds: int, naive_max: int, compare: Path | None = None) -> dict[str, Any]:
     folder, n = folder_of(size)
-    kinds = ["henrei", "raw"]
+    kinds = ["henrei", "raw"] + (["before"] if compare else [])
     if n is not None and (n <= naive_max or n >= 1_000_000):  # the samples' title rows and aliases defeat it
         kinds.append("naive")
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
@@ -92,8 +94,9 @@ def bench_size(size: str, rounds: int, naive_max: int) -> dict[str, Any]:
                     "henrei": [HENREI, "reconcile", str(folder), "--out", str(out)],
                     "naive": [PY, str(ROOT / "benchmarks" / "naive_script.py"), str(folder), str(out) + ".xlsx"],
                     "raw": [PY, str(ROOT / "benchmarks" / "raw_read.py"), str(folder)],
+                    "before": [str(compare / ".venv" / "bin" / "henrei"), "reconcile", str(folder), "--out", str(out)],
                 }[kind]
-                runs[kind].append(timed(cmd))
+                runs[kind].append(timed(cmd, cwd=compare if kind == "before" else ROOT))
                 _log(f"{size} round {r + 1} {kind}: {runs[kind][-1]['s']:.2f} s, {runs[kind][-1]['pss_mb']:.0f} MB")
     med = {k: statistics.median(x["s"] for x in v) for k, v in runs.items()}
     result: dict[str, Any] = {
@@ -106,6 +109,8 @@ def bench_size(size: str, rounds: int, naive_max: int) -> dict[str, Any]:
     }
     if "naive" in med:
         result["naive_over_henrei"] = round(med["naive"] / med["henrei"], 2)
+    if "before" in med:
+        result["before_over_henrei"] = round(med["before"] / med["henrei"], 2)
     return result
 
 
@@ -115,9 +120,10 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--naive-max", type=int, default=3000, help="run the naive script up to this size (and at 1M)")
     p.add_argument("--rules", type=int, default=100_000, help="receipts for the rules-alone figure (0: skip)")
+    p.add_argument("--compare", type=Path, help="another checkout whose henrei is timed alongside (before)")
     args = p.parse_args()
     load = [round(x, 2) for x in os.getloadavg()]
-    sizes = [bench_size(s, args.rounds, args.naive_max) for s in args.sizes.split(",") if s]
+    sizes = [bench_size(s, args.rounds, args.naive_max, args.compare) for s in args.sizes.split(",") if s]
     rules: dict[str, Any] = {}
     if args.rules:
         r = run_child("rules", args.rules, "xlsx", 0, 0)
@@ -130,13 +136,14 @@ def main() -> int:
         "rules": rules,
     }
     print(f"load average before {load}, after {report['loadavg_after']} (2 cores)")
-    print("| size | henrei s | raw read s | naive s | henrei/raw | naive/henrei | henrei tree PSS MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| size | henrei s | before s | raw s | naive s | henrei/raw | naive/henrei | before/henrei | PSS MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in sizes:
         m = s["median_s"]
         print(
-            f"| {s['size']} | {m['henrei']} | {m['raw']} | {m.get('naive', '—')} | {s['henrei_over_raw']} "
-            f"| {s.get('naive_over_henrei', '—')} | {s['peak_tree_pss_mb']['henrei']} |"
+            f"| {s['size']} | {m['henrei']} | {m.get('before', '—')} | {m['raw']} | {m.get('naive', '—')} "
+            f"| {s['henrei_over_raw']} | {s.get('naive_over_henrei', '—')} | {s.get('before_over_henrei', '—')} "
+            f"| {s['peak_tree_pss_mb']['henrei']} |"
         )
     if rules:
         print(f"rules alone: {rules['receipts']:,} receipts in {rules['rules_s']} s = {rules['per_s']:,}/s")
