@@ -48,7 +48,8 @@ def _log(msg: str) -> None:
 
 
 def timed(cmd: list[str], interval: float = 0.05, cwd: Path = ROOT) -> dict[str, float]:
-    """Wall seconds of ``cmd`` and the peak summed PSS (MB) of its process tree."""
+    """Wall seconds of ``cmd``, its CPU seconds (with its children's: less moved by other load
+    than wall time on a shared machine) and the peak summed PSS (MB) of its process tree."""
     peak = 0
     done = threading.Event()
     t0 = time.perf_counter()
@@ -62,13 +63,16 @@ def timed(cmd: list[str], interval: float = 0.05, cwd: Path = ROOT) -> dict[str,
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, err = proc.communicate()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # its CPU includes its reaped children (the readers)
     wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
     done.set()
     sampler.join()
     if proc.returncode not in (0, 2):  # henrei exits 2 when a file is unreadable: still a run
         raise RuntimeError(f"{cmd} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
-    return {"s": wall, "pss_mb": peak / 1024}
+    return {"s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "pss_mb": peak / 1024}
 
 
 def folder_of(size: str) -> tuple[Path, int | None]:
@@ -97,12 +101,17 @@ def bench_size(size: str, rounds: int, naive_max: int, compare: Path | None = No
                     "before": [str(compare / ".venv" / "bin" / "henrei"), "reconcile", str(folder), "--out", str(out)],
                 }[kind]
                 runs[kind].append(timed(cmd, cwd=compare if kind == "before" else ROOT))
-                _log(f"{size} round {r + 1} {kind}: {runs[kind][-1]['s']:.2f} s, {runs[kind][-1]['pss_mb']:.0f} MB")
+                last = runs[kind][-1]
+                _log(
+                    f"{size} round {r + 1} {kind}: {last['s']:.2f} s, cpu {last['cpu_s']:.2f} s, {last['pss_mb']:.0f} MB"
+                )  # noqa: E501
     med = {k: statistics.median(x["s"] for x in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(x["cpu_s"] for x in v) for k, v in runs.items()}
     result: dict[str, Any] = {
         "size": size,
         "receipts": n,
         "median_s": {k: round(v, 2) for k, v in med.items()},
+        "median_cpu_s": {k: round(v, 2) for k, v in cpu.items()},
         "peak_tree_pss_mb": {k: round(max(x["pss_mb"] for x in v)) for k, v in runs.items()},
         "runs_s": {k: [round(x["s"], 2) for x in v] for k, v in runs.items()},
         "henrei_over_raw": round(med["henrei"] / med["raw"], 2),
@@ -111,6 +120,9 @@ def bench_size(size: str, rounds: int, naive_max: int, compare: Path | None = No
         result["naive_over_henrei"] = round(med["naive"] / med["henrei"], 2)
     if "before" in med:
         result["before_over_henrei"] = round(med["before"] / med["henrei"], 2)
+    for k in ("raw", "naive", "before"):
+        if k in cpu:
+            result[f"cpu_henrei_over_{k}"] = round(cpu["henrei"] / cpu[k], 2)
     return result
 
 
@@ -145,6 +157,10 @@ def main() -> int:
             f"| {s['henrei_over_raw']} | {s.get('naive_over_henrei', '—')} | {s.get('before_over_henrei', '—')} "
             f"| {s['peak_tree_pss_mb']['henrei']} |"
         )
+    print("\nCPU seconds (medians, with children): henrei / before / raw / naive")
+    for s in sizes:
+        c = s["median_cpu_s"]
+        print(f"| {s['size']} | {c['henrei']} | {c.get('before', '—')} | {c['raw']} | {c.get('naive', '—')} |")
     if rules:
         print(f"rules alone: {rules['receipts']:,} receipts in {rules['rules_s']} s = {rules['per_s']:,}/s")
     path = ROOT / "benchmarks" / "results-speed.json"
