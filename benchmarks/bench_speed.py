@@ -102,9 +102,7 @@ def bench_size(size: str, rounds: int, naive_max: int, compare: Path | None = No
                 }[kind]
                 runs[kind].append(timed(cmd, cwd=compare if kind == "before" else ROOT))
                 last = runs[kind][-1]
-                _log(
-                    f"{size} round {r + 1} {kind}: {last['s']:.2f} s, cpu {last['cpu_s']:.2f} s, {last['pss_mb']:.0f} MB"
-                )  # noqa: E501
+                _log(f"{size} #{r + 1} {kind}: {last['s']:.2f} s, cpu {last['cpu_s']:.2f} s, {last['pss_mb']:.0f} MB")
     med = {k: statistics.median(x["s"] for x in v) for k, v in runs.items()}
     cpu = {k: statistics.median(x["cpu_s"] for x in v) for k, v in runs.items()}
     result: dict[str, Any] = {

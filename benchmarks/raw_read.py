@@ -8,6 +8,7 @@ pyarrow.csv with every column as a string. No guard, no isolation, no header sea
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -43,3 +44,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.stdout.flush()
+    os._exit(0)  # pyarrow's thread pool has aborted at interpreter teardown here under load
