@@ -10,7 +10,8 @@ does. For each worker count W: a fresh data folder and SQLite database, Redis da
 ``HENREI_BENCH_REDIS_DB`` (default 11) flushed, one ``henrei worker -c W`` started and ready
 before the clock starts; the figure is the wall time from the first upload to the last
 finished job of every clinic, as clinic-months per minute. Written to
-``benchmarks/results-nightly.json``.
+``benchmarks/results-nightly.json``; ``--root DIR`` runs the worker of another checkout (the
+same uploads and database schema), for a before/after in the same conditions.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _flush() -> None:
     redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
 
 
-def run_nightly(months: list[list[Path]], workers: int, timeout: float) -> dict[str, Any]:
+def run_nightly(months: list[list[Path]], workers: int, timeout: float, root: Path = ROOT) -> dict[str, Any]:
     import redis
     from sqlalchemy import select
 
@@ -64,9 +65,10 @@ def run_nightly(months: list[list[Path]], workers: int, timeout: float) -> dict[
     ctx = worker_jobs.Context(Settings(data_dir=data, database_url=db_url, broker_url=BROKER))
     _ = ctx.engine  # the schema exists before the worker starts
     log = open(tmp / "worker.log", "wb")  # noqa: SIM115
+    python = str(root / ".venv" / "bin" / "python") if root != ROOT else sys.executable
     proc = subprocess.Popen(
-        [sys.executable, "-m", "worker.cli", "worker", "-c", str(workers)],
-        env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True,
+        [python, "-m", "worker.cli", "worker", "-c", str(workers)],
+        env=env, cwd=root, stdout=log, stderr=log, start_new_session=True,
     )  # fmt: skip
     try:
         _wait_ready(tmp / "worker.log", proc, 60)
@@ -123,6 +125,7 @@ def main() -> int:
     p.add_argument("--receipts", type=int, default=1000)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--root", type=Path, default=ROOT, help="run the worker of another checkout (e.g. /work/main)")
     args = p.parse_args()
     months = []
     for seed in range(args.clinics):
@@ -132,7 +135,7 @@ def main() -> int:
     runs = []
     for w in args.workers:
         _log(f"worker -c {w}: {args.clinics} clinic-months of {args.receipts:,} receipts ...")
-        runs.append(run_nightly(months, w, args.timeout))
+        runs.append(run_nightly(months, w, args.timeout, args.root.resolve()))
         _log(f"  {runs[-1]['wall_s']} s = {runs[-1]['clinic_months_per_min']} clinic-months/min")
     print("| worker processes | clinic-months | wall s | clinic-months per minute | load before/after |")
     print("|---:|---:|---:|---:|---|")
@@ -141,8 +144,14 @@ def main() -> int:
             f"| {r['workers']} | {r['clinic_months']} | {r['wall_s']} | {r['clinic_months_per_min']} "
             f"| {r['loadavg_1m'][0]} / {r['loadavg_1m'][1]} |"
         )
-    doc = {"measured_at": datetime.now().isoformat(timespec="seconds"), "receipts": args.receipts, "runs": runs}
-    (ROOT / "benchmarks" / "results-nightly.json").write_text(json.dumps(doc, indent=1) + "\n")
+    doc = {
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+        "receipts": args.receipts,
+        "root": str(args.root),
+        "runs": runs,
+    }
+    name = "results-nightly.json" if args.root.resolve() == ROOT else f"results-nightly-{args.root.name}.json"
+    (ROOT / "benchmarks" / name).write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 
 
