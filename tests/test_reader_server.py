@@ -117,3 +117,17 @@ def test_rows_keep_their_excel_numbers_when_the_sheet_starts_low_and_right(tmp_p
     assert frame["checked_on"].tolist() == ["2026-10-03 09:30:00", "2026-10-04"]
     assert frame["insurer_no"].tolist()[1] == "1040013"
     assert tables[0].skipped == {"blank": 1}
+
+
+def test_small_inputs_are_read_by_one_reader(tmp_path: Path) -> None:
+    from worker.config import Settings
+    from worker.reading.warmup import SMALL_INPUT_BYTES, readers_for
+
+    small = [tmp_path / f"{i}.xlsx" for i in range(3)]
+    for p in small:
+        p.write_bytes(b"x" * 1000)
+    assert readers_for(Settings(reader_processes=2), small) == 1
+    with (tmp_path / "big.xlsx").open("wb") as fh:
+        fh.truncate(SMALL_INPUT_BYTES)
+    assert readers_for(Settings(reader_processes=2), [*small, tmp_path / "big.xlsx"]) == 2
+    assert readers_for(Settings(reader_processes=4), [tmp_path / "big.xlsx"]) == 1  # one file, one reader

@@ -28,7 +28,7 @@ from worker.reading.isolation import IsolatedFailure, run_isolated
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
 from worker.reading.tables import FileProblem, RawTable
-from worker.reading.warmup import reader_memory_bytes
+from worker.reading.warmup import reader_memory_bytes, readers_for
 
 __all__ = ["describe", "read_all", "read_file"]
 
@@ -151,7 +151,7 @@ def read_all(
     tables: list[RawTable] = []
     problems: list[FileProblem] = []
     described: dict[str, str] = {}
-    workers = max(1, min(settings.reader_processes, len(paths)))
+    workers = readers_for(settings, paths)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(
             pool.map(lambda a: read_file(a[0], settings, a[1], caches.get(a[0])), zip(paths, display, strict=True))

@@ -15,11 +15,14 @@ from worker.config import Settings
 from worker.reading.discovery import discover
 from worker.reading.isolation import IsolatedFailure, warm
 
-__all__ = ["READER_MODULE", "reader_memory_bytes", "warm_readers"]
+__all__ = ["READER_MODULE", "SMALL_INPUT_BYTES", "reader_memory_bytes", "readers_for", "warm_readers"]
 
 #: the module the reader servers import at start (where ``extract_tables`` lives; a test
 #: checks they agree)
 READER_MODULE: Final = "worker.reading.extract"
+#: inputs smaller than this in all are read by one reader: each reader's start costs ~0.3 s
+#: of CPU (on 2 cores, that of the parent's own imports), more than reading them takes
+SMALL_INPUT_BYTES: Final = 4 * 1024 * 1024
 
 
 def reader_memory_bytes(settings: Settings) -> int:
@@ -27,11 +30,24 @@ def reader_memory_bytes(settings: Settings) -> int:
     return settings.reader_memory_mb * 1024 * 1024
 
 
+def readers_for(settings: Settings, files: Sequence[Path]) -> int:
+    """How many readers read ``files`` at the same time: one for small inputs, else up to
+    ``HENREI_READER_PROCESSES``, never more than there are files."""
+    try:
+        total = sum(f.stat().st_size for f in files)
+    except OSError:  # the reader reports it, per file
+        total = SMALL_INPUT_BYTES
+    count = settings.reader_processes if total >= SMALL_INPUT_BYTES else 1
+    return max(1, min(count, len(files)))
+
+
 def warm_readers(settings: Settings, paths: Sequence[Path]) -> None:
     """Start as many reader servers as will read ``paths`` at the same time (best effort:
     a server that cannot start now is started, or reported, when its file is read)."""
     files, _ = discover(paths)
-    count = min(settings.reader_processes, len(files))
+    if not files:
+        return
+    count = readers_for(settings, files)
     try:
         warm(READER_MODULE, reader_memory_bytes(settings), count)
     except IsolatedFailure:
