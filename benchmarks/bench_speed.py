@@ -83,6 +83,18 @@ def folder_of(size: str) -> tuple[Path, int | None]:
     return data_dir("xlsx", n, 0), n
 
 
+def command(kind: str, folder: Path, out: Path, compare: Path | None) -> list[str]:
+    """The command line of one kind of run."""
+    if kind == "henrei":
+        return [HENREI, "reconcile", str(folder), "--out", str(out)]
+    if kind == "naive":
+        return [PY, str(ROOT / "benchmarks" / "naive_script.py"), str(folder), str(out) + ".xlsx"]
+    if kind == "raw":
+        return [PY, str(ROOT / "benchmarks" / "raw_read.py"), str(folder)]
+    assert compare is not None
+    return [str(compare / ".venv" / "bin" / "henrei"), "reconcile", str(folder), "--out", str(out)]
+
+
 def bench_size(size: str, rounds: int, naive_max: int, compare: Path | None = None) -> dict[str, Any]:
     folder, n = folder_of(size)
     kinds = ["henrei", "raw"] + (["before"] if compare else [])
@@ -94,13 +106,8 @@ def bench_size(size: str, rounds: int, naive_max: int, compare: Path | None = No
             order = kinds[r % len(kinds) :] + kinds[: r % len(kinds)]
             for kind in order:
                 out = Path(tmp) / f"{kind}-{r}"
-                cmd = {
-                    "henrei": [HENREI, "reconcile", str(folder), "--out", str(out)],
-                    "naive": [PY, str(ROOT / "benchmarks" / "naive_script.py"), str(folder), str(out) + ".xlsx"],
-                    "raw": [PY, str(ROOT / "benchmarks" / "raw_read.py"), str(folder)],
-                    "before": [str(compare / ".venv" / "bin" / "henrei"), "reconcile", str(folder), "--out", str(out)],
-                }[kind]
-                runs[kind].append(timed(cmd, cwd=compare if kind == "before" else ROOT))
+                cmd = command(kind, folder, out, compare)
+                runs[kind].append(timed(cmd, cwd=compare if kind == "before" and compare else ROOT))
                 last = runs[kind][-1]
                 _log(f"{size} #{r + 1} {kind}: {last['s']:.2f} s, cpu {last['cpu_s']:.2f} s, {last['pss_mb']:.0f} MB")
     med = {k: statistics.median(x["s"] for x in v) for k, v in runs.items()}
