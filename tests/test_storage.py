@@ -213,6 +213,36 @@ def test_upgrade_from_0001_with_jobs_keeps_them_and_downgrades(db_url: str) -> N
         e.dispose()
 
 
+def test_upgrade_to_0004_marks_handed_back_lists_and_downgrades(db_url: str) -> None:
+    """0004: a marked list handed back before it was closed as failed; it becomes marked."""
+    from alembic import command
+
+    e = make_engine(db_url)
+    try:
+        with e.begin() as c:
+            command.upgrade(alembic_config(c), "0003")
+        with e.begin() as c:
+            for i, error in enumerate(("訂正リスト「a.xlsx」の状態・メモを読み込みました（変更 3件）。", "読めません")):
+                c.execute(
+                    sa.text(
+                        "INSERT INTO uploads (clinic_id, sha256, original_name, stored_path, size, source, status,"
+                        " error, received_at) VALUES ('c1', :sha, 'a.xlsx', 'x', 1, 'upload', 'failed', :error,"
+                        " CURRENT_TIMESTAMP)"
+                    ),
+                    {"sha": str(i) * 64, "error": error},
+                )
+        upgrade(e)
+        with e.connect() as c:
+            assert c.execute(sa.text("SELECT status FROM uploads ORDER BY id")).scalars().all() == ["marked", "failed"]
+        with e.begin() as c:
+            command.downgrade(alembic_config(c), "0003")
+        with e.connect() as c:
+            assert c.execute(sa.text("SELECT status FROM uploads ORDER BY id")).scalars().all() == ["failed", "failed"]
+            assert "settlement_statuses" not in sa.inspect(c).get_table_names()
+    finally:
+        e.dispose()
+
+
 @pytest.mark.slow
 def test_upgrade_from_several_processes_at_once(db_url: str) -> None:
     outs = _run_children(

@@ -20,7 +20,14 @@ from worker.cli_ja import JaCommand, JaGroup
 from worker.config import Settings, SettingsError
 from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs, run
 from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
-from worker.reports import MarkedList, NotMarkedListError, read_marked, write_reports
+from worker.reports import (
+    HandedBack,
+    MarkedList,
+    NotMarkedListError,
+    SettlementMarks,
+    read_handed_back,
+    write_reports,
+)
 from worker.reports.text_lines import fit_lines, phrases
 
 app = typer.Typer(
@@ -45,33 +52,41 @@ def reconcile(
     config: Settings | None = None,
     progress: Progress | None = None,
     previous: MarkedList | None = None,
+    settled: SettlementMarks | None = None,
 ) -> RunResult:
     """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to
     ``out``; ``previous`` (a marked correction list, ``--previous``) carries the clerk's 状態
-    and メモ to the same findings and lists its findings that are gone as 解消."""
+    and メモ to the same findings and lists its findings that are gone as 解消; ``settled``
+    (a marked settlement list) carries the 状態 and メモ of 窓口精算リスト.xlsx."""
     inputs = read_inputs(paths, config or settings(), progress=progress)
     return run(
         inputs,
         lambda f, summary, reclaims, context: write_reports(
-            f, summary, out, reclaims=reclaims, context=context, previous=previous
+            f,
+            summary,
+            out,
+            reclaims=reclaims,
+            context=context,
+            previous=previous,
+            settled=settled.marks if settled else None,
         ),
         progress,
     )
 
 
-def read_previous(path: Path | None) -> MarkedList | None:
-    """The marked list of ``--previous`` (its warnings printed); a file that is not one ends
-    the command with the reason (exit 2) before anything is read."""
-    if path is None:
-        return None
+def read_previous(paths: Sequence[Path] | None) -> HandedBack:
+    """The lists of ``--previous`` (their warnings printed); a file that is neither list
+    ends the command with the reason (exit 2) before anything is read."""
+    if not paths:
+        return HandedBack()
     try:
-        marked = read_marked(path)
+        handed = read_handed_back(paths)
     except NotMarkedListError as exc:
-        _say("前回の訂正リストの誤り: ", *phrases(str(exc)), style="red")
+        _say("前回のリストの誤り: ", *phrases(str(exc)), style="red")
         raise typer.Exit(2) from None
-    for w in marked.warnings:
-        _say("前回の訂正リスト: ", *phrases(w), style="yellow")
-    return marked
+    for which, w in handed.warnings():
+        _say(f"{which}: ", *phrases(w), style="yellow")
+    return handed
 
 
 def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
@@ -182,11 +197,12 @@ def reconcile_cmd(
     ] = Path("out"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="処理の記録も表示します。")] = False,
     previous: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--previous",
-            help="状態・メモを付けた前回の訂正リスト（corrections.xlsx）：同じ指摘に引き継ぎ、なくなった指摘を「解消」として出します",
-            metavar="ファイル",
+            help="状態・メモを付けた前回の訂正リスト（corrections.xlsx）・窓口精算リスト（窓口精算リスト.xlsx）、"
+            "または前回の出力フォルダ（複数回指定可）：同じ指摘に引き継ぎ、なくなった指摘を「解消」として出します",
+            metavar="ファイル・フォルダ",
             show_default=False,
         ),
     ] = None,
@@ -198,9 +214,11 @@ def reconcile_cmd(
     if problem:  # refused before anything is read
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
-    marked = read_previous(previous)
+    handed = read_previous(previous)
     with console.status("開始") as status:
-        result = reconcile(paths, out, config, progress=lambda msg: status.update(msg), previous=marked)
+        result = reconcile(
+            paths, out, config, progress=lambda msg: status.update(msg), previous=handed.marked, settled=handed.settled
+        )
     raise typer.Exit(_show(result))
 
 

@@ -35,6 +35,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "DEFAULT_FINDING_STATUS",
+    "INPUT_UPLOADS",
     "Base",
     "ClerkStatus",
     "CorrectionList",
@@ -46,6 +47,8 @@ __all__ = [
     "JobStatus",
     "NightlyRun",
     "NightlyStatus",
+    "SettlementMark",
+    "SettlementStatus",
     "UTCDateTime",
     "Upload",
     "UploadSource",
@@ -63,6 +66,11 @@ class UploadStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     RECONCILED = "reconciled"
     FAILED = "failed"  # could not be read: the clerk's message is on the upload
+    MARKED = "marked"  # a list the clerk marked and handed back: its marks were read, not an input
+
+
+#: the statuses of an upload that is an input of its months' runs
+INPUT_UPLOADS: Final = (UploadStatus.ACCEPTED, UploadStatus.RECONCILED)
 
 
 class JobKind(enum.StrEnum):
@@ -101,6 +109,15 @@ class ClerkStatus(enum.StrEnum):
 
 
 DEFAULT_FINDING_STATUS: Final = ClerkStatus.OPEN
+
+
+class SettlementStatus(enum.StrEnum):
+    """The clerk's status of a claim on 窓口精算リスト.xlsx; one nobody touched is 未精算."""
+
+    OPEN = "未精算"
+    REFUNDED = "返金済"
+    COLLECTED = "徴収済"
+
 
 QUEUED_RECONCILE: Final = f"kind = '{JobKind.RECONCILE}' AND status = '{JobStatus.QUEUED}'"
 
@@ -284,6 +301,20 @@ class FindingStatus(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     status: Mapped[ClerkStatus] = mapped_column(EnumText(ClerkStatus))
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class SettlementMark(Base):
+    """The clerk's status of a claim on the settlement list, by the key of the finding the
+    line stands for; like ``FindingStatus``, not a foreign key, so it outlives re-runs."""
+
+    __tablename__ = "settlement_statuses"
+    __table_args__ = (CheckConstraint(_one_of("status", list(SettlementStatus)), name="status"),)
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[SettlementStatus] = mapped_column(EnumText(SettlementStatus))
     changed_by: Mapped[str] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text, default=None)

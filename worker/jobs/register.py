@@ -12,11 +12,24 @@ from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import Session, session_scope
 from worker.jobs.lifecycle import reading
 from worker.jobs.marked_lists import import_marked_list, is_marked_list
-from worker.jobs.models import OPEN, Finding, Job, JobKind, JobStatus, Upload, UploadSource, UploadStatus, utcnow
+from worker.jobs.models import (
+    INPUT_UPLOADS,
+    OPEN,
+    Finding,
+    Job,
+    JobKind,
+    JobStatus,
+    Upload,
+    UploadSource,
+    UploadStatus,
+    utcnow,
+)
 from worker.jobs.queue import queued_reconcile
+from worker.jobs.settlement_marks import import_settlement_list
 from worker.jobs.upload_store import store_upload
 from worker.normalise import months_of
 from worker.reading import FileProblem, read_file
+from worker.reports import is_settlement_list
 
 __all__ = ["LOOKBACK_MONTHS", "accept_upload", "cache_dir", "queue_register", "register_upload", "run_register"]
 
@@ -104,6 +117,9 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
         cache = cache_dir(ctx, upload.sha256)
     if is_marked_list(path):  # a correction list handed back: the clerk's marks, not an input
         import_marked_list(ctx, upload_id, register_job_id, path, name)
+        return []
+    if is_settlement_list(path):  # a settlement list handed back, likewise
+        import_settlement_list(ctx, upload_id, register_job_id, path, name)
         return []
     read = read_file(path, ctx.settings, display=name, cache_dir=cache)
     with session_scope(ctx.engine) as s:
@@ -199,7 +215,7 @@ def _receipt_months(s: Session, clinic_id: str) -> list[str]:
     months: set[str] = set()
     rows = s.execute(
         select(Upload.receipt_months, Upload.first_month, Upload.claim_month).where(
-            Upload.clinic_id == clinic_id, Upload.status != UploadStatus.FAILED, Upload.claim_month.is_not(None)
+            Upload.clinic_id == clinic_id, Upload.status.in_(INPUT_UPLOADS), Upload.claim_month.is_not(None)
         )
     )
     for kept, first, last in rows:

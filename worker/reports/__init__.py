@@ -11,8 +11,10 @@ nothing else of the engine.
 
 from worker.reports.carry import Statuses
 from worker.reports.formats import FINDINGS_HEADERS, FINDINGS_SHEET, RECLAIMS_SHEET, SUMMARY_SHEET
+from worker.reports.handed_back import HandedBack, read_handed_back
 from worker.reports.marked import MarkedLine, MarkedList, NotMarkedListError, is_marked_list, read_marked
 from worker.reports.reclaims import RECLAIM_POINTS_COLUMN, RECLAIM_STATUS_COLUMN
+from worker.reports.settlement_marks import SettlementMarks, is_settlement_list, read_settlement_marks
 from worker.reports.workbook import MAX_ROWS_PER_SHEET
 from worker.reports.write import JSON_NAME, XLSX_NAME, write_reports
 
@@ -26,11 +28,16 @@ __all__ = [
     "RECLAIM_STATUS_COLUMN",
     "SUMMARY_SHEET",
     "XLSX_NAME",
+    "HandedBack",
     "MarkedLine",
     "MarkedList",
     "NotMarkedListError",
+    "SettlementMarks",
     "Statuses",
     "is_marked_list",
+    "is_settlement_list",
+    "read_handed_back",
     "read_marked",
+    "read_settlement_marks",
     "write_reports",
 ]

@@ -49,6 +49,7 @@ def write_reports(
     claim_month: str = "",
     statuses: Statuses | None = None,
     previous: MarkedList | None = None,
+    settled: Statuses | None = None,
 ) -> tuple[Path, Path]:
     """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
 
@@ -73,6 +74,8 @@ def write_reports(
     handed back, ``worker.reports.marked``) are shown on the same findings; ``previous``'s
     lines whose findings are all gone are listed as 解消 on 「概要」 and under "resolved" in
     findings.json, which also lists this run's marked findings under "statuses".
+    ``settled`` ({finding key: (状態, メモ)} of 窓口精算リスト.xlsx, a job's from the database
+    or a marked settlement list handed back) is shown on the settlement list's lines.
     """
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
@@ -87,7 +90,7 @@ def write_reports(
     json_path = out_dir / JSON_NAME
 
     stats = Stats.of(findings)
-    documents = plan_documents(findings, context, summary, clinic, claim_month)
+    documents = plan_documents(findings, context, summary, clinic, claim_month, settled)
     doc_paths = [out_dir / name for name in documents]
     carried = _carried(findings, summary, clinic, claim_month, statuses, previous)
     # XlsxWriter's row files go to a scratch folder next to the outputs, removed at the end.
