@@ -151,3 +151,89 @@ def test_storage_refuses_an_id_not_in_canonical_form(ctx: service.Context) -> No
         with pytest.raises(ClinicIdError), service.session_scope(ctx.engine) as s:
             s.add(service.Job(kind="reconcile", clinic_id=raw, claim_month="2026-10", status="queued"))
             s.flush()
+
+
+# ------------------------------------------------------------------ existing databases
+
+
+def test_the_migration_stops_on_stored_near_duplicates_and_names_them(db_url: str) -> None:  # noqa: F811
+    """A database of before (0003) holding ``Cガ`` twice (composed, decomposed), ``c001``
+    beside ``C001`` and ``C\\u200b001``: the upgrade refuses, lists them, changes nothing."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    from worker.jobs.clinic_audit import ClinicIdConflict
+    from worker.jobs.database import alembic_config, make_engine, upgrade
+
+    e = make_engine(db_url)
+    try:
+        with e.begin() as c:
+            command.upgrade(alembic_config(c), "0003")
+            for clinic in (NFC, NFD, "C001", "c001", "C\u200b001", "C002"):
+                c.execute(
+                    sa.text(
+                        "INSERT INTO jobs (kind, clinic_id, claim_month, status, attempts, lost_workers, created_at)"
+                        " VALUES ('reconcile', :c, '2026-10', 'done', 0, 0, CURRENT_TIMESTAMP)"
+                    ),
+                    {"c": clinic},
+                )
+        with pytest.raises(ClinicIdConflict) as exc:
+            upgrade(e)
+        message = str(exc.value)
+        assert f"{NFC!r}, {NFD!r}" in message or f"{NFD!r}, {NFC!r}" in message
+        assert "'C001', 'C\\u200b001', 'c001'" in message and "'C002'" not in message
+        with e.connect() as c:
+            assert MigrationContext.configure(c).get_current_revision() == "0003"
+            assert c.execute(sa.text("SELECT count(*) FROM jobs")).scalar() == 6  # nothing merged
+        with e.begin() as c:  # the operator's decision: one spelling each
+            c.execute(
+                sa.text("UPDATE jobs SET clinic_id = :n WHERE clinic_id IN (:a, :b)"), {"n": NFC, "a": NFD, "b": NFC}
+            )
+            c.execute(
+                sa.text("UPDATE jobs SET clinic_id = 'C001' WHERE clinic_id <> :n AND clinic_id <> 'C002'"), {"n": NFC}
+            )
+        upgrade(e)
+    finally:
+        e.dispose()
+
+
+def test_drop_folders_take_canonical_clinics_any_file_name_and_never_merge_in_silence(
+    ctx: service.Context, tmp_path: Path
+) -> None:
+    """``Cガ`` written decomposed (macOS) is the clinic ``Cガ``; ``C001`` and ``c001`` both
+    present are refused and named (their files stay); a CP932 file name is taken and the
+    other files beside it too; a folder name with a zero-width space is refused and named."""
+    import dataclasses
+    import os
+
+    from worker.jobs.drop_folder import scan_drop_folders
+
+    drop = tmp_path / "drop"
+    src = tmp_path / "receipts.csv"
+    src.write_text("患者ID\n1\n", encoding="utf-8")
+    for folder, name in [(NFD, "a.csv"), ("C001", "a.csv"), ("c001", "b.csv"), ("C\u200b9", "a.csv")]:
+        (drop / folder).mkdir(parents=True, exist_ok=True)
+        (drop / folder / name).write_bytes(src.read_bytes())
+    (drop / NFD / "b.csv").write_text("患者ID\n2\n", encoding="utf-8")
+    cp932 = os.path.join(os.fsencode(drop / NFD), "受付".encode("cp932") + b".csv")
+    with open(cp932, "wb") as f:
+        f.write(b"\x8a\xb3\x8e\xd2ID\n3\n")  # 患者ID in CP932
+    old = 1_000_000_000
+    for root, _dirs, files in os.walk(os.fsencode(drop)):
+        for n in files:
+            os.utime(os.path.join(root, n), (old, old))
+    ctx = service.Context(dataclasses.replace(ctx.settings, drop_dir=drop, drop_settle_s=0))
+    report = scan_drop_folders(ctx, lambda _job: None)
+    with service.session_scope(ctx.engine) as s:
+        uploads = s.scalars(select(service.Upload)).all()
+        assert {(u.clinic_id, u.original_name) for u in uploads} == {
+            (NFC, "a.csv"),
+            (NFC, "b.csv"),
+            (NFC, "\\x8e\\xf3\\x95t.csv"),
+        }
+    problems = "\n".join(report["problems"])
+    assert "「C001」、「c001」" in problems and "同じ医療機関ID「C001」" in problems
+    assert "C\\u200b9" in problems and "U+200B" in problems
+    assert "\u200b" not in problems
+    assert len(report["uploads"]) == 3
