@@ -107,3 +107,20 @@ def test_escape_sequences_in_cells_never_reach_the_terminal(tmp_path: Path) -> N
     assert b"Traceback" not in r.stderr
     assert "読み取れない値" in r.stdout.decode() and "\\x1b]52" in r.stdout.decode()
     assert not _controls(r.stdout) and not _controls(r.stderr)
+
+
+def test_a_column_wrong_throughout_gives_a_capped_list_and_one_count(tmp_path: Path) -> None:
+    """250 unreadable birth dates in one column: the first 100 findings and one saying how
+    many more, not 250 (a 3-million-row file would write gigabytes of findings)."""
+    from worker.config import Settings
+    from worker.engine import read_inputs
+
+    csv = tmp_path / "receipts.csv"
+    rows = "".join(f"{i},2026-10,山田,不明{i},06130017,3割,100\n" for i in range(1, 251))
+    csv.write_text("患者ID,診療年月,氏名,生年月日,保険者番号,負担割合,合計点数\n" + rows, encoding="utf-8")
+    f = read_inputs([csv], Settings()).input_findings
+    births = f[f["rule_id"] == "input_invalid.birth_date"]
+    assert len(births) == 101
+    [summary] = births[births["actual"].str.contains("ほかに")].to_dict("records")
+    assert summary["actual"] == "「生年月日」列: ほかに 150件" and summary["row"] == 102
+    assert "最初の100件" in summary["message"] and summary["source_file"] == "receipts.csv"

@@ -43,6 +43,9 @@ class Settings:
     reader_memory_mb: int = _setting(8192, "address-space limit of one reader child process (MiB)", minimum=256)
     reader_timeout_s: float = _setting(900.0, "wall-clock limit of reading one file (s)", minimum=1)
     reader_processes: int = _setting(2, "files read at the same time", minimum=1)
+    max_invalid_per_column: int = _setting(
+        100, "unreadable-value findings kept per column per file; the rest are one finding with the count", minimum=1
+    )
     # where things live
     data_dir: Path = _setting(Path("data"), "uploads, read cache, reports and the default SQLite database")
     database_url: str = _setting(
