@@ -17,6 +17,7 @@ from rich.text import Text
 
 from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA
 from worker.cli_ja import JaCommand, JaGroup
+from worker.clinic_ids import ClinicIdError, canonical_clinic_id
 from worker.config import Settings, SettingsError
 from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs, run
 from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
@@ -29,6 +30,7 @@ from worker.reports import (
     write_reports,
 )
 from worker.reports.text_lines import fit_lines, phrases
+from worker.terminal import safe_name, safe_text
 
 app = typer.Typer(
     add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
@@ -42,7 +44,7 @@ def settings() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as exc:
-        console.print(f"[red]設定の誤り[/]: {escape(str(exc))}", highlight=False)
+        console.print(f"[red]設定の誤り[/]: {escape(safe_text(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -120,7 +122,8 @@ def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
 def _say(label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
     """Print ``label`` (in ``style``) and ``parts`` on lines of the console's width, broken
     only between parts, so that no value (a month, a count, a file name) is split."""
-    for i, line in enumerate(fit_lines([label, *parts], console.width, indent)):
+    safe = [safe_text(p) for p in (label, *parts)]  # no control character reaches the terminal
+    for i, line in enumerate(fit_lines(safe, console.width, indent)):
         text = Text(line)
         if i == 0 and style:
             text.stylize(style, 0, len(label))
@@ -185,7 +188,7 @@ def _show(result: RunResult) -> int:
     if result.outputs:
         _say("出力:")
     for path in result.outputs:
-        console.print(Text(f"  {path}"), soft_wrap=True, highlight=False)  # a path on a line of its own
+        console.print(Text(f"  {safe_name(path)}"), soft_wrap=True, highlight=False)  # a path on a line of its own
     return 2 if result.problems or not summary.checked else 0
 
 
@@ -264,6 +267,16 @@ def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info"
     celery.start(["beat", f"--loglevel={loglevel}"])
 
 
+def _clinic_or_exit(raw: str) -> str:
+    """The canonical form of ``--clinic`` (``worker.clinic_ids``); a refused ID ends the
+    command (exit 2) with what is allowed, before anything is stored."""
+    try:
+        return canonical_clinic_id(raw)
+    except ClinicIdError as exc:
+        _say("医療機関IDの誤り: ", *phrases(str(exc)), style="red")
+        raise typer.Exit(2) from None
+
+
 @app.command("upload", cls=JaCommand)
 def upload_cmd(
     paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）", metavar="ファイル")],
@@ -274,28 +287,23 @@ def upload_cmd(
 
     from worker.jobs import TaskName, accept_upload, celery_context, enqueue, queue_register
 
+    clinic = _clinic_or_exit(clinic)
     missing = [p for p in paths if not p.is_file()]
     for p in missing:
-        console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}", highlight=False)
+        console.print(f"[red]ファイルが見つかりません[/]: {escape(safe_name(p))}", highlight=False)
     if missing:
         raise typer.Exit(2)
     ctx = celery_context(settings())
-    not_queued = 0
+    not_queued = unreadable = 0
     for p in paths:
         try:
             upload_id, created = accept_upload(ctx, clinic, p)
-        except ValueError as exc:  # a clinic ID that cannot be a folder name
-            console.print(
-                f"[red]医療機関ID「{escape(clinic)}」は使えません[/]"
-                "（/ \\ : を含まず . で始まらない64文字以内で指定してください）",
-                highlight=False,
-            )
-            raise typer.Exit(2) from exc
+        except OSError as exc:  # this file only: the others of the command are still taken
+            unreadable += 1
+            _say(f"読み込めないファイル: {safe_name(p)}: ", f"{exc.strerror or exc.__class__.__name__}", style="red")
+            continue
         if not created:
-            console.print(
-                f"受付済み {escape(p.name)}: 同じ内容のファイルはすでに受け付けています（upload {upload_id}）",
-                highlight=False,
-            )
+            _say(f"受付済み {safe_name(p.name)}: ", f"同じ内容のファイルはすでに受け付けています（upload {upload_id}）")
             continue
         queued: list[int] = []
         try:
@@ -305,7 +313,9 @@ def upload_cmd(
         except BrokerError:  # stored and in the database: the sweeper of `henrei beat` enqueues it
             not_queued += 1
             note = "キューに入れられませんでした（Redis に接続できません）。henrei beat の見回りが後で処理します"
-        console.print(f"受付 {escape(p.name)}: ジョブ {queued[0]}（{note}）", highlight=False)
+        console.print(f"受付 {escape(safe_name(p.name))}: ジョブ {queued[0]}（{note}）", highlight=False)
+    if unreadable:
+        raise typer.Exit(2)
     if not_queued:
         raise typer.Exit(1)
 
@@ -329,6 +339,7 @@ def status_cmd(
     """ジョブと夜間処理の状態を表示します。"""
     from worker.jobs import UnknownJobError, celery_context, status_report
 
+    clinic = None if clinic is None else _clinic_or_exit(clinic)
     try:
         report = status_report(celery_context(settings()), clinic=clinic, job=job)
     except UnknownJobError:
@@ -339,11 +350,11 @@ def status_cmd(
         table.add_column(col)
     for j in report.jobs:
         table.add_row(
-            str(j.id), j.kind, escape(j.clinic_id), j.claim_month, j.status, str(j.attempts), escape(j.outcome)
+            *(escape(safe_text(v)) for v in (j.id, j.kind, j.clinic_id, j.claim_month, j.status, j.attempts, j.outcome))
         )
     console.print(table)
     for month, path in report.correction_lists:
-        console.print(f"訂正リスト（{month}）: {path}", highlight=False)
+        console.print(f"訂正リスト（{month}）: {escape(safe_name(path))}", highlight=False)
     if job is None:
         for r in report.nightly_runs:
             console.print(

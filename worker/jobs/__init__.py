@@ -11,6 +11,7 @@ from worker.jobs.context import Context, Enqueue, EnqueueLater, dispose_engines
 from worker.jobs.database import Engine, Session, make_engine, session_scope, upgrade
 from worker.jobs.drop_folder import nightly, queue_pickup, run_pickup, scan_drop_folders
 from worker.jobs.findings_store import finding_key, findings_frame, replace_findings, set_finding_status
+from worker.jobs.heartbeat import heartbeat
 from worker.jobs.lifecycle import MAX_LOST_WORKERS, Delivery, fail_job, start_job
 from worker.jobs.models import (
     ClerkStatus,
@@ -70,6 +71,7 @@ __all__ = [
     "fail_job",
     "finding_key",
     "findings_frame",
+    "heartbeat",
     "make_engine",
     "nightly",
     "queue_pickup",

@@ -30,8 +30,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.mutable import MutableDict
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from worker.clinic_ids import require_canonical
 
 __all__ = [
     "DEFAULT_FINDING_STATUS",
@@ -189,7 +191,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=_NAMING)
 
 
-class Upload(Base):
+class ClinicScoped:
+    """A row of one clinic: its ``clinic_id`` must be canonical (``worker.clinic_ids``), so
+    code that skips the entry points cannot store a second spelling of a clinic."""
+
+    @validates("clinic_id")
+    def _canonical_clinic_id(self, _key: str, value: str | None) -> str | None:
+        return None if value is None else require_canonical(value)
+
+
+class Upload(ClinicScoped, Base):
     __tablename__ = "uploads"
     __table_args__ = (
         UniqueConstraint("clinic_id", "sha256"),
@@ -217,7 +228,7 @@ class Upload(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Job(Base):
+class Job(ClinicScoped, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(_one_of("kind", list(JobKind)), name="kind"),
@@ -261,7 +272,7 @@ class Job(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
-class Finding(Base):
+class Finding(ClinicScoped, Base):
     """One finding (CONTRACT §2 fields) of a clinic; ``key`` is :func:`finding_key`."""
 
     __tablename__ = "findings"
@@ -320,7 +331,7 @@ class SettlementMark(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-class CorrectionList(Base):
+class CorrectionList(ClinicScoped, Base):
     __tablename__ = "correction_lists"
     __table_args__ = (Index("ix_correction_lists_clinic_id_claim_month", "clinic_id", "claim_month"),)
 
@@ -352,7 +363,7 @@ class NightlyRun(Base):
     task_id: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
-class DropFile(Base):
+class DropFile(ClinicScoped, Base):
     """A file the nightly scan has seen in a clinic's drop folder."""
 
     __tablename__ = "drop_files"
