@@ -43,7 +43,7 @@ ITEMS: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
     ("limit", "限度額認定に誤り等があった", ("limit_category_mismatch",)),
     ("identity", "他人の情報が紐づけられていた", ("identity_mismatch",)),
     ("ecert", "マイナ保険証の期限切れ", ("ecert_expired",)),
-    ("other", "その他（保険者の変更が反映されていない等）", ("insurer_changed",)),
+    ("other", "その他（保険者の変更の未反映等）", ("insurer_changed",)),
 )
 _ITEM_OF: Final = {c: key for key, _, cats in ITEMS for c in cats}
 _LABEL: Final = {key: label for key, label, _ in ITEMS}
