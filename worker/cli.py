@@ -22,10 +22,12 @@ from worker.engine import Progress, RunResult, RunSummary, coverage, read_inputs
 from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
 from worker.reports import MarkedList, NotMarkedListError, read_marked, write_reports
 from worker.reports.text_lines import fit_lines, phrases
+from worker.survey.cli import survey_app
 
 app = typer.Typer(
     add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
 )
+app.add_typer(survey_app, name="survey")
 console = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 

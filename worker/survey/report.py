@@ -39,7 +39,10 @@ _TITLES: Final = {
     "by_prefecture": "問1 都道府県別（医療機関数）",
     "monthly": "月別推移（件数）",
 }
-_NOTE: Final = f"「{HIDDEN}」は、{MIN_EVENTS}件未満または{MIN_CLINICS}医療機関未満の値と、合計から逆算できてしまう値を伏せたものです。"
+_NOTE: Final = (
+    f"「{HIDDEN}」は、{MIN_EVENTS}件未満または{MIN_CLINICS}医療機関未満の値と、"
+    "合計から逆算できてしまう値を伏せたものです。"
+)
 
 
 @dataclass
@@ -184,8 +187,8 @@ def _workbook(
 ) -> None:
     wb = xlsxwriter.Workbook(str(path))
     f = _formats(wb)
-    total = pub["by_type"].loc["計"]
-    answered, trouble = total["回答医療機関"], total["あった"]
+    answered: Any = pub["by_type"].at["計", "回答医療機関"]
+    trouble: Any = pub["by_type"].at["計", "あった"]
     n_answered = int(answered) if answered != HIDDEN else 0
     n_trouble = int(trouble) if trouble != HIDDEN else 0
 
@@ -197,7 +200,8 @@ def _workbook(
         ("対象（診療月）", period_label(period)),
         ("回答医療機関", f"{answered:,}" if answered != HIDDEN else HIDDEN),
         ("トラブルが「あった」（問3）", f"{trouble:,}（{n_trouble / n_answered:.1%}）" if n_answered else str(trouble)),
-        ("取り込んだ提出ファイル", f"{len(imported.submissions):,}（同じ医療機関・月の古い提出 {imported.superseded:,} 件は新しいもので置き換え）"),
+        ("取り込んだ提出ファイル",
+         f"{len(imported.submissions):,}（同じ医療機関・月の古い提出 {imported.superseded:,} 件は置き換え）"),
         ("取り込めなかったファイル", f"{len(imported.rejected):,}"),
     ]  # fmt: skip
     for i, (k, v) in enumerate(lines, start=2):
@@ -219,9 +223,9 @@ def _workbook(
     if imported.rejected:
         row += 1
         ws.write(row, 0, "取り込めなかったファイル（理由）", f.title)
-        for k, r in enumerate(imported.rejected[:200], start=row + 1):
-            ws.write(k, 0, Path(r.path).name, f.label)
-            ws.merge_range(k, 1, k, 6, r.reason, f.label)
+        for line, r in enumerate(imported.rejected[:200], start=row + 1):
+            ws.write(line, 0, Path(r.path).name, f.label)
+            ws.merge_range(line, 1, line, 6, r.reason, f.label)
         row += len(imported.rejected[:200]) + 1
     print_setup(ws, page, row, 6, title_rows=0)
 
