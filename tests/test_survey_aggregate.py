@@ -168,7 +168,7 @@ def test_without_secondary_suppression_the_attack_recovers_a_cell() -> None:
     grid = Grid(values, values, clinics, {"件数": "events"}, total_row="計", additive=["件数"])
     naive = values.astype(object).mask(values.lt(10) & values.gt(0), HIDDEN)
     assert _attack(naive, grid) == {(0, 0): 4}  # the test's attack does find what a single hidden cell gives away
-    published, mask = suppress(grid)
+    published, _ = suppress(grid)
     assert published["件数"].tolist() == [HIDDEN, 30, HIDDEN, 59]  # C, the smallest other cell, hidden too
     assert _attack(published, grid) == {}
 

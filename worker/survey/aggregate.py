@@ -12,6 +12,7 @@ of true values, suppressed when published.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +74,21 @@ class Imported:
     superseded: int
 
 
-def _files(paths: Iterable[Path]) -> Iterable[Path]:
+def _files(paths: Iterable[Path]) -> Iterable[str]:
+    """Every file given, and every ``*.json`` below a folder given (os.walk: Path.rglob is
+    several times slower over 100,000 files)."""
     for p in paths:
         if p.is_dir():
-            yield from sorted(q for q in p.rglob("*.json") if q.is_file())
+            for root, dirs, names in os.walk(p):
+                dirs.sort()
+                yield from (os.path.join(root, n) for n in sorted(names) if n.endswith(".json"))
         else:
-            yield p
+            yield str(p)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb", buffering=0) as fh:
+        return fh.read()
 
 
 def import_submissions(paths: Iterable[Path]) -> Imported:
@@ -87,22 +97,40 @@ def import_submissions(paths: Iterable[Path]) -> Imported:
     rejected: list[Rejected] = []
     read = 0
     for path in _files(paths):
-        try:
-            env = decode_envelope(path.read_bytes())
-        except SubmissionError as exc:
-            rejected.append(Rejected(str(path), str(exc)))
-            continue
-        except OSError:
-            rejected.append(Rejected(str(path), "ファイルを読めません"))
-            continue
-        read += 1
-        sub = env.submission
-        key = (sub.clinic, sub.month)
-        order = (sub.created_at, env.sha256)
-        if key not in latest or order > latest[key][0]:
-            latest[key] = (order, sub)
+        data = _read_or_error(path)
+        if isinstance(data, bytes):
+            read += _take(path, data, latest, rejected)
+        else:
+            rejected.append(Rejected(path, "ファイルを読めません"))
     subs = [s for _, s in sorted(latest.values(), key=lambda v: (v[1].clinic, v[1].month))]
     return Imported(subs, rejected, read - len(subs))
+
+
+def _read_or_error(path: str) -> bytes | OSError:
+    try:
+        return _read(path)
+    except OSError as exc:
+        return exc
+
+
+def _take(
+    path: str,
+    data: bytes,
+    latest: dict[tuple[str, str], tuple[tuple[object, str], Submission]],
+    rejected: list[Rejected],
+) -> int:
+    """Validate one file's bytes and keep it if it is the latest of its clinic+month; 1 when valid."""
+    try:
+        env = decode_envelope(data)
+    except SubmissionError as exc:
+        rejected.append(Rejected(path, str(exc)))
+        return 0
+    sub = env.submission
+    key = (sub.clinic, sub.month)
+    order = (sub.created_at, env.sha256)
+    if key not in latest or order > latest[key][0]:
+        latest[key] = (order, sub)
+    return 1
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ canonical JSON (msgspec's encoding, fields in declaration order), checked on rea
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from datetime import datetime
 from typing import Annotated, Final, Literal
@@ -61,21 +62,19 @@ class SubmissionError(ValueError):
     """A submission that cannot be accepted; the message says why, in Japanese."""
 
 
+#: the finding categories (CONTRACT §2) as an enum: msgspec checks them while decoding
+Category = enum.StrEnum("Category", {c: c for c in CATEGORIES})  # type: ignore[misc]
+
+
 class Count(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Findings of one category × severity × insurance kind, and their copay differences."""
 
-    category: str
+    category: Category
     severity: Literal["error", "warning", "info"]
-    insurance_kind: str
+    insurance_kind: InsuranceKind
     events: NonNegative
     overpaid_yen: NonNegative = 0
     underpaid_yen: NonNegative = 0
-
-    def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
-            raise ValueError(f"unknown category {self.category!r}")
-        if self.insurance_kind not in INSURANCE_KINDS:
-            raise ValueError(f"unknown insurance kind {self.insurance_kind!r}")
 
 
 class Returns(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
