@@ -63,6 +63,10 @@ def run_survey_export(ctx: Context, job_id: int) -> None:
 
 def run_survey_aggregate(ctx: Context, job_id: int) -> None:
     imported = import_submissions([inbox(ctx)] if inbox(ctx).is_dir() else [])
+    if not imported.submissions:
+        message = f"集計できる提出ファイルがありません（{inbox(ctx)}）"
+        _finish(ctx, job_id, {"rejected": len(imported.rejected)}, message)
+        return
     out = ctx.data_dir / "survey" / "reports" / f"job-{job_id}"
     xlsx, js = write_survey_report(survey_data(imported.submissions), imported, out)
     _finish(
