@@ -30,11 +30,13 @@ from worker.reports import (
     write_reports,
 )
 from worker.reports.text_lines import fit_lines, phrases
+from worker.survey.cli import survey_app
 from worker.terminal import safe_name, safe_text
 
 app = typer.Typer(
     add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
 )
+app.add_typer(survey_app, name="survey")
 console = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 

@@ -78,6 +78,10 @@ class Settings:
     drop_settle_s: float = _setting(60.0, "a drop file modified this recently waits for the next run (s)", minimum=0)
     split_receipts: int = _setting(200_000, "a month with this many receipts is split into parts", minimum=1)
     split_parts: int = _setting(4, "parts of a split month", minimum=1)
+    # association surveys (worker.survey): opt-in per clinic
+    survey_clinics: str = _setting(
+        "", "TOML file of the clinics taking part in association surveys (empty: none)", kind="file"
+    )
     # fault injection for the worker tests (never set in production)
     fault_kill_marker: str = _setting("", "tests only: kill the worker reconciling an upload whose name has this")
     fault_kill_attempts: int = _setting(1_000_000, "tests only: ... on its first N attempts", minimum=0)

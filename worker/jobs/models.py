@@ -80,6 +80,8 @@ class JobKind(enum.StrEnum):
     NIGHTLY = "nightly"  # a pick-up of the drop folders
     PART = "part"  # one part of a split month
     REGISTER = "register"  # reading one upload
+    SURVEY_EXPORT = "survey_export"  # a clinic-month's survey submission (worker.survey)
+    SURVEY_AGGREGATE = "survey_aggregate"  # the association's aggregate of the survey inbox
 
 
 class JobStatus(enum.StrEnum):

@@ -14,6 +14,8 @@ from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import session_scope
 from worker.jobs.lifecycle import parts_open
 from worker.jobs.models import ENDED, Job, JobKind, JobStatus, Upload, UploadStatus, utcnow
+from worker.jobs.queue import TaskName
+from worker.jobs.queue import enqueue as enqueue_by_name
 from worker.jobs.register import queue_register
 
 __all__ = ["remove_leftovers", "sweep"]
@@ -64,7 +66,12 @@ def sweep(
         sends = [(job.id, job.kind) for job in jobs]
     for upload_id in uploads:
         queue_register(ctx, upload_id, enqueue_register)
-    by_kind = {JobKind.REGISTER: enqueue_register, JobKind.NIGHTLY: enqueue_pickup}
+    by_kind = {
+        JobKind.REGISTER: enqueue_register,
+        JobKind.NIGHTLY: enqueue_pickup,
+        JobKind.SURVEY_EXPORT: enqueue_by_name(TaskName.SURVEY_EXPORT),
+        JobKind.SURVEY_AGGREGATE: enqueue_by_name(TaskName.SURVEY_AGGREGATE),
+    }
     for job_id, kind in sends:
         enqueue = by_kind.get(kind, enqueue_reconcile)
         if enqueue is not None:

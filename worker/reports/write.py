@@ -30,6 +30,7 @@ from worker.reports.findings_json import write_json
 from worker.reports.marked import MarkedList
 from worker.reports.reclaims import prepare_reclaims
 from worker.reports.stats import Stats
+from worker.reports.survey_counts import survey_counts
 from worker.reports.workbook import write_xlsx
 
 __all__ = ["JSON_NAME", "XLSX_NAME", "write_reports"]
@@ -102,7 +103,8 @@ def write_reports(
             findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims,
             context=context, clinic=clinic, claim_month=claim_month, carried=carried,
         )  # fmt: skip
-        write_json(findings, summary, stats, json_tmp, reclaims, carried)
+        survey = survey_counts(findings, context, claim_month)
+        write_json(findings, summary, stats, json_tmp, reclaims, carried, survey=survey)
         for write_doc, doc_tmp in zip(documents.values(), doc_tmps, strict=True):
             write_doc(doc_tmp)
     for name in set(DOCUMENT_NAMES) - set(documents):
