@@ -7,6 +7,7 @@ replaced per clinic-month, a nightly run is unique per date. The Celery tasks (`
 are thin wrappers over these functions; messages are sent by task name (``queue``).
 """
 
+from worker.jobs.accounts import AuditEvent, Clinic, Role, User
 from worker.jobs.context import Context, Enqueue, EnqueueLater, dispose_engines
 from worker.jobs.database import Engine, Session, make_engine, session_scope, upgrade
 from worker.jobs.drop_folder import nightly, queue_pickup, run_pickup, scan_drop_folders
@@ -36,6 +37,10 @@ from worker.jobs.sweeper import remove_leftovers, sweep
 from worker.jobs.upload_store import store_upload
 
 __all__ = [
+    "AuditEvent",
+    "Clinic",
+    "Role",
+    "User",
     "MAX_LOST_WORKERS",
     "ClerkStatus",
     "Context",
