@@ -37,12 +37,10 @@ from worker.jobs.sweeper import remove_leftovers, sweep
 from worker.jobs.upload_store import store_upload
 
 __all__ = [
-    "AuditEvent",
-    "Clinic",
-    "Role",
-    "User",
     "MAX_LOST_WORKERS",
+    "AuditEvent",
     "ClerkStatus",
+    "Clinic",
     "Context",
     "CorrectionList",
     "Delivery",
@@ -57,6 +55,7 @@ __all__ = [
     "JobStatus",
     "NightlyRun",
     "NightlyStatus",
+    "Role",
     "Session",
     "StatusReport",
     "TaskName",
@@ -64,6 +63,7 @@ __all__ = [
     "Upload",
     "UploadSource",
     "UploadStatus",
+    "User",
     "accept_upload",
     "celery_app",  # the Celery application (a module, imported where a worker or a sender needs it)
     "celery_context",
