@@ -78,7 +78,7 @@ class Settings:
         kind="auto, celery, inprocess",
     )
     web_job_threads: int = _setting(2, "in-process mode: jobs run at the same time", minimum=1)
-    web_session_minutes: float = _setting(30.0, "a login ends after this long without a request (min)", minimum=1)
+    web_session_minutes: float = _setting(30.0, "a login ends after this long without a request (min)", minimum=0.05)
     web_lockout_failures: int = _setting(5, "wrong passwords in a row that lock a login", minimum=1)
     web_lockout_minutes: float = _setting(15.0, "how long a locked login stays locked (min)", minimum=1)
     # fault injection for the worker tests (never set in production)

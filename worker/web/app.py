@@ -109,8 +109,8 @@ def _is_htmx(request: Request[Any, Any, Any]) -> bool:
 def _not_logged_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     if _is_htmx(request):  # a poll after the session expired: the whole page goes to the login
         return _security_headers(Response(content="", status_code=401, headers={"HX-Redirect": "/login"}))
-    expired = request.cookies.get("session") not in (None, "null")
-    return _security_headers(Redirect("/login?expired=1" if expired else "/login"))
+    # the browser drops an expired session's cookie too: the login page says why it may show
+    return _security_headers(Redirect("/login?expired=1"))
 
 
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -19,7 +19,7 @@ COLOURS: Final = {"error": "#c62828", "warning": "#e0a000", "info": "#1e66b0"}
 
 def category_chart(rows: list[tuple[str, str, int, int, int]], width: int = 560) -> Markup:
     """Horizontal stacked bars, one per category: (category, label, error, warning, info)."""
-    bar_h, gap, label_w, top = 18, 8, 230, 4
+    bar_h, gap, label_w, top = 18, 8, 290, 4
     total_max = max((e + w + i for _, _, e, w, i in rows), default=0) or 1
     scale = (width - label_w - 60) / total_max
     height = top + len(rows) * (bar_h + gap) + 4

@@ -26,6 +26,7 @@ __all__ = [
     "MonthSummary",
     "clinic_months",
     "document_path",
+    "has_list",
     "month_returns",
     "month_summary",
     "recent_jobs",
@@ -160,6 +161,11 @@ def _latest_list(engine: Engine, clinic_id: str, month: str) -> CorrectionList |
             .order_by(CorrectionList.id.desc())
             .limit(1)
         )
+
+
+def has_list(engine: Engine, clinic_id: str, month: str) -> bool:
+    """Whether the clinic has a correction list of ``month`` (its pages exist)."""
+    return _latest_list(engine, clinic_id, month) is not None
 
 
 @lru_cache(maxsize=32)

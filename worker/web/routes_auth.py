@@ -30,7 +30,8 @@ def home_of(user: SessionUser) -> str:
 
 @get("/login", dependencies={})
 async def login_page(request: Request[Any, Any, Any], expired: int = 0) -> Template:
-    note = "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。" if expired else ""
+    minutes = f"{settings_of(request).web_session_minutes:g}"
+    note = f"ログインしてください（{minutes}分間操作がないと、自動でログアウトします）。" if expired else ""
     return Template("login.html", context={"error": "", "note": note, "user": None})
 
 

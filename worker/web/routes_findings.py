@@ -17,12 +17,21 @@ from worker.web.accounts import SessionUser
 from worker.web.app import engine_of
 from worker.web.audit import audit
 from worker.web.findings_data import SORTS, FindingFilter, findings_page, patient_findings, patient_of, set_statuses
+from worker.web.month_data import has_list
 from worker.web.routes_months import check_month
 
 __all__ = ["HANDLERS"]
 
 #: multi-valued form fields (the selection's checkboxes) come as lists
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _month_of(request: Request[Any, Any, Any], user: SessionUser, month: str) -> str:
+    """The month, when the clinic has a list of it (otherwise: not found)."""
+    assert user.clinic_id
+    if not has_list(engine_of(request), user.clinic_id, check_month(month)):
+        raise NotFoundException()
+    return month
 
 
 def _filter(request: Request[Any, Any, Any], month: str) -> FindingFilter:
@@ -49,7 +58,7 @@ def _list_context(request: Request[Any, Any, Any], user: SessionUser, month: str
 
 @get("/months/{month:str}/findings")
 async def findings(request: Request[Any, Any, Any], clinic: SessionUser, month: str, page: int = 1) -> Template:
-    context = _list_context(request, clinic, check_month(month), page)
+    context = _list_context(request, clinic, _month_of(request, clinic, month), page)
     if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "worklist":
         return Template("findings_table.html", context=context)
     return Template("findings.html", context=context)
@@ -57,7 +66,7 @@ async def findings(request: Request[Any, Any, Any], clinic: SessionUser, month: 
 
 @post("/months/{month:str}/findings/filter")
 async def set_filter(request: Request[Any, Any, Any], clinic: SessionUser, month: str, data: Form) -> Redirect:
-    check_month(month)
+    _month_of(request, clinic, month)
     flt = FindingFilter.clean({} if data.get("clear") else data)
     session = dict(request.session or {})
     filters = dict(session.get("filters") or {})
@@ -73,7 +82,7 @@ async def set_status(
 ) -> Template | Redirect:
     """One finding (``key`` with ``note``) or the selection (``keys``, the note kept)."""
     assert clinic.clinic_id
-    check_month(month)
+    _month_of(request, clinic, month)
     status = str(data.get("status") or "")
     if status not in set(ClerkStatus):
         raise NotFoundException()

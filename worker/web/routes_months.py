@@ -78,7 +78,7 @@ def display_name(raw: str | None) -> str:
 async def upload(
     request: Request[Any, Any, Any],
     clinic: SessionUser,
-    data: Annotated[list[UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Template:
     """Each file: stored once by content, its register job queued; the result per file."""
     assert clinic.clinic_id
@@ -88,7 +88,9 @@ async def upload(
     job_ids: list[int] = []
     tmp_dir = settings.data_dir / "uploads" / ".tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    for f in data if isinstance(data, list) else [data]:
+    sent = data.get("files")
+    files = [f for f in (sent if isinstance(sent, list) else [sent]) if isinstance(f, UploadFile) and f.filename]
+    for f in files:
         name = display_name(f.filename)
         fd, tmp_name = tempfile.mkstemp(prefix="web-", suffix=".part", dir=tmp_dir)
         tmp = Path(tmp_name)
