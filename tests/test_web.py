@@ -18,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from web_server import CHROMIUM, PASSWORD, ROOT, Server, add_user, henrei_env, serve
+from web_server import CHROMIUM, PASSWORD, ROOT, Server, add_user, henrei_env, screenshot, serve
 
 pw = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -36,6 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     add_user(env, "clerk-a", "clinic-a", clinic_name="Aクリニック")
     add_user(env, "clerk-b", "clinic-b", clinic_name="Bクリニック")
     add_user(env, "clerk-c", "clinic-c")
+    add_user(env, "vendor", None, role="vendor_admin")
     with serve(data) as s:
         yield s
 
@@ -51,10 +52,12 @@ def browser() -> Iterator[Any]:
 def login(browser: Any, server: Server, user: str) -> Any:
     page = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True).new_page()
     page.goto(server.url + "/login")
+    if user == "clerk-a":
+        screenshot(page, "login")
     page.fill("input[name=login]", user)
     page.fill("input[name=password]", PASSWORD[user])
     page.click("button.primary")
-    page.wait_for_url(server.url + "/")
+    page.wait_for_url(server.url + ("/vendor" if user == "vendor" else "/"))
     return page
 
 
@@ -68,6 +71,7 @@ def clinic_a(browser: Any, server: Server) -> Any:
     page = login(browser, server, "clerk-a")
     files = sorted(p for p in SAMPLES.glob("2026-*/*") if p.is_file())
     page.set_input_files("#file-input", [str(p) for p in files])
+    screenshot(page, "home-empty")
     page.click("#upload-button")
     result = page.locator("#upload-result")
     for p in files:
@@ -79,6 +83,7 @@ def clinic_a(browser: Any, server: Server) -> Any:
         timeout=120_000,
     )
     text = result.inner_text()
+    screenshot(page, "upload-done")
     assert "失敗" not in text, text
     assert "レセプト一覧 327行" in text and "券面情報 312行" in text and "返戻一覧" in text
     assert re.search(r"照合\s+2026-10\s+完了", text), text
@@ -93,7 +98,10 @@ def test_clerk_uploads_works_the_findings_and_downloads_the_workbook(
     clinic_a: Any, server: Server, tmp_path: Path
 ) -> None:
     page = clinic_a
+    page.goto(f"{server.url}/")
+    screenshot(page, "home")
     page.goto(f"{server.url}/months/{MONTH}")
+    screenshot(page, "month")
     assert page.title() == "2026-10 診療分 — henrei 返戻チェック"
     tiles = page.locator(".tiles").inner_text()
     assert "327件" in tiles and "円" in tiles
@@ -121,6 +129,7 @@ def test_clerk_uploads_works_the_findings_and_downloads_the_workbook(
     assert row.locator("select[name=status]").input_value() == "対応済"
     assert row.locator("input[name=note]").input_value() == "レセコンで保険者番号を修正"
     assert "clerk-a" in row.locator(".status-cell .muted").inner_text()
+    screenshot(page, "findings-filtered")
 
     # a selection at once
     page.click("text=条件を消す")
@@ -133,15 +142,18 @@ def test_clerk_uploads_works_the_findings_and_downloads_the_workbook(
     with db(server).connect() as c:
         statuses = dict(c.execute(sa.text("SELECT status, count(*) FROM finding_statuses GROUP BY status")).all())
     assert statuses == {"対応済": 1, "対応中": 2}
+    screenshot(page, "findings")
 
     # the patient page: every finding of the patient, the URL names the finding, not the patient
     page.click(f"tr:has(input[name=key][value='{key}']) td:nth-child(3) a")
     assert "患者ID" in page.locator("h1").inner_text()
     assert page.url.endswith(f"/findings/{key}/patient")
+    screenshot(page, "patient")
 
     # September's returns (received in October) are on September's list, with their claims
     page.goto(f"{server.url}/months/2026-09/returns")
     assert page.locator("table.returns tbody tr").count() == 13
+    screenshot(page, "returns")
 
     page.goto(f"{server.url}/months/{MONTH}")
     with page.expect_download() as dl:
@@ -186,6 +198,19 @@ def test_another_clinic_gets_nothing_of_clinic_a(clinic_a: Any, browser: Any, se
         assert c.execute(sa.text("SELECT count(*) FROM finding_statuses WHERE status = '対象外'")).scalar() == 0
     # the vendor page is not a clerk's
     assert req.get(server.url + "/vendor").status == 403
+    b.goto(f"{server.url}/months/{MONTH}")
+    screenshot(b, "not-found")
+
+
+def test_the_vendor_admin_sees_job_health_across_clinics_but_no_findings(
+    clinic_a: Any, browser: Any, server: Server
+) -> None:
+    v = login(browser, server, "vendor")
+    row = v.locator("tr", has_text="clinic-a").inner_text()
+    assert "Aクリニック" in row and re.search(r"\b[1-9]\d*\b", row)
+    screenshot(v, "vendor")
+    for url in ("/", f"/months/{MONTH}", f"/months/{MONTH}/findings", f"/months/{MONTH}/documents/corrections"):
+        assert v.request.get(server.url + url).status == 403, url
 
 
 def test_a_post_without_the_csrf_token_is_refused(clinic_a: Any, server: Server) -> None:
@@ -237,6 +262,8 @@ def test_repeated_bad_passwords_lock_the_login(browser: Any, server: Server) -> 
     page.click("button.primary")
     assert "ロックされています" in page.locator(".error-box").inner_text()
     assert page.url.endswith("/login")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    screenshot(page, "login-locked")
     page.close()
 
 

@@ -18,7 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HENREI = [sys.executable, "-m", "worker.cli"]
 CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = {"clerk-a": "password-a-123", "clerk-b": "password-b-123", "clerk-c": "password-c-123"}
+PASSWORD = {
+    "clerk-a": "password-a-123",
+    "clerk-b": "password-b-123",
+    "clerk-c": "password-c-123",
+    "vendor": "password-v-123",
+}
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,22 @@ def henrei_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def add_user(env: dict[str, str], login: str, clinic: str, role: str = "clerk", clinic_name: str = "") -> None:
-    args = [*HENREI, "users", "add", login, "--role", role, "--clinic", clinic, "--password-stdin"]
+def add_user(env: dict[str, str], login: str, clinic: str | None, role: str = "clerk", clinic_name: str = "") -> None:
+    args = [*HENREI, "users", "add", login, "--role", role, "--password-stdin"]
+    if clinic:
+        args += ["--clinic", clinic]
     if clinic_name:
         args += ["--clinic-name", clinic_name]
     done = subprocess.run(args, input=PASSWORD[login] + "\n", env=env, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def screenshot(page: object, name: str) -> None:
+    """With HENREI_TEST_SCREENSHOTS=<folder>: the page at 1366×768 as <folder>/web-<name>.png
+    (the README's pictures: ``HENREI_TEST_SCREENSHOTS=docs/images pytest tests/test_web.py``)."""
+    folder = os.environ.get("HENREI_TEST_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"web-{name}.png"))  # type: ignore[attr-defined]
 
 
 @contextmanager

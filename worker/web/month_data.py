@@ -258,7 +258,12 @@ def month_summary(engine: Engine, data_dir: Path, clinic_id: str, month: str) ->
         returns_predicted_share=ret.get("predicted_share") if ret else None,
         read=read,
         missing=missing,
-        warnings=[str(w.get("message", "")) for w in summary.get("warnings") or []],
+        # the warnings of this month (a list also reads its earlier months: theirs are not shown)
+        warnings=[
+            str(w.get("message", ""))
+            for w in summary.get("warnings") or []
+            if not w.get("months") or month in w.get("months")
+        ],
         last_months=[(m, int(series.get(m, 0))) for m in months],
     )
 
