@@ -37,6 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     add_user(env, "clerk-b", "clinic-b", clinic_name="Bクリニック")
     add_user(env, "clerk-c", "clinic-c")
     add_user(env, "vendor", None, role="vendor_admin")
+    add_user(env, "admin-a", "clinic-a", role="clinic_admin")
+    add_user(env, "admin-b", "clinic-b", role="clinic_admin")
     with serve(data) as s:
         yield s
 
@@ -286,3 +288,37 @@ def test_an_idle_session_ends_and_the_session_id_changes_at_login(browser: Any, 
         assert page.url.startswith(s.url + "/login")
         assert "自動でログアウトします" in page.content()
         ctx.close()
+
+
+def test_a_clinic_admin_adds_a_clerk_and_unlocks_only_their_own_clinics_users(browser: Any, server: Server) -> None:
+    admin = login(browser, server, "admin-a")
+    admin.click("text=利用者の管理")
+    admin.fill("input[name=login]", "clerk-a2")
+    admin.fill("input[name=display_name]", "受付 二郎")
+    admin.fill("input[name=password]", "password-a2-123")
+    admin.click("text=追加する")
+    assert "追加しました" in admin.locator(".ok-box").inner_text()
+    assert "受付 二郎" in admin.locator("table").inner_text()
+    screenshot(admin, "users")
+    with db(server).connect() as c:
+        a2 = c.execute(sa.text("SELECT id, clinic_id, role FROM users WHERE login = 'clerk-a2'")).one()
+        # lock clerk-a2 as five bad passwords would
+        c.execute(sa.text("UPDATE users SET locked_until = '2999-01-01 00:00:00' WHERE id = :i"), {"i": a2.id})
+        c.commit()
+    assert (a2.clinic_id, a2.role) == ("clinic-a", "clerk")
+    other = login(browser, server, "admin-b")
+    assert "clerk-a2" not in other.goto(server.url + "/users").text()  # type: ignore[union-attr]
+    token = other.locator("input[name=_csrf_token]").first.get_attribute("value")
+    r = other.request.post(f"{server.url}/users/{a2.id}/unlock", headers={"x-csrftoken": token})
+    assert r.status == 404
+    admin.goto(server.url + "/users")
+    admin.click("text=ロックを解除")
+    with db(server).connect() as c:
+        assert c.execute(sa.text("SELECT locked_until FROM users WHERE id = :i"), {"i": a2.id}).scalar() is None
+    clerk = browser.new_page()
+    clerk.goto(server.url + "/login")
+    clerk.fill("input[name=login]", "clerk-a2")
+    clerk.fill("input[name=password]", "password-a2-123")
+    clerk.click("button.primary")
+    clerk.wait_for_url(server.url + "/")
+    assert clerk.request.get(server.url + "/users").status == 403  # a clerk manages nobody

@@ -23,6 +23,8 @@ PASSWORD = {
     "clerk-b": "password-b-123",
     "clerk-c": "password-c-123",
     "vendor": "password-v-123",
+    "admin-a": "password-aa-123",
+    "admin-b": "password-bb-123",
 }
 
 

@@ -127,6 +127,13 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return _security_headers(page)
 
 
+async def _forget_expired_sessions(app: Litestar) -> None:
+    """Remove the session files of logins that expired while the page was stopped."""
+    store = app.stores.get("sessions")
+    if isinstance(store, FileStore):
+        await store.delete_expired()
+
+
 def jst(value: datetime | None) -> str:
     """A stored UTC time as the clerk reads it (Japan time)."""
     if value is None:
@@ -141,7 +148,7 @@ def _filters(engine: JinjaTemplateEngine) -> None:
 
 def create_app(settings: Settings, runner: JobRunner | None = None) -> Litestar:
     """The page for ``settings`` (its data folder and database); jobs go to ``runner``."""
-    from worker.web import routes_admin, routes_auth, routes_findings, routes_months
+    from worker.web import routes_admin, routes_auth, routes_findings, routes_months, routes_users
 
     runner = runner or JobRunner(settings)
     https = settings.web_https == "on"
@@ -161,6 +168,7 @@ def create_app(settings: Settings, runner: JobRunner | None = None) -> Litestar:
             *routes_months.HANDLERS,
             *routes_findings.HANDLERS,
             *routes_admin.HANDLERS,
+            *routes_users.HANDLERS,
             create_static_files_router(path="/static", directories=[HERE / "static"], send_as_attachment=False),
         ],
         middleware=[sessions.middleware],
@@ -174,6 +182,7 @@ def create_app(settings: Settings, runner: JobRunner | None = None) -> Litestar:
         exception_handlers={NotAuthorizedException: _not_logged_in, HTTPException: _error_page, Exception: _error_page},
         state=State({"settings": settings, "runner": runner}),
         request_max_body_size=settings.max_file_mb * 1024 * 1024 * 10,
+        on_startup=[_forget_expired_sessions],
         on_shutdown=[runner.close],
         debug=False,
     )
