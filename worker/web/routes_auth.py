@@ -45,13 +45,14 @@ async def login(request: Request[Any, Any, Any], data: Form) -> Template | Redir
         if outcome == LoginOutcome.LOCKED:
             error = (
                 f"パスワードを続けて間違えたため、このログイン名は{settings.web_lockout_minutes:g}分間ロックされています。"
-                "時間をおいてから、もう一度お試しください。"
+                "時間をおいてから、もう一度お試しください（医療機関の管理者は「利用者の管理」で解除できます）。"
             )
         else:
             error = "ログイン名またはパスワードが違います。"
         action = "login_locked" if outcome == LoginOutcome.LOCKED else "login_failed"
         audit(engine, login_name or "-", None, action, user_id=user_id)
-        return Template("login.html", context={"error": error, "note": "", "user": None}, status_code=401)
+        context = {"error": error, "note": "", "user": None, "login": login_name}
+        return Template("login.html", context=context, status_code=401)
     request.set_session({"user_id": user.id})
     rotate_session(request)
     audit(engine, user.login, user.clinic_id, "login", user_id=user.id)
