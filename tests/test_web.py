@@ -68,11 +68,13 @@ def db(server: Server) -> sa.Engine:
 
 
 @pytest.fixture(scope="module")
-def clinic_a(browser: Any, server: Server) -> Any:
-    """Clerk A logged in, the two sample months uploaded (dropped as files) and reconciled."""
+def clinic_a(browser: Any, server: Server, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Clerk A logged in, the two sample months uploaded (with a broken file) and reconciled."""
     page = login(browser, server, "clerk-a")
     files = sorted(p for p in SAMPLES.glob("2026-*/*") if p.is_file())
-    page.set_input_files("#file-input", [str(p) for p in files])
+    broken = tmp_path_factory.mktemp("broken") / "壊れたファイル.xlsx"
+    broken.write_bytes(b"PK\x03\x04 this is not a workbook")
+    page.set_input_files("#file-input", [str(p) for p in [*files, broken]])
     screenshot(page, "home-empty")
     page.click("#upload-button")
     result = page.locator("#upload-result")
@@ -86,7 +88,10 @@ def clinic_a(browser: Any, server: Server) -> Any:
     )
     text = result.inner_text()
     screenshot(page, "upload-done")
-    assert "失敗" not in text, text
+    # the broken file failed with its reason in Japanese; every other file was read
+    failed = result.locator("tr.failed")
+    assert failed.count() == 1 and "壊れたファイル.xlsx" in failed.inner_text(), text
+    assert re.search(r"[ぁ-んァ-ン一-龥]{4,}", failed.locator("td").nth(3).inner_text())
     assert "レセプト一覧 327行" in text and "券面情報 312行" in text and "返戻一覧" in text
     assert re.search(r"照合\s+2026-10\s+完了", text), text
     # the same files again are one upload
@@ -157,7 +162,13 @@ def test_clerk_uploads_works_the_findings_and_downloads_the_workbook(
     assert page.locator("table.returns tbody tr").count() == 13
     screenshot(page, "returns")
 
+    # the statuses set here go into the workbook when the month's documents are made again
     page.goto(f"{server.url}/months/{MONTH}")
+    assert "状態を変えた指摘が 3件" in page.locator("form.warn-box").inner_text()
+    page.click("text=書類を作り直す")
+    page.locator(".jobs tr.done").wait_for(timeout=120_000)
+    page.reload()
+    assert page.locator("form.warn-box").count() == 0
     with page.expect_download() as dl:
         page.click("text=訂正リスト（Excel）")
     path = tmp_path / "corrections.xlsx"
@@ -165,6 +176,8 @@ def test_clerk_uploads_works_the_findings_and_downloads_the_workbook(
     assert dl.value.suggested_filename == f"corrections_{MONTH}.xlsx"
     wb = openpyxl.load_workbook(path, read_only=True)
     assert "指摘一覧" in wb.sheetnames and "概要" in wb.sheetnames
+    cells = {str(v) for row in wb["指摘一覧"].iter_rows(values_only=True) for v in row if v is not None}
+    assert "対応済" in cells and "レセコンで保険者番号を修正" in cells
 
 
 def test_another_clinic_gets_nothing_of_clinic_a(clinic_a: Any, browser: Any, server: Server) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "clinic_months",
     "document_path",
     "has_list",
+    "marks_after_list",
     "month_returns",
     "month_summary",
     "recent_jobs",
@@ -166,6 +167,22 @@ def _latest_list(engine: Engine, clinic_id: str, month: str) -> CorrectionList |
 def has_list(engine: Engine, clinic_id: str, month: str) -> bool:
     """Whether the clinic has a correction list of ``month`` (its pages exist)."""
     return _latest_list(engine, clinic_id, month) is not None
+
+
+def marks_after_list(engine: Engine, clinic_id: str, month: str) -> int:
+    """How many of the month's findings had their status changed after its list was written
+    (the downloaded workbook does not show them until the list is made again)."""
+    cl = _latest_list(engine, clinic_id, month)
+    if cl is None:
+        return 0
+    with session_scope(engine) as s:
+        n = s.scalar(
+            select(func.count())
+            .select_from(FindingStatus)
+            .join(Finding, Finding.key == FindingStatus.key)
+            .where(Finding.clinic_id == clinic_id, Finding.run_month == month, FindingStatus.changed_at > cl.created_at)
+        )
+    return int(n or 0)
 
 
 @lru_cache(maxsize=32)

@@ -14,7 +14,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body
-from litestar.response import File, Template
+from litestar.response import File, Redirect, Template
 
 from worker.jobs import accept_upload
 from worker.web.accounts import SessionUser
@@ -25,6 +25,7 @@ from worker.web.month_data import (
     DOCUMENTS,
     clinic_months,
     document_path,
+    marks_after_list,
     month_returns,
     month_summary,
     recent_jobs,
@@ -155,6 +156,8 @@ async def month_view(request: Request[Any, Any, Any], clinic: SessionUser, month
         request,
         clinic,
         s=summary,
+        marks_after=marks_after_list(engine_of(request), clinic.clinic_id, month),
+        rebuilding=job if (job := request.query_params.get("job", "")).isdigit() else "",
         chart=category_chart(summary.by_category),
         months=months_chart(summary.last_months, month),
         documents={
@@ -164,6 +167,17 @@ async def month_view(request: Request[Any, Any, Any], clinic: SessionUser, month
         },
     )
     return Template("month.html", context=context)
+
+
+@post("/months/{month:str}/rebuild")
+async def rebuild(request: Request[Any, Any, Any], clinic: SessionUser, month: str) -> Redirect:
+    """Make the month's documents again, with the statuses set on the page since."""
+    assert clinic.clinic_id
+    if month_summary(engine_of(request), settings_of(request).data_dir, clinic.clinic_id, check_month(month)) is None:
+        raise NotFoundException()
+    job_id = _runner(request).rebuild(clinic.clinic_id, month)
+    audit(engine_of(request), clinic.login, clinic.clinic_id, "rebuild", month=month, job_id=job_id)
+    return Redirect(f"/months/{month}?job={job_id}")
 
 
 @get("/months/{month:str}/returns")
@@ -187,4 +201,4 @@ async def download(request: Request[Any, Any, Any], clinic: SessionUser, month: 
     return File(path, filename=f"{stem}_{month}.{suffix}", content_disposition_type="attachment")
 
 
-HANDLERS = [home, upload, jobs_fragment, month_view, returns_view, download]
+HANDLERS = [home, upload, jobs_fragment, month_view, rebuild, returns_view, download]

@@ -23,6 +23,7 @@ from worker.jobs import (
     celery_context,
     enqueue,
     fail_job,
+    queue_reconcile,
     queue_register,
     run_reconcile,
     run_register,
@@ -88,6 +89,12 @@ class JobRunner:
     def submit(self, upload_id: int) -> int:
         """Queue the upload's register job; returns its ID."""
         return queue_register(self.ctx, upload_id, self._send_register)
+
+    def rebuild(self, clinic_id: str, month: str) -> int:
+        """Queue the clinic-month's reconcile job again (its list then carries the statuses
+        set since); returns its ID."""
+        send = enqueue(TaskName.RECONCILE) if self.mode == JobMode.CELERY else self._submitter(run_reconcile)
+        return queue_reconcile(self.ctx, clinic_id, month, send)
 
     def close(self) -> None:
         self._stop.set()
