@@ -15,6 +15,7 @@ from worker.web.chart import category_chart, months_chart
 from worker.web.clinic_ids import canonical_clinic_id
 from worker.web.findings_data import PAGE_SIZE, FindingFilter, findings_page, patient_of, set_statuses
 from worker.web.routes_months import display_name
+from worker.web.runner import JobMode, JobRunner, broker_answers
 
 
 @pytest.fixture
@@ -109,3 +110,21 @@ def test_charts_escape_their_text_and_carry_no_script_or_style() -> None:
     assert svg.count("<rect") == 3
     months = str(months_chart([(f"2026-{m:02d}", m) for m in range(1, 13)], "2026-12"))
     assert months.count("<rect") == 12 and "12月" in months and "2026年" in months
+
+
+def test_with_no_broker_the_jobs_run_in_the_pages_process(tmp_path: Path) -> None:
+    assert not broker_answers("redis://127.0.0.1:1/0", timeout=0.5)
+    assert not broker_answers("")
+    runner = JobRunner(Settings(data_dir=tmp_path, broker_url="redis://127.0.0.1:1/0"))  # web_jobs=auto
+    try:
+        assert runner.mode == JobMode.INPROCESS and "このパソコン" in runner.mode_ja
+    finally:
+        runner.close()
+
+
+def test_with_a_broker_that_answers_the_jobs_go_to_celery(tmp_path: Path) -> None:
+    url = "redis://127.0.0.1:6379/13"
+    if not broker_answers(url):
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/services.sh starts it)")
+    runner = JobRunner(Settings(data_dir=tmp_path, broker_url=url))
+    assert runner.mode == JobMode.CELERY and "Celery" in runner.mode_ja
