@@ -61,7 +61,7 @@ async def home(request: Request[Any, Any, Any], clinic: SessionUser) -> Template
         request,
         clinic,
         months=clinic_months(engine, clinic.clinic_id),
-        jobs=recent_jobs(engine, clinic.clinic_id, limit=12),
+        jobs=recent_jobs(engine, clinic.clinic_id, limit=8),
         max_mb=settings_of(request).max_file_mb,
     )
     return Template("home.html", context=context)
@@ -136,7 +136,10 @@ async def jobs_fragment(request: Request[Any, Any, Any], clinic: SessionUser, id
     assert clinic.clinic_id
     wanted = [int(x) for x in ids.split(",") if x.isdigit()][:50] if ids else None
     engine = engine_of(request)
-    jobs = upload_jobs(engine, clinic.clinic_id, wanted) if wanted else recent_jobs(engine, clinic.clinic_id, limit=12)
+    if not wanted:  # the home page's right column: months and the latest jobs
+        context = {"months": clinic_months(engine, clinic.clinic_id), "jobs": recent_jobs(engine, clinic.clinic_id, 8)}
+        return Template("home_status.html", context=context)
+    jobs = upload_jobs(engine, clinic.clinic_id, wanted)
     missing: dict[str, list[str]] = {}
     for month in sorted({j.month for j in jobs if j.kind == "照合" and j.done and j.month}):
         summary = month_summary(engine, settings_of(request).data_dir, clinic.clinic_id, month)
