@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from worker.jobs.models import Base, EnumText, JSONDict, UTCDateTime, utcnow
+from worker.jobs.models import Base, EnumText, JSONDict, UTCDateTime, _one_of, utcnow
 
 __all__ = ["AuditEvent", "Clinic", "Role", "User"]
 
@@ -32,10 +32,6 @@ class Role(enum.StrEnum):
     CLINIC_ADMIN = "clinic_admin"
     VENDOR_ADMIN = "vendor_admin"
     ASSOCIATION = "association"
-
-
-def _one_of(column: str, values: list[str]) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class Clinic(Base):
