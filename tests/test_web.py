@@ -208,6 +208,9 @@ def test_another_clinic_gets_nothing_of_clinic_a(clinic_a: Any, browser: Any, se
     for form in ({"key": keys[0], "status": "対象外", "note": "x"}, {"keys": keys, "status": "対象外"}):
         r = req.post(f"{server.url}/months/{MONTH}/findings/status", form=form, headers={"x-csrftoken": token})
         assert r.status == 404
+    for url in (f"/months/{MONTH}/rebuild", f"/months/{MONTH}/findings/filter"):
+        r = req.post(server.url + url, form={"category": "returned"}, headers={"x-csrftoken": token})
+        assert r.status == 404, url
     with db(server).connect() as c:
         assert c.execute(sa.text("SELECT count(*) FROM finding_statuses")).scalar() == before
         assert c.execute(sa.text("SELECT count(*) FROM finding_statuses WHERE status = '対象外'")).scalar() == 0
