@@ -82,6 +82,21 @@ class Settings:
     survey_clinics: str = _setting(
         "", "TOML file of the clinics taking part in association surveys (empty: none)", kind="file"
     )
+    # the clerks' web page (henrei serve)
+    web_host: str = _setting(
+        "127.0.0.1", "address `henrei serve` listens on (0.0.0.0: the whole network)", kind="address"
+    )
+    web_port: int = _setting(8000, "port `henrei serve` listens on", minimum=1)
+    web_https: str = _setting("off", "on: the page is served behind HTTPS (Secure cookies, HSTS)", kind="on, off")
+    web_jobs: str = _setting(
+        "auto",
+        "where the page's jobs run: auto = Celery when the broker answers, else in-process",
+        kind="auto, celery, inprocess",
+    )
+    web_job_threads: int = _setting(2, "in-process mode: jobs run at the same time", minimum=1)
+    web_session_minutes: float = _setting(30.0, "a login ends after this long without a request (min)", minimum=0.05)
+    web_lockout_failures: int = _setting(5, "wrong passwords in a row that lock a login", minimum=1)
+    web_lockout_minutes: float = _setting(15.0, "how long a locked login stays locked (min)", minimum=1)
     # fault injection for the worker tests (never set in production)
     fault_kill_marker: str = _setting("", "tests only: kill the worker reconciling an upload whose name has this")
     fault_kill_attempts: int = _setting(1_000_000, "tests only: ... on its first N attempts", minimum=0)

@@ -7,6 +7,7 @@ replaced per clinic-month, a nightly run is unique per date. The Celery tasks (`
 are thin wrappers over these functions; messages are sent by task name (``queue``).
 """
 
+from worker.jobs.accounts import AuditEvent, Clinic, Role, User
 from worker.jobs.context import Context, Enqueue, EnqueueLater, dispose_engines
 from worker.jobs.database import Engine, Session, make_engine, session_scope, upgrade
 from worker.jobs.drop_folder import nightly, queue_pickup, run_pickup, scan_drop_folders
@@ -39,7 +40,9 @@ from worker.jobs.upload_store import store_upload
 
 __all__ = [
     "MAX_LOST_WORKERS",
+    "AuditEvent",
     "ClerkStatus",
+    "Clinic",
     "Context",
     "CorrectionList",
     "Delivery",
@@ -54,6 +57,7 @@ __all__ = [
     "JobStatus",
     "NightlyRun",
     "NightlyStatus",
+    "Role",
     "Session",
     "SettlementMark",
     "StatusReport",
@@ -62,6 +66,7 @@ __all__ = [
     "Upload",
     "UploadSource",
     "UploadStatus",
+    "User",
     "accept_upload",
     "celery_app",  # the Celery application (a module, imported where a worker or a sender needs it)
     "celery_context",

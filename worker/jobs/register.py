@@ -45,11 +45,17 @@ def cache_dir(ctx: Context, sha256: str) -> Path:
 
 
 def accept_upload(
-    ctx: Context, clinic_id: str, path: Path, *, source: UploadSource = UploadSource.UPLOAD
+    ctx: Context,
+    clinic_id: str,
+    path: Path,
+    *,
+    source: UploadSource = UploadSource.UPLOAD,
+    original_name: str | None = None,
 ) -> tuple[int, bool]:
-    """Store a file once by content; returns (upload id, whether it is new)."""
+    """Store a file once by content; returns (upload id, whether it is new). ``original_name``
+    (the name the clerk's file had; default: the path's) is shown, never used as a path."""
     with session_scope(ctx.engine) as s:
-        upload, created = store_upload(s, ctx.data_dir, clinic_id, path, source=source)
+        upload, created = store_upload(s, ctx.data_dir, clinic_id, path, source=source, original_name=original_name)
         s.flush()
         return upload.id, created
 
@@ -132,8 +138,10 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
             log.warning("upload %s failed to read", upload_id)
             return []
         by_kind: dict[str, set[str]] = {}
+        rows: dict[str, int] = {}  # rows per kind of table: what the file held (the web page shows it)
         for t in read:
             by_kind.setdefault(t.kind, set()).update(months_of(t))
+            rows[t.kind] = rows.get(t.kind, 0) + len(t.frame)
         every = sorted(set().union(*by_kind.values()))
         upload.claim_month = every[-1] if every else None
         upload.first_month = every[0] if every else None
@@ -147,7 +155,7 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
         if job is not None:
             job.status, job.finished_at = JobStatus.DONE, utcnow()
             job.claim_month = upload.claim_month
-            job.result = {"months": months, "jobs": [job_id for job_id, _ in queued]}
+            job.result = {"months": months, "jobs": [job_id for job_id, _ in queued], "tables": rows}
             if waiting:
                 job.result["returns_waiting"] = waiting
     return [job_id for job_id, send in queued if send]
