@@ -27,10 +27,18 @@ from worker.engine.keys import DEFAULT_CLERK_STATUS, finding_keys
 from worker.jobs.context import Context
 from worker.jobs.database import Session, session_scope
 from worker.jobs.findings_store import set_finding_status
-from worker.jobs.models import Finding, FindingStatus, Job, JobStatus, Upload, UploadStatus, utcnow
+from worker.jobs.models import Finding, FindingStatus, Job, JobStatus, SettlementMark, Upload, UploadStatus, utcnow
 from worker.reports import NotMarkedListError, Statuses, is_marked_list, read_marked
 
-__all__ = ["chunks", "close_handed_back", "import_marked_list", "is_marked_list", "known_keys", "stored_statuses"]
+__all__ = [
+    "chunks",
+    "close_handed_back",
+    "import_marked_list",
+    "is_marked_list",
+    "known_keys",
+    "stored_marks",
+    "stored_statuses",
+]
 
 log = logging.getLogger(__name__)
 _CHUNK: Final = 500
@@ -41,15 +49,27 @@ def chunks(keys: list[str]) -> Iterable[list[str]]:
         yield keys[i : i + _CHUNK]
 
 
-def stored_statuses(ctx: Context, clinic_id: str, claim_month: str, findings: pd.DataFrame) -> Statuses:
-    """{key: (status, memo)} the database holds for ``findings`` of the clinic's month."""
+def stored_marks(
+    ctx: Context,
+    clinic_id: str,
+    claim_month: str,
+    findings: pd.DataFrame,
+    model: type[FindingStatus] | type[SettlementMark] = FindingStatus,
+) -> Statuses:
+    """{key: (status, memo)} the database holds for ``findings`` of the clinic's month: the
+    findings' statuses (``FindingStatus``) or the settlement list's (``SettlementMark``)."""
     keys = sorted(set(finding_keys(clinic_id, claim_month, findings)))
     out: dict[str, tuple[str, str]] = {}
     with session_scope(ctx.engine) as s:
         for part in chunks(keys):
-            for st in s.scalars(select(FindingStatus).where(FindingStatus.key.in_(part))):
-                out[st.key] = (str(st.status), st.note or "")
+            for key, status, note in s.execute(select(model.key, model.status, model.note).where(model.key.in_(part))):
+                out[key] = (str(status), note or "")
     return out
+
+
+def stored_statuses(ctx: Context, clinic_id: str, claim_month: str, findings: pd.DataFrame) -> Statuses:
+    """{key: (status, memo)} of the clerk's statuses of ``findings`` of the clinic's month."""
+    return stored_marks(ctx, clinic_id, claim_month, findings)
 
 
 def import_marked_list(ctx: Context, upload_id: int, register_job_id: int | None, path: Path, name: str) -> None:

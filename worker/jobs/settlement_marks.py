@@ -17,10 +17,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from worker.engine.keys import finding_keys
 from worker.jobs.context import Context
 from worker.jobs.database import session_scope
-from worker.jobs.marked_lists import chunks, close_handed_back, known_keys
+from worker.jobs.marked_lists import chunks, close_handed_back, known_keys, stored_marks
 from worker.jobs.models import SettlementMark, SettlementStatus, Upload, utcnow
 from worker.reports import NotMarkedListError, Statuses, read_settlement_marks
 
@@ -30,14 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def stored_settlement(ctx: Context, clinic_id: str, claim_month: str, findings: pd.DataFrame) -> Statuses:
-    """{key: (status, memo)} the database holds for ``findings`` of the clinic's month."""
-    keys = sorted(set(finding_keys(clinic_id, claim_month, findings)))
-    out: dict[str, tuple[str, str]] = {}
-    with session_scope(ctx.engine) as s:
-        for part in chunks(keys):
-            for m in s.scalars(select(SettlementMark).where(SettlementMark.key.in_(part))):
-                out[m.key] = (str(m.status), m.note or "")
-    return out
+    """{key: (status, memo)} of the settlement list's marks of ``findings`` of the clinic's month."""
+    return stored_marks(ctx, clinic_id, claim_month, findings, SettlementMark)
 
 
 def import_settlement_list(ctx: Context, upload_id: int, register_job_id: int | None, path: Path, name: str) -> None:
