@@ -39,3 +39,10 @@ if ! command -v soffice >/dev/null || ! command -v pdftotext >/dev/null; then
       libreoffice-calc-nogui poppler-utils fonts-noto-cjk fonts-crosextra-carlito >/dev/null; } \
     || echo "LibreOffice could not be installed: the PDF print test will be skipped" >&2
 fi
+
+# Debian's Chromium for the web page's browser tests (tests/test_web.py drives /usr/bin/chromium
+# with Playwright; no browser is downloaded). Best effort: without it those tests are skipped.
+if [ ! -x /usr/bin/chromium ]; then
+  { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+    || echo "chromium could not be installed: the browser tests will be skipped" >&2
+fi

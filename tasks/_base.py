@@ -17,7 +17,7 @@ from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
-from worker.jobs import Context, Delivery, TaskName, celery_context, fail_job, start_job
+from worker.jobs import Context, Delivery, TaskName, celery_context, fail_job, heartbeat, start_job
 from worker.jobs.celery_app import app
 
 __all__ = ["JobError", "job_task", "periodic_task"]
@@ -86,7 +86,8 @@ def job_task(name: TaskName) -> Callable[[Callable[[Context, int], None]], Task]
         def task(self: Task, job_id: int) -> None:
             ctx = celery_context()
             if start_job(ctx, job_id, delivery(self)):
-                run(ctx, job_id)
+                with heartbeat(ctx, job_id):  # beats while this process works; stops when it dies
+                    run(ctx, job_id)
 
         return task
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from test_storage import db_url  # noqa: F401
 
@@ -200,8 +201,19 @@ def check_month_lists(ctx: service.Context, clinic: str, files: list[Path], out:
         assert data.get("reclaims", []) == want, month
         if "reclaims" in data:
             assert _sheet_rows(xlsx, RECLAIMS_SHEET, RECLAIM_COLUMNS) == len(want), month
+        # the clerk's columns come with the month's list: names as the single run shows them
+        names = _names(xlsx)
+        assert any(name for _, name in names) and names <= _names(single.outputs[0]), month
         lists[month] = frame
     return lists
+
+
+def _names(xlsx: Path) -> set[tuple[str, str]]:
+    """(患者ID, 氏名) of every line of 「指摘一覧」."""
+    rows = CalamineWorkbook.from_path(str(xlsx)).get_sheet_by_name("指摘一覧").to_python()
+    head = [str(v) for v in rows[0]]
+    pid, name = head.index("患者ID"), head.index("氏名")
+    return {(str(r[pid]), str(r[name])) for r in rows[1:] if r[pid] != ""}
 
 
 def test_september_october_and_returns_each_months_list_equals_the_single_run(

@@ -131,3 +131,16 @@ def test_small_inputs_are_read_by_one_reader(tmp_path: Path) -> None:
         fh.truncate(SMALL_INPUT_BYTES)
     assert readers_for(Settings(reader_processes=2), [*small, tmp_path / "big.xlsx"]) == 2
     assert readers_for(Settings(reader_processes=4), [tmp_path / "big.xlsx"]) == 1  # one file, one reader
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """``henrei`` loads the engine, the reports, the jobs and pandas only in the commands that
+    use them (after ``reconcile`` started the readers): its own start stays ~0.1 s."""
+    import subprocess
+
+    code = (
+        "import sys, worker.cli; "
+        "print(' '.join(m for m in ('pandas', 'pyarrow', 'sqlalchemy', 'celery', 'xlsxwriter') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

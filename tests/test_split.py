@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from test_worker import SAMPLES, Env, database_url, make_env, wait_until  # noqa: F401
 
@@ -24,7 +25,7 @@ from worker import jobs as st
 from worker.cli import reconcile
 from worker.config import Settings
 from worker.engine import months, split
-from worker.engine.finding_context import CONTEXT_COLUMNS
+from worker.engine.finding_context import CONTEXT_COLUMNS, LINKED_COLUMNS
 from worker.engine.link import link_returns
 from worker.engine.reconcile import combine, reconcile_stacked
 from worker.reading import read_all
@@ -110,11 +111,13 @@ def test_parts_through_files_equal_single_process_exactly(month_files: list[Path
     assert single.reclaims is not None and combined.reclaims is not None
     pd.testing.assert_frame_equal(combined.reclaims, single.reclaims.reset_index(drop=True))
     assert combined.returns == single.returns
-    # the findings' context (name, kana, 診療日 by origin) is the single process's too; the
-    # linked table's columns (for the inquiry sheets) are not kept for a split month
+    # the findings' context (name, kana, 診療日 and the linked receipts' columns for the
+    # inquiry sheets and the settlement list, by origin) is the single process's too
     assert single.context is not None and combined.context is not None
     key = ["source_file", "sheet", "row"]
-    cols = list(CONTEXT_COLUMNS)
+    cols = [*CONTEXT_COLUMNS, *LINKED_COLUMNS]
+    assert set(cols) <= set(single.context.columns)
+    assert single.context["on_online_ratio"].notna().any()  # the sample's linked values: compared
     pd.testing.assert_frame_equal(
         combined.context[cols].sort_values(key).reset_index(drop=True),
         single.context[cols].sort_values(key).reset_index(drop=True),
@@ -184,6 +187,12 @@ def _wait_and_check_equals_single_process(env: Env, clinic: str, job_id: int, mo
     assert len(lists) == 1
     assert _json_findings(env.settings.data_dir / lists[0].json_path) == _json_findings(single.outputs[1], MONTH)
     assert len(_json_findings(single.outputs[1], MONTH)[1]) == 4  # the month's returns were there to compare
+    # the documents that need the linked receipts (kept by each part for its origins)
+    folder, alone = (env.settings.data_dir / lists[0].xlsx_path).parent, single.outputs[0].parent
+    for name in ("保険者照会票.xlsx", "窓口精算リスト.xlsx"):
+        assert (folder / name).exists() and (alone / name).exists(), name
+    insurers = set(CalamineWorkbook.from_path(str(folder / "保険者照会票.xlsx")).sheet_names)
+    assert insurers and insurers <= set(CalamineWorkbook.from_path(str(alone / "保険者照会票.xlsx")).sheet_names)
     return parts
 
 

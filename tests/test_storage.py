@@ -132,7 +132,7 @@ def _current(engine: Engine) -> str | None:
         return MigrationContext.configure(c).get_current_revision()
 
 
-def _new_job(engine: Engine, clinic: str = "c1", month: str = "2026-10") -> int:
+def _new_job(engine: Engine, clinic: str = "C1", month: str = "2026-10") -> int:
     with session_scope(engine) as s:
         job = Job(kind="reconcile", clinic_id=clinic, claim_month=month, status="running")
         s.add(job)
@@ -191,7 +191,7 @@ def test_upgrade_from_0001_with_jobs_keeps_them_and_downgrades(db_url: str) -> N
                 c.execute(
                     sa.text(
                         "INSERT INTO jobs (kind, clinic_id, claim_month, status, attempts, lost_workers, created_at)"
-                        " VALUES ('reconcile', 'c1', '2026-10', :status, 0, 0, CURRENT_TIMESTAMP)"
+                        " VALUES ('reconcile', 'C1', '2026-10', :status, 0, 0, CURRENT_TIMESTAMP)"
                     ),
                     {"status": status},
                 )
@@ -200,15 +200,45 @@ def test_upgrade_from_0001_with_jobs_keeps_them_and_downgrades(db_url: str) -> N
         with session_scope(e) as s:
             jobs = s.scalars(sa.select(Job).order_by(Job.id)).all()
             assert [(j.id, j.status) for j in jobs] == [(1, "queued"), (3, "done")]
-            s.add(Job(kind="register", clinic_id="c1", upload_id=None))
+            s.add(Job(kind="register", clinic_id="C1", upload_id=None))
         with pytest.raises(IntegrityError), session_scope(e) as s:
-            s.add(Job(kind="reconcile", clinic_id="c1", claim_month="2026-10", status="queued"))
+            s.add(Job(kind="reconcile", clinic_id="C1", claim_month="2026-10", status="queued"))
         with e.begin() as c:
             command.downgrade(alembic_config(c), "0001")
         assert _current(e) == "0001"
         with e.connect() as c:
             kinds = c.execute(sa.text("SELECT kind FROM jobs ORDER BY id")).scalars().all()
         assert kinds == ["reconcile", "reconcile"]
+    finally:
+        e.dispose()
+
+
+def test_upgrade_to_0004_marks_handed_back_lists_and_downgrades(db_url: str) -> None:
+    """0004: a marked list handed back before it was closed as failed; it becomes marked."""
+    from alembic import command
+
+    e = make_engine(db_url)
+    try:
+        with e.begin() as c:
+            command.upgrade(alembic_config(c), "0003")
+        with e.begin() as c:
+            for i, error in enumerate(("訂正リスト「a.xlsx」の状態・メモを読み込みました（変更 3件）。", "読めません")):
+                c.execute(
+                    sa.text(
+                        "INSERT INTO uploads (clinic_id, sha256, original_name, stored_path, size, source, status,"
+                        " error, received_at) VALUES ('C1', :sha, 'a.xlsx', 'x', 1, 'upload', 'failed', :error,"
+                        " CURRENT_TIMESTAMP)"
+                    ),
+                    {"sha": str(i) * 64, "error": error},
+                )
+        upgrade(e)
+        with e.connect() as c:
+            assert c.execute(sa.text("SELECT status FROM uploads ORDER BY id")).scalars().all() == ["marked", "failed"]
+        with e.begin() as c:
+            command.downgrade(alembic_config(c), "0003")
+        with e.connect() as c:
+            assert c.execute(sa.text("SELECT status FROM uploads ORDER BY id")).scalars().all() == ["failed", "failed"]
+            assert "settlement_statuses" not in sa.inspect(c).get_table_names()
     finally:
         e.dispose()
 
@@ -247,16 +277,16 @@ def test_store_upload_dedupes_by_content_per_clinic(engine: Engine, tmp_path: Pa
     sha = hashlib.sha256(src.read_bytes()).hexdigest()
 
     with session_scope(engine) as s:
-        first, created1 = store_upload(s, data, "clinic-a", src)
+        first, created1 = store_upload(s, data, "CLINIC-A", src)
     with session_scope(engine) as s:
-        second, created2 = store_upload(s, data, "clinic-a", copy, source="drop")
-        third, created3 = store_upload(s, data, "clinic-b", src, original_name="other.xlsx")
+        second, created2 = store_upload(s, data, "CLINIC-A", copy, source="drop")
+        third, created3 = store_upload(s, data, "CLINIC-B", src, original_name="other.xlsx")
 
     assert (created1, created2, created3) == (True, False, True)
     assert second.id == first.id and third.id != first.id
     assert first.sha256 == sha and first.size == src.stat().st_size
     assert first.original_name == "レセプト一覧.XLSX" and first.source == "upload" and first.status == "accepted"
-    assert first.stored_path == f"uploads/clinic-a/{sha[:2]}/{sha}.xlsx"
+    assert first.stored_path == f"uploads/CLINIC-A/{sha[:2]}/{sha}.xlsx"
     assert (data / first.stored_path).read_bytes() == src.read_bytes()
     assert first.received_at.tzinfo is not None and first.received_at.utcoffset() == UTC.utcoffset(None)
     with session_scope(engine) as s:
@@ -284,7 +314,7 @@ def test_store_upload_from_several_processes_at_once_is_one_row(engine: Engine, 
         e = make_engine(sys.argv[1])
         time.sleep(max(0.0, start_at - time.time()))
         with session_scope(e) as s:
-            up, created = store_upload(s, Path(sys.argv[2]), "clinic-a", Path(sys.argv[3]))
+            up, created = store_upload(s, Path(sys.argv[2]), "CLINIC-A", Path(sys.argv[3]))
         print(up.id, created)
         """,
         4,
@@ -304,7 +334,7 @@ def test_store_upload_from_several_processes_at_once_is_one_row(engine: Engine, 
 
 
 def test_finding_key_is_stable_across_processes() -> None:
-    args = ("c1", "2026-10", "receipts.xlsx", "国保", 7, "RATIO_BILLED")
+    args = ("C1", "2026-10", "receipts.xlsx", "国保", 7, "RATIO_BILLED")
     here = finding_key(*args)
     out = subprocess.run(
         [sys.executable, "-c", f"from worker.jobs import finding_key; print(finding_key(*{args!r}))"],
@@ -314,14 +344,14 @@ def test_finding_key_is_stable_across_processes() -> None:
         env={**os.environ, "PYTHONHASHSEED": "123"},
     ).stdout.strip()
     assert out == here and len(here) == 40
-    assert finding_key("c1", "2026-10", "receipts.xlsx", "国保", 8, "RATIO_BILLED") != here
+    assert finding_key("C1", "2026-10", "receipts.xlsx", "国保", 8, "RATIO_BILLED") != here
     # the same name in decomposed form (as macOS spells file names) is the same finding
-    assert finding_key("c1", "m", "データ.xlsx", "s", 1, "R") == finding_key(
-        "c1", "m", "テ\u3099ータ.xlsx", "s", 1, "R"
+    assert finding_key("C1", "m", "データ.xlsx", "s", 1, "R") == finding_key(
+        "C1", "m", "テ\u3099ータ.xlsx", "s", 1, "R"
     )
 
 
-def _keys(engine: Engine, clinic: str = "c1", month: str = "2026-10") -> list[str]:
+def _keys(engine: Engine, clinic: str = "C1", month: str = "2026-10") -> list[str]:
     with session_scope(engine) as s:
         return sorted(findings_frame(s, clinic, month)["key"])
 
@@ -330,13 +360,13 @@ def test_replace_findings_twice_with_the_same_frame_changes_nothing(engine: Engi
     frame = _frame(50)
     job1, job2 = _new_job(engine), _new_job(engine)
     with session_scope(engine) as s:
-        assert replace_findings(s, "c1", "2026-10", job1, frame) == 50
+        assert replace_findings(s, "C1", "2026-10", job1, frame) == 50
     before = _keys(engine)
     with session_scope(engine) as s:
-        assert replace_findings(s, "c1", "2026-10", job2, frame) == 50
+        assert replace_findings(s, "C1", "2026-10", job2, frame) == 50
     assert _keys(engine) == before and len(before) == 50
     with session_scope(engine) as s:
-        got = findings_frame(s, "c1", "2026-10")
+        got = findings_frame(s, "C1", "2026-10")
     assert list(got.columns) == [*FINDING_COLUMNS, "key", "status"]
     assert (got["status"] == "未対応").all()
     # errors first, then file, sheet, row
@@ -348,17 +378,17 @@ def test_replace_findings_twice_with_the_same_frame_changes_nothing(engine: Engi
     assert got.set_index("row")["copay_diff_yen"].isna()[2]
     assert got["row"].dtype == "int64" and str(got["copay_diff_yen"].dtype) == "Int64"
     assert got.loc[0, "key"] == finding_key(
-        "c1", "2026-10", "receipts.xlsx", "国保", int(got["row"].iloc[0]), "RATIO_BILLED"
+        "C1", "2026-10", "receipts.xlsx", "国保", int(got["row"].iloc[0]), "RATIO_BILLED"
     )
 
 
 def test_replace_findings_with_a_changed_frame_replaces_and_keeps_clerk_statuses(engine: Engine) -> None:
     job1, job2 = _new_job(engine), _new_job(engine)
     with session_scope(engine) as s:
-        replace_findings(s, "c1", "2026-10", job1, _frame(10))  # rows 0..9
-        replace_findings(s, "c2", "2026-10", job1, _frame(10))  # another clinic, untouched below
-    kept = finding_key("c1", "2026-10", "receipts.xlsx", "国保", 5, "RATIO_BILLED")
-    gone = finding_key("c1", "2026-10", "receipts.xlsx", "国保", 0, "RATIO_BILLED")
+        replace_findings(s, "C1", "2026-10", job1, _frame(10))  # rows 0..9
+        replace_findings(s, "C2", "2026-10", job1, _frame(10))  # another clinic, untouched below
+    kept = finding_key("C1", "2026-10", "receipts.xlsx", "国保", 5, "RATIO_BILLED")
+    gone = finding_key("C1", "2026-10", "receipts.xlsx", "国保", 0, "RATIO_BILLED")
     with session_scope(engine) as s:
         set_finding_status(s, kept, "対応中", "clerk-a", note="保険者に確認中")
         set_finding_status(s, kept, "対応済", "clerk-b")
@@ -369,11 +399,11 @@ def test_replace_findings_with_a_changed_frame_replaces_and_keeps_clerk_statuses
     changed = _frame(10, start=5)  # rows 5..14: 0..4 fixed, 10..14 new
     changed.loc[changed["row"] == 5, "message"] = "新しい文面"
     with session_scope(engine) as s:
-        assert replace_findings(s, "c1", "2026-10", job2, changed) == 10
+        assert replace_findings(s, "C1", "2026-10", job2, changed) == 10
 
     with session_scope(engine) as s:
-        got = findings_frame(s, "c1", "2026-10").set_index("row")
-        other = findings_frame(s, "c2", "2026-10")
+        got = findings_frame(s, "C1", "2026-10").set_index("row")
+        other = findings_frame(s, "C2", "2026-10")
         status = s.get(FindingStatus, kept)
     assert sorted(got.index) == list(range(5, 15))
     assert got.loc[5, "status"] == "対応済" and got.loc[5, "message"] == "新しい文面"
@@ -383,46 +413,46 @@ def test_replace_findings_with_a_changed_frame_replaces_and_keeps_clerk_statuses
     assert status.changed_at.tzinfo is not None
     with session_scope(engine) as s:  # the status of a finding that went away stays, should it come back
         assert s.get(FindingStatus, gone) is not None
-        replace_findings(s, "c1", "2026-10", job2, _frame(15))
+        replace_findings(s, "C1", "2026-10", job2, _frame(15))
     with session_scope(engine) as s:
-        assert findings_frame(s, "c1", "2026-10").set_index("row").loc[0, "status"] == "対象外"
+        assert findings_frame(s, "C1", "2026-10").set_index("row").loc[0, "status"] == "対象外"
 
 
 def test_a_renamed_rule_keeps_the_clerks_statuses_under_its_old_id(engine: Engine) -> None:
     job = _new_job(engine)
     with session_scope(engine) as s:
-        replace_findings(s, "c1", "2026-10", job, _frame(3, rule="RATIO_OLD"))
+        replace_findings(s, "C1", "2026-10", job, _frame(3, rule="RATIO_OLD"))
         set_finding_status(
-            s, finding_key("c1", "2026-10", "receipts.xlsx", "国保", 1, "RATIO_OLD"), "対応済", "clerk-a"
+            s, finding_key("C1", "2026-10", "receipts.xlsx", "国保", 1, "RATIO_OLD"), "対応済", "clerk-a"
         )
     renamed = {"RATIO_OLD": "RATIO_NEW"}
     with session_scope(engine) as s:  # the next release calls the rule RATIO_NEW
-        replace_findings(s, "c1", "2026-10", job, _frame(3, rule="RATIO_NEW"), aliases=renamed)
+        replace_findings(s, "C1", "2026-10", job, _frame(3, rule="RATIO_NEW"), aliases=renamed)
     with session_scope(engine) as s:
-        got = findings_frame(s, "c1", "2026-10").set_index("row")
+        got = findings_frame(s, "C1", "2026-10").set_index("row")
     assert set(got["rule_id"]) == {"RATIO_NEW"}
     assert got["status"].to_dict() == {0: "未対応", 1: "対応済", 2: "未対応"}
     with session_scope(engine) as s:  # without the alias the status would be orphaned
-        replace_findings(s, "c2", "2026-10", job, _frame(3, rule="RATIO_OLD"))
+        replace_findings(s, "C2", "2026-10", job, _frame(3, rule="RATIO_OLD"))
         set_finding_status(
-            s, finding_key("c2", "2026-10", "receipts.xlsx", "国保", 1, "RATIO_OLD"), "対応済", "clerk-a"
+            s, finding_key("C2", "2026-10", "receipts.xlsx", "国保", 1, "RATIO_OLD"), "対応済", "clerk-a"
         )
-        replace_findings(s, "c2", "2026-10", job, _frame(3, rule="RATIO_NEW"), aliases={})
+        replace_findings(s, "C2", "2026-10", job, _frame(3, rule="RATIO_NEW"), aliases={})
     with session_scope(engine) as s:
-        assert (findings_frame(s, "c2", "2026-10")["status"] == "未対応").all()
+        assert (findings_frame(s, "C2", "2026-10")["status"] == "未対応").all()
 
 
 def test_replace_findings_stores_each_row_under_its_own_month(engine: Engine) -> None:
     job = _new_job(engine)
     frame = pd.concat([_frame(3), _frame(2, month="2026-08"), _frame(2, month="", rule="X")], ignore_index=True)
     with session_scope(engine) as s:
-        replace_findings(s, "c1", "2026-10", job, frame)
-        assert len(findings_frame(s, "c1", "2026-10")) == 5  # the two empty months fell back to the argument
-        assert len(findings_frame(s, "c1", "2026-08")) == 2
+        replace_findings(s, "C1", "2026-10", job, frame)
+        assert len(findings_frame(s, "C1", "2026-10")) == 5  # the two empty months fell back to the argument
+        assert len(findings_frame(s, "C1", "2026-08")) == 2
     with session_scope(engine) as s:  # the re-run without the returns removes them from their month too
-        replace_findings(s, "c1", "2026-10", job, _frame(3))
-        assert len(findings_frame(s, "c1", "2026-08")) == 0
-        assert len(findings_frame(s, "c1", "2026-10")) == 3
+        replace_findings(s, "C1", "2026-10", job, _frame(3))
+        assert len(findings_frame(s, "C1", "2026-08")) == 0
+        assert len(findings_frame(s, "C1", "2026-10")) == 3
 
 
 def test_replace_findings_keeps_repeats_of_a_rule_on_one_row(engine: Engine) -> None:
@@ -430,18 +460,18 @@ def test_replace_findings_keeps_repeats_of_a_rule_on_one_row(engine: Engine) -> 
     frame = pd.concat([_frame(1), _frame(1)], ignore_index=True)
     frame.loc[1, "message"] = "二つ目"
     with session_scope(engine) as s:
-        assert replace_findings(s, "c1", "2026-10", job, frame) == 2
-        assert replace_findings(s, "c1", "2026-10", job, frame) == 2
-        got = findings_frame(s, "c1", "2026-10")
+        assert replace_findings(s, "C1", "2026-10", job, frame) == 2
+        assert replace_findings(s, "C1", "2026-10", job, frame) == 2
+        got = findings_frame(s, "C1", "2026-10")
     assert len(got) == 2 and got["key"].nunique() == 2
 
 
 def test_replace_findings_with_no_findings_clears_the_month(engine: Engine) -> None:
     job = _new_job(engine)
     with session_scope(engine) as s:
-        replace_findings(s, "c1", "2026-10", job, _frame(5))
-        assert replace_findings(s, "c1", "2026-10", job, empty_findings()) == 0
-        got = findings_frame(s, "c1", "2026-10")
+        replace_findings(s, "C1", "2026-10", job, _frame(5))
+        assert replace_findings(s, "C1", "2026-10", job, empty_findings()) == 0
+        got = findings_frame(s, "C1", "2026-10")
     assert got.empty and list(got.columns) == [*FINDING_COLUMNS, "key", "status"]
 
 
@@ -451,11 +481,11 @@ def test_findings_of_a_real_run_round_trip(engine: Engine, tmp_path: Path) -> No
     assert len(expected) > 0
     job = _new_job(engine)
     with session_scope(engine) as s:
-        assert replace_findings(s, "c1", "2026-10", job, expected) == len(expected)
-        got = findings_frame(s, "c1", "2026-10")
+        assert replace_findings(s, "C1", "2026-10", job, expected) == len(expected)
+        got = findings_frame(s, "C1", "2026-10")
     months = set(expected["claim_month"].replace("", "2026-10"))
     with session_scope(engine) as s:
-        stored = sum(len(findings_frame(s, "c1", m)) for m in months)
+        stored = sum(len(findings_frame(s, "C1", m)) for m in months)
     assert stored == len(expected)
     mine = expected[expected["claim_month"].isin(["2026-10", ""])]
     cols = [c for c in FINDING_COLUMNS if c != "claim_month"]
@@ -474,14 +504,14 @@ def test_replace_20k_findings_is_fast(engine: Engine) -> None:
     frame = _frame(20_000)
     t0 = time.perf_counter()
     with session_scope(engine) as s:
-        replace_findings(s, "c1", "2026-10", job, frame)
+        replace_findings(s, "C1", "2026-10", job, frame)
     t1 = time.perf_counter()
     changed = pd.concat([frame.iloc[1000:], _frame(1000, start=20_000)], ignore_index=True)
     with session_scope(engine) as s:
-        replace_findings(s, "c1", "2026-10", job, changed)
+        replace_findings(s, "C1", "2026-10", job, changed)
     t2 = time.perf_counter()
     with session_scope(engine) as s:
-        got = findings_frame(s, "c1", "2026-10")
+        got = findings_frame(s, "C1", "2026-10")
     t3 = time.perf_counter()
     print(
         f"\n[{engine.dialect.name}] 20k findings: insert {t1 - t0:.2f}s, "
@@ -506,7 +536,7 @@ def test_nightly_run_date_is_unique(engine: Engine) -> None:
 def test_jobs_keep_aware_utc_times_and_json_results(engine: Engine) -> None:
     started = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
     with session_scope(engine) as s:
-        parent = Job(kind="reconcile", clinic_id="c1", claim_month="2026-10")
+        parent = Job(kind="reconcile", clinic_id="C1", claim_month="2026-10")
         s.add(parent)
         s.flush()
         part = Job(kind="part", parent_id=parent.id, part_index=0, part_count=2, started_at=started)
@@ -587,7 +617,7 @@ def test_two_registrations_at_once_share_one_queued_reconcile_job(engine: Engine
 
 def test_a_database_error_never_quotes_the_rows_values(engine: Engine) -> None:
     """Celery logs a task's error text: the database's must not carry patient data."""
-    row = {"clinic_id": "c1", "sha256": "a" * 64, "original_name": "山田太郎_受診.csv", "stored_path": "x", "size": 1}
+    row = {"clinic_id": "C1", "sha256": "a" * 64, "original_name": "山田太郎_受診.csv", "stored_path": "x", "size": 1}
     with session_scope(engine) as s:
         s.add(Upload(**row))
     with pytest.raises(IntegrityError) as caught, session_scope(engine) as s:

@@ -348,6 +348,41 @@ def test_worker_killed_mid_task_finishes_with_single_process_result(make_env: Ca
     assert env.finding_keys("C2", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
 
 
+def test_a_worker_sigkilled_mid_job_is_recovered_within_3_minutes_with_default_settings(
+    make_env: Callable[..., Env],
+) -> None:
+    """The whole worker (pool and children) killed with SIGKILL while a job runs, as an OOM
+    kill or a container restart does; a new worker and beat with the default heartbeat,
+    staleness and sweeper settings finish the job in under 3 minutes, with the result of a
+    single process."""
+    env = make_env(
+        HENREI_SWEEP_STALE_S="",  # the defaults, not the quick ones of the other tests
+        HENREI_SWEEP_EVERY_S="",
+        HENREI_FAULT_KILL_MARKER="HANG",
+        HENREI_FAULT_KILL_ATTEMPTS="1",
+        HENREI_FAULT_HANG_S="600",
+    )
+    worker = env.start("worker", "-c", "1")
+    files = _renamed(env.tmp, "HANG")
+    env.upload("C8", files)
+    wait_until(
+        lambda: any(j.status == "running" for j in env.jobs("C8", "reconcile")), timeout=180, what="the job to run"
+    )
+    time.sleep(2)  # inside the hang: the job is running in the pool process
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    killed_at = time.monotonic()
+    env.start("worker", "-c", "1")
+    env.start("beat")
+    wait_until(lambda: env.all_finished("C8"), timeout=180, what="recovery of the job within 3 minutes")
+    took = time.monotonic() - killed_at
+    [job] = env.jobs("C8", "reconcile")
+    assert job.status == "done" and job.lost_workers == 1 and job.attempts == 2, (job.status, job.error)
+    assert took < 180, took
+    assert env.finding_keys("C8", "2026-10") == _single_process_keys(files, env.tmp / "single", "2026-10")
+    print(f"recovered {took:.0f} s after the kill")
+
+
 def test_poison_file_fails_after_bounded_attempts_others_done(make_env: Callable[..., Env]) -> None:
     env = make_env(HENREI_FAULT_KILL_MARKER="POISON")
     env.start("worker", "-c", "2")

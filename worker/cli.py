@@ -15,16 +15,19 @@ from rich.table import Table
 from rich.text import Text
 
 from worker.cli_ja import JaCommand, JaGroup
+from worker.clinic_ids import ClinicIdError, canonical_clinic_id
 from worker.config import Settings, SettingsError
 from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA
 from worker.reading.warmup import warm_readers
 from worker.reports.text_lines import fit_lines, phrases
+from worker.survey.cli import survey_app
+from worker.terminal import safe_name, safe_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from worker.engine import Progress, RunResult, RunSummary
-    from worker.reports import MarkedList
+    from worker.reports import HandedBack, MarkedList, SettlementMarks
 
 # The engine, the reports and pandas are imported by the commands that use them, after the
 # reader processes were started (``warm_readers``): their imports overlap ours (~0.6 s).
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     add_completion=False, help="henrei: オンライン資格確認・券面・レセプトの突合と訂正リストの作成", cls=JaGroup
 )
+app.add_typer(survey_app, name="survey")
 console = Console()
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 
@@ -41,7 +45,7 @@ def settings() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as exc:
-        console.print(f"[red]設定の誤り[/]: {escape(str(exc))}", highlight=False)
+        console.print(f"[red]設定の誤り[/]: {escape(safe_text(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -51,10 +55,12 @@ def reconcile(
     config: Settings | None = None,
     progress: Progress | None = None,
     previous: MarkedList | None = None,
+    settled: SettlementMarks | None = None,
 ) -> RunResult:
     """A run as ``henrei reconcile`` does it: read the paths, reconcile, write the reports to
     ``out``; ``previous`` (a marked correction list, ``--previous``) carries the clerk's 状態
-    and メモ to the same findings and lists its findings that are gone as 解消."""
+    and メモ to the same findings and lists its findings that are gone as 解消; ``settled``
+    (a marked settlement list) carries the 状態 and メモ of 窓口精算リスト.xlsx."""
     from worker.engine import read_inputs, run
     from worker.reports import write_reports
 
@@ -62,27 +68,33 @@ def reconcile(
     return run(
         inputs,
         lambda f, summary, reclaims, context: write_reports(
-            f, summary, out, reclaims=reclaims, context=context, previous=previous
+            f,
+            summary,
+            out,
+            reclaims=reclaims,
+            context=context,
+            previous=previous,
+            settled=settled.marks if settled else None,
         ),
         progress,
     )
 
 
-def read_previous(path: Path | None) -> MarkedList | None:
-    """The marked list of ``--previous`` (its warnings printed); a file that is not one ends
-    the command with the reason (exit 2) before anything is read."""
-    if path is None:
-        return None
-    from worker.reports import NotMarkedListError, read_marked
+def read_previous(paths: Sequence[Path] | None) -> HandedBack:
+    """The lists of ``--previous`` (their warnings printed); a file that is neither list
+    ends the command with the reason (exit 2) before anything is read."""
+    from worker.reports import HandedBack, NotMarkedListError, read_handed_back
 
+    if not paths:
+        return HandedBack()
     try:
-        marked = read_marked(path)
+        handed = read_handed_back(paths)
     except NotMarkedListError as exc:
-        _say("前回の訂正リストの誤り: ", *phrases(str(exc)), style="red")
+        _say("前回のリストの誤り: ", *phrases(str(exc)), style="red")
         raise typer.Exit(2) from None
-    for w in marked.warnings:
-        _say("前回の訂正リスト: ", *phrases(w), style="yellow")
-    return marked
+    for which, w in handed.warnings():
+        _say(f"{which}: ", *phrases(w), style="yellow")
+    return handed
 
 
 def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
@@ -116,7 +128,8 @@ def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
 def _say(label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
     """Print ``label`` (in ``style``) and ``parts`` on lines of the console's width, broken
     only between parts, so that no value (a month, a count, a file name) is split."""
-    for i, line in enumerate(fit_lines([label, *parts], console.width, indent)):
+    safe = [safe_text(p) for p in (label, *parts)]  # no control character reaches the terminal
+    for i, line in enumerate(fit_lines(safe, console.width, indent)):
         text = Text(line)
         if i == 0 and style:
             text.stylize(style, 0, len(label))
@@ -185,7 +198,7 @@ def _show(result: RunResult) -> int:
     if result.outputs:
         _say("出力:")
     for path in result.outputs:
-        console.print(Text(f"  {path}"), soft_wrap=True, highlight=False)  # a path on a line of its own
+        console.print(Text(f"  {safe_name(path)}"), soft_wrap=True, highlight=False)  # a path on a line of its own
     return 2 if result.problems or not summary.checked else 0
 
 
@@ -197,11 +210,12 @@ def reconcile_cmd(
     ] = Path("out"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="処理の記録も表示します。")] = False,
     previous: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--previous",
-            help="状態・メモを付けた前回の訂正リスト（corrections.xlsx）：同じ指摘に引き継ぎ、なくなった指摘を「解消」として出します",
-            metavar="ファイル",
+            help="状態・メモを付けた前回の訂正リスト（corrections.xlsx）・窓口精算リスト（窓口精算リスト.xlsx）、"
+            "または前回の出力フォルダ（複数回指定可）：同じ指摘に引き継ぎ、なくなった指摘を「解消」として出します",
+            metavar="ファイル・フォルダ",
             show_default=False,
         ),
     ] = None,
@@ -214,9 +228,11 @@ def reconcile_cmd(
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
     warm_readers(config, paths)
-    marked = read_previous(previous)
+    handed = read_previous(previous)
     with console.status("開始") as status:
-        result = reconcile(paths, out, config, progress=lambda msg: status.update(msg), previous=marked)
+        result = reconcile(
+            paths, out, config, progress=lambda msg: status.update(msg), previous=handed.marked, settled=handed.settled
+        )
     raise typer.Exit(_show(result))
 
 
@@ -263,6 +279,16 @@ def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info"
     celery.start(["beat", f"--loglevel={loglevel}"])
 
 
+def _clinic_or_exit(raw: str) -> str:
+    """The canonical form of ``--clinic`` (``worker.clinic_ids``); a refused ID ends the
+    command (exit 2) with what is allowed, before anything is stored."""
+    try:
+        return canonical_clinic_id(raw)
+    except ClinicIdError as exc:
+        _say("医療機関IDの誤り: ", *phrases(str(exc)), style="red")
+        raise typer.Exit(2) from None
+
+
 @app.command("upload", cls=JaCommand)
 def upload_cmd(
     paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）", metavar="ファイル")],
@@ -273,28 +299,23 @@ def upload_cmd(
 
     from worker.jobs import TaskName, accept_upload, celery_context, enqueue, queue_register
 
+    clinic = _clinic_or_exit(clinic)
     missing = [p for p in paths if not p.is_file()]
     for p in missing:
-        console.print(f"[red]ファイルが見つかりません[/]: {escape(str(p))}", highlight=False)
+        console.print(f"[red]ファイルが見つかりません[/]: {escape(safe_name(p))}", highlight=False)
     if missing:
         raise typer.Exit(2)
     ctx = celery_context(settings())
-    not_queued = 0
+    not_queued = unreadable = 0
     for p in paths:
         try:
             upload_id, created = accept_upload(ctx, clinic, p)
-        except ValueError as exc:  # a clinic ID that cannot be a folder name
-            console.print(
-                f"[red]医療機関ID「{escape(clinic)}」は使えません[/]"
-                "（/ \\ : を含まず . で始まらない64文字以内で指定してください）",
-                highlight=False,
-            )
-            raise typer.Exit(2) from exc
+        except OSError as exc:  # this file only: the others of the command are still taken
+            unreadable += 1
+            _say(f"読み込めないファイル: {safe_name(p)}: ", f"{exc.strerror or exc.__class__.__name__}", style="red")
+            continue
         if not created:
-            console.print(
-                f"受付済み {escape(p.name)}: 同じ内容のファイルはすでに受け付けています（upload {upload_id}）",
-                highlight=False,
-            )
+            _say(f"受付済み {safe_name(p.name)}: ", f"同じ内容のファイルはすでに受け付けています（upload {upload_id}）")
             continue
         queued: list[int] = []
         try:
@@ -304,7 +325,9 @@ def upload_cmd(
         except BrokerError:  # stored and in the database: the sweeper of `henrei beat` enqueues it
             not_queued += 1
             note = "キューに入れられませんでした（Redis に接続できません）。henrei beat の見回りが後で処理します"
-        console.print(f"受付 {escape(p.name)}: ジョブ {queued[0]}（{note}）", highlight=False)
+        console.print(f"受付 {escape(safe_name(p.name))}: ジョブ {queued[0]}（{note}）", highlight=False)
+    if unreadable:
+        raise typer.Exit(2)
     if not_queued:
         raise typer.Exit(1)
 
@@ -328,6 +351,7 @@ def status_cmd(
     """ジョブと夜間処理の状態を表示します。"""
     from worker.jobs import UnknownJobError, celery_context, status_report
 
+    clinic = None if clinic is None else _clinic_or_exit(clinic)
     try:
         report = status_report(celery_context(settings()), clinic=clinic, job=job)
     except UnknownJobError:
@@ -338,17 +362,82 @@ def status_cmd(
         table.add_column(col)
     for j in report.jobs:
         table.add_row(
-            str(j.id), j.kind, escape(j.clinic_id), j.claim_month, j.status, str(j.attempts), escape(j.outcome)
+            *(escape(safe_text(v)) for v in (j.id, j.kind, j.clinic_id, j.claim_month, j.status, j.attempts, j.outcome))
         )
     console.print(table)
     for month, path in report.correction_lists:
-        console.print(f"訂正リスト（{month}）: {path}", highlight=False)
+        console.print(f"訂正リスト（{month}）: {escape(safe_name(path))}", highlight=False)
     if job is None:
         for r in report.nightly_runs:
             console.print(
                 f"夜間処理 {r.run_date}: {r.status}（新しいファイル {r.uploads}件、問題 {r.problems}件）",
                 highlight=False,
             )
+
+
+# ------------------------------------------------------------------ the clerks' web page
+
+users_app = typer.Typer(help="ウェブ画面の利用者を管理します。", cls=JaGroup)
+app.add_typer(users_app, name="users")
+
+ROLE_HELP = "役割: clerk（事務）、clinic_admin（医療機関の管理者）、vendor_admin（ベンダーの管理者）"
+
+
+@users_app.command("add", cls=JaCommand)
+def users_add_cmd(
+    login: Annotated[str, typer.Argument(help="ログイン名", metavar="ログイン名")],
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="役割")] = "clinic_admin",
+    clinic: Annotated[str | None, typer.Option("--clinic", help="医療機関ID", metavar="ID")] = None,
+    clinic_name: Annotated[
+        str | None, typer.Option("--clinic-name", help="医療機関の名称（画面に出ます）", metavar="名称")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="表示名（省略時: ログイン名）", metavar="名前")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="パスワードを標準入力の1行目から読みます（スクリプト用）")
+    ] = False,
+) -> None:
+    """ウェブ画面の利用者を作ります（最初の管理者もこれで作ります）。"""
+    import sys
+
+    from worker.jobs import Role, celery_context
+    from worker.web import add_user
+
+    roles = {str(r) for r in Role if r != Role.ASSOCIATION}
+    if role not in roles:
+        console.print(f"[red]役割「{escape(role)}」はありません[/]（{ROLE_HELP}）", highlight=False)
+        raise typer.Exit(2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("パスワード", hide_input=True, confirmation_prompt="パスワード（確認）")
+    ctx = celery_context(settings())
+    try:
+        user_id = add_user(
+            ctx.engine, login, password, Role(role), clinic_id=clinic, clinic_name=clinic_name, display_name=name
+        )
+    except ValueError as exc:
+        console.print(f"[red]作れませんでした[/]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"利用者 {escape(login)} を作りました（ID {user_id}、役割 {role}）。", highlight=False)
+
+
+@app.command("serve", cls=JaCommand)
+def serve_cmd(
+    host: Annotated[str | None, typer.Option("--host", help="待ち受けるアドレス（省略時: HENREI_WEB_HOST）")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="ポート番号（省略時: HENREI_WEB_PORT）")] = None,
+) -> None:
+    """医療事務の方が使うウェブ画面を起動します（ブラウザで http://アドレス:ポート/ を開きます）。"""
+    import uvicorn
+
+    from worker.web import JobRunner, create_app
+
+    config = settings()
+    logging.basicConfig(level=logging.INFO)
+    runner = JobRunner(config)
+    web = create_app(config, runner)
+    host, port = host or config.web_host, port or config.web_port
+    console.print(f"ウェブ画面: http://{host}:{port}/ （{runner.mode_ja}）。止めるときは Ctrl+C", highlight=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)
 
 
 if __name__ == "__main__":

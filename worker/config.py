@@ -43,6 +43,9 @@ class Settings:
     reader_memory_mb: int = _setting(8192, "address-space limit of one reader child process (MiB)", minimum=256)
     reader_timeout_s: float = _setting(900.0, "wall-clock limit of reading one file (s)", minimum=1)
     reader_processes: int = _setting(2, "files read at the same time", minimum=1)
+    max_invalid_per_column: int = _setting(
+        100, "unreadable-value findings kept per column per file; the rest are one finding with the count", minimum=1
+    )
     # where things live
     data_dir: Path = _setting(Path("data"), "uploads, read cache, reports and the default SQLite database")
     database_url: str = _setting(
@@ -54,10 +57,19 @@ class Settings:
     task_time_limit_s: int = _setting(3600, "hard time limit of one task (s); the soft limit is 60 s less", minimum=120)
     sweep_every_s: float = _setting(60.0, "how often `henrei beat` runs the sweeper (s)", minimum=1)
     sweep_stale_s: float = _setting(
-        300.0, "a queued job with no message sent for this long is sent again (s)", minimum=1
+        120.0,
+        "a queued job with no message sent for this long is sent again (s): lower recovers sooner from a"
+        " Redis restart, but sends more duplicate messages (skipped) for a long queue",
+        minimum=1,
+    )
+    heartbeat_s: float = _setting(
+        30.0, "a running job's heartbeat is refreshed this often by the process doing the work (s)", minimum=1
     )
     running_stale_s: float = _setting(
-        4200.0, "a running job without a heartbeat for this long lost its worker (s)", minimum=1
+        90.0,
+        "a running job without a heartbeat for this long lost its worker and is sent again (s); at least"
+        " 2 × HENREI_HEARTBEAT_S (a busy database may delay a beat)",
+        minimum=2,
     )
     defer_s: float = _setting(5.0, "a month's job waiting for its files or another run re-checks after (s)", minimum=0)
     max_defer_s: float = _setting(
@@ -66,15 +78,40 @@ class Settings:
     drop_settle_s: float = _setting(60.0, "a drop file modified this recently waits for the next run (s)", minimum=0)
     split_receipts: int = _setting(200_000, "a month with this many receipts is split into parts", minimum=1)
     split_parts: int = _setting(4, "parts of a split month", minimum=1)
+    # association surveys (worker.survey): opt-in per clinic
+    survey_clinics: str = _setting(
+        "", "TOML file of the clinics taking part in association surveys (empty: none)", kind="file"
+    )
+    # the clerks' web page (henrei serve)
+    web_host: str = _setting(
+        "127.0.0.1", "address `henrei serve` listens on (0.0.0.0: the whole network)", kind="address"
+    )
+    web_port: int = _setting(8000, "port `henrei serve` listens on", minimum=1)
+    web_https: str = _setting("off", "on: the page is served behind HTTPS (Secure cookies, HSTS)", kind="on, off")
+    web_jobs: str = _setting(
+        "auto",
+        "where the page's jobs run: auto = Celery when the broker answers, else in-process",
+        kind="auto, celery, inprocess",
+    )
+    web_job_threads: int = _setting(2, "in-process mode: jobs run at the same time", minimum=1)
+    web_session_minutes: float = _setting(30.0, "a login ends after this long without a request (min)", minimum=0.05)
+    web_lockout_failures: int = _setting(5, "wrong passwords in a row that lock a login", minimum=1)
+    web_lockout_minutes: float = _setting(15.0, "how long a locked login stays locked (min)", minimum=1)
     # fault injection for the worker tests (never set in production)
     fault_kill_marker: str = _setting("", "tests only: kill the worker reconciling an upload whose name has this")
     fault_kill_attempts: int = _setting(1_000_000, "tests only: ... on its first N attempts", minimum=0)
     fault_kill_stage: str = _setting("reconcile", "tests only: ... at this stage", kind="reconcile, part or combine")
     fault_raise: str = _setting("", "tests only: raise an error instead of killing the process")
+    fault_hang_s: float = _setting(0.0, "tests only: sleep this long instead of killing the process (s)", minimum=0)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # the same checks for Settings(...) as for the environment
             _check(f, getattr(self, f.name))
+        if self.running_stale_s < 2 * self.heartbeat_s:
+            raise SettingsError(
+                f"設定 HENREI_RUNNING_STALE_S（{self.running_stale_s:g}）は HENREI_HEARTBEAT_S（{self.heartbeat_s:g}）"
+                "の2倍以上にしてください（動いている処理を止まったとみなさないためです）。"
+            )
         # absolute, so that every process (whatever its cwd) finds the same files
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().absolute())
         if not self.database_url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Final
 
@@ -67,3 +68,60 @@ def is_fusho_claim(insurer: pd.Series, card_number: pd.Series, tekiyo: pd.Series
 def is_kouki(numbers: pd.Series) -> pd.Series:
     """後期高齢者医療: 8 digits starting 39."""
     return per_distinct(numbers, lambda n: len(n) == 8 and n.startswith("39"))
+
+
+class InsuranceKind(enum.StrEnum):
+    """The kind of insurance a claim is billed to, as the association surveys split it
+    (seeds/004 問4: 国保・社保・後期高齢), plus 公費 alone, 不詳 claims and 不明."""
+
+    KOKUHO = "国保"
+    SHAHO = "社保"
+    KOUKI = "後期"
+    KOUHI = "公費"
+    FUSHO = "不詳"
+    UNKNOWN = "不明"  # no insurer number, or one of no known shape
+
+
+#: 法別番号 of 被用者保険 (DOMAIN §4): 協会けんぽ, 船員, 日雇, 組合, 自衛官, 共済, 特例退職.
+SHAHO_HOUBETSU: Final[frozenset[str]] = frozenset(
+    {"01", "02", "03", "04", "06", "07", "31", "32", "33", "34", "63", "72", "73", "74", "75"}
+)
+#: 法別番号 of 公費負担者番号 (a 公費 alone claim: 生活保護 12, 難病 54, 自立支援 15/16/21 …,
+#: and 80–89 for prefectures' and municipalities' own programmes).
+KOUHI_HOUBETSU: Final[frozenset[str]] = frozenset(
+    {f"{n:02d}" for n in (*range(10, 26), 28, 29, 30, 38, 51, 52, 53, 54, 62, 66, 79, *range(80, 90))}
+)
+
+
+def insurance_kind_of(number: str) -> InsuranceKind:
+    """The insurance kind of one (restored, ``parse_insurer_text``) insurer number: 6 digits
+    国保 (市町村 and 国保組合), 法別 67 退職 (run by 国保) too; 39 後期; the 被用者保険 法別 社保;
+    a 公費 法別 公費; the 不詳 markers 不詳; anything else 不明."""
+    s = "".join(number.split())
+    if fusho_insurer_valid(s):
+        return InsuranceKind.FUSHO
+    if not s.isdigit():
+        return InsuranceKind.UNKNOWN
+    if len(s) == 7:  # a leading zero lost in Excel
+        s = "0" + s
+    if len(s) == 6 or (len(s) == 8 and s.startswith("00")):
+        return InsuranceKind.KOKUHO
+    if len(s) != 8:
+        return InsuranceKind.UNKNOWN
+    houbetsu = s[:2]
+    if houbetsu == "39":
+        return InsuranceKind.KOUKI
+    if houbetsu == "67":
+        return InsuranceKind.KOKUHO
+    if houbetsu in SHAHO_HOUBETSU:
+        return InsuranceKind.SHAHO
+    if houbetsu in KOUHI_HOUBETSU:
+        return InsuranceKind.KOUHI
+    return InsuranceKind.UNKNOWN
+
+
+def insurance_kind(numbers: pd.Series) -> pd.Series:
+    """``insurance_kind_of`` on a column (once per distinct number; missing: 不明), as text."""
+    codes, uniques = pd.factorize(numbers.astype(object).where(numbers.notna(), ""), use_na_sentinel=True)
+    kinds = np.array([str(insurance_kind_of(str(u))) for u in uniques] + [str(InsuranceKind.UNKNOWN)], dtype=object)
+    return pd.Series(kinds[codes], index=numbers.index, dtype=object)

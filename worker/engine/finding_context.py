@@ -21,12 +21,15 @@ from typing import Final
 
 import pandas as pd
 
+from rules.domain.insurer import InsuranceKind, insurance_kind
+
 __all__ = ["CONTEXT_COLUMNS", "LINKED_COLUMNS", "ORIGIN", "empty_context", "finding_context"]
 
+UNKNOWN_KIND: Final = str(InsuranceKind.UNKNOWN)
 #: The origin of a finding, the key of its context.
 ORIGIN: Final[tuple[str, str, str]] = ("source_file", "sheet", "row")
 #: The columns of a context frame: the origin, then what the clerk's list shows.
-CONTEXT_COLUMNS: Final[tuple[str, ...]] = (*ORIGIN, "name", "kana", "service_date")
+CONTEXT_COLUMNS: Final[tuple[str, ...]] = (*ORIGIN, "name", "kana", "service_date", "insurance_kind")
 #: What a receipt origin takes from the linked receipts (``link``: ``on_*`` online, ``cd_*`` card).
 LINKED_COLUMNS: Final[tuple[str, ...]] = (
     "birth_date", "sex", "insurer_no", "card_symbol", "card_number", "card_branch",
@@ -46,6 +49,7 @@ TABLE_COLUMNS: Final[tuple[str, ...]] = (
     "name_kana",
     "service_date",
     "claim_month",
+    "insurer_no",
 )
 
 
@@ -58,6 +62,7 @@ def empty_context() -> pd.DataFrame:
             "name": pd.Series(dtype=object),
             "kana": pd.Series(dtype=object),
             "service_date": pd.Series(dtype="datetime64[ns]"),
+            "insurance_kind": pd.Series(dtype=object),
         }
     )
 
@@ -99,6 +104,7 @@ def finding_context(
     out = origins.merge(inputs, how="left", on=list(ORIGIN), validate="one_to_one")
     out["name"] = out["name"].fillna("").astype(object)
     out["kana"] = out["kana"].fillna("").astype(object)
+    out["insurance_kind"] = out["insurance_kind"].fillna(UNKNOWN_KIND).astype(object)
     # not a receipt (a return, an online or card row): the patient's receipt of that month
     other = out["kind"].ne("receipts") & out["patient_id"].ne("")
     if bool(other.any()) and "receipts" in tables:
@@ -109,6 +115,8 @@ def finding_context(
         for c in ("name", "kana"):
             fill = other & out[c].eq("")
             out.loc[fill, c] = found.loc[fill, c].fillna("").to_numpy()
+        fill = other & out["insurance_kind"].eq(UNKNOWN_KIND)  # e.g. a return without 保険者番号
+        out.loc[fill, "insurance_kind"] = found.loc[fill, "insurance_kind"].fillna(UNKNOWN_KIND).to_numpy()
         fill = other & out["service_date"].isna()
         out.loc[fill, "service_date"] = found.loc[fill, "service_date"].to_numpy()
     out = out.loc[:, list(CONTEXT_COLUMNS)].reset_index(drop=True)
@@ -144,6 +152,7 @@ def _input_rows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 "name": _text(t["name"]) if "name" in t else "",
                 "kana": _text(t["name_kana"]) if "name_kana" in t else "",
                 "service_date": t["service_date"] if kind == "receipts" and "service_date" in t else pd.NaT,
+                "insurance_kind": insurance_kind(_text(t["insurer_no"])) if "insurer_no" in t else UNKNOWN_KIND,
             }
         )
         pieces.append(piece)
@@ -165,9 +174,15 @@ def _claims_by_patient_month(receipts: pd.DataFrame) -> pd.DataFrame:
             "name": _text(receipts["name"]).replace("", pd.NA),
             "kana": _text(receipts["name_kana"]).replace("", pd.NA),
             "service_date": pd.to_datetime(receipts["service_date"]),
+            "insurance_kind": insurance_kind(_text(receipts["insurer_no"])).replace(UNKNOWN_KIND, pd.NA)
+            if "insurer_no" in receipts
+            else pd.NA,
         }
     )
     claims = claims[claims["patient_id"].ne("")]
     return claims.groupby(["patient_id", "claim_month"], sort=False).agg(
-        name=("name", "first"), kana=("kana", "first"), service_date=("service_date", "min")
+        name=("name", "first"),
+        kana=("kana", "first"),
+        service_date=("service_date", "min"),
+        insurance_kind=("insurance_kind", "first"),
     )

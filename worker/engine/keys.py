@@ -29,7 +29,9 @@ _KEY_TEXT: Final = ("claim_month", "source_file", "sheet", "rule_id")
 def finding_key(clinic_id: str, claim_month: str, source_file: str, sheet: str, row: int, rule_id: str) -> str:
     """The stable identity of a finding: sha1 hex of its clinic, month, origin and rule.
 
-    Text is NFC-normalised, so a file name spelled in decomposed form (macOS) keys the same.
+    Text is NFC-normalised, so a file name spelled in decomposed form (macOS) keys the same —
+    except the clinic ID, taken as it is: it is canonical (``worker.clinic_ids``), and two
+    different stored IDs are two clinics, whose keys must never meet.
     """
     one = pd.DataFrame(
         {"claim_month": [claim_month], "source_file": [source_file], "sheet": [sheet], "row": [int(row)],
@@ -46,9 +48,8 @@ def _nfc(col: pd.Series) -> list[str]:
 
 def keys_of(clinic_id: str, df: pd.DataFrame) -> list[str]:
     """:func:`finding_key` of every row of ``df`` (text columns, ``row`` as int64), at once."""
-    clinic = unicodedata.normalize("NFC", clinic_id)
     parts = [
-        [clinic] * len(df),
+        [clinic_id] * len(df),
         _nfc(df["claim_month"]),
         _nfc(df["source_file"]),
         _nfc(df["sheet"]),

@@ -108,13 +108,14 @@ def returns_summary(reclaims: pd.DataFrame) -> ReturnsSummary:
 
 def month_of_list(month: str, receipts_read: Collection[str]) -> Callable[[EngineResult], EngineResult]:
     """What a run's result shows in ``month``'s list, given the months whose receipts the
-    run read: the findings, the 返戻再請求 rows and the 返戻 counts of that month."""
+    run read: the findings, the 返戻再請求 rows and the 返戻 counts of that month (with the
+    run's findings' context: names, dates and linked values by origin)."""
 
     def select(result: EngineResult) -> EngineResult:
         findings = findings_of_month(result.findings, month, receipts_read)
         if result.reclaims is None:
-            return EngineResult(findings, result.tables)
+            return EngineResult(findings, result.tables, context=result.context)
         reclaims = reclaims_of_month(result.reclaims, month, receipts_read)
-        return EngineResult(findings, result.tables, reclaims, returns_summary(reclaims))
+        return EngineResult(findings, result.tables, reclaims, returns_summary(reclaims), result.context)
 
     return select

@@ -25,6 +25,7 @@ from worker.config import Settings
 from worker.engine.coverage import read_by_month, run_warnings
 from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
 from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
+from worker.normalise import cap_input_invalid
 from worker.reading import FileProblem, discover, read_all
 
 __all__ = [
@@ -157,6 +158,7 @@ def read_inputs(
         skipped.setdefault(t.file, Counter()).update(t.skipped)
     t1 = time.perf_counter()
     stacked, input_findings = combine(tables, release=True)
+    input_findings = cap_input_invalid(input_findings, settings.max_invalid_per_column)
     receipts = stacked["receipts"]
     read = read_by_month(stacked)
     info = RunInfo(

@@ -129,8 +129,9 @@ def reconcile_stacked(
     if with_returns:
         return_findings, reclaims, summary = run_returns(stacked, findings)
         own = concat_findings([own, return_findings])
-    # a part of a split month leaves the context to the combine (which sees every part)
-    context = finding_context(own, stacked, linked) if keep_input else None
+    # a part of a split month: the combine builds the names and dates from every part and
+    # takes the linked columns at each origin (the input findings' too) from the part that linked it
+    context = finding_context(own if keep_input else concat_findings([input_findings, own]), stacked, linked)
     return EngineResult(own, stacked, reclaims, summary, context)
 
 

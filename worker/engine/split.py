@@ -12,7 +12,7 @@ into place at once)::
     meta.json               the uploads and what the parent read (``RunInfo``: files, receipts, period)
     input_findings.parquet  the findings of unreadable values, computed once by the parent
     part-<k>/<kind>.parquet the typed tables of part k (returns with ``_split_pos``)
-    part-<k>/findings.parquet, reclaims.parquet, result.json   written by part k
+    part-<k>/findings.parquet, reclaims.parquet, result.json, linked.parquet   written by part k
 
 The parts' findings concatenated with the input findings (``concat_findings``) are the
 single-process findings, row for row and in the same order.
@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rules import concat_findings
-from worker.engine.finding_context import TABLE_COLUMNS, finding_context
+from worker.engine.finding_context import LINKED_COLUMNS, ORIGIN, TABLE_COLUMNS, finding_context
 from worker.engine.link import link_returns
 from worker.engine.months import receipt_months
 from worker.engine.reconcile import EngineResult
@@ -132,8 +132,15 @@ def load_part(d: Path) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
 
 
 def write_part_result(d: Path, result: EngineResult, pos: np.ndarray) -> None:
-    """Part k's findings, reclaims (with the returns' month positions) and returns counts."""
+    """Part k's findings, reclaims (with the returns' month positions), returns counts and
+    what its linked receipts say at its findings' origins (for the inquiry sheets and the
+    settlement list)."""
     write_frame(result.findings, d / "findings.parquet")
+    if result.context is not None:
+        linked = [c for c in LINKED_COLUMNS if c in result.context.columns]
+        if linked:  # the origins this part linked (the input findings of other parts' rows have none)
+            ctx = result.context.loc[:, [*ORIGIN, *linked]]
+            write_frame(ctx[ctx[linked].notna().any(axis=1)].reset_index(drop=True), d / "linked.parquet")
     if result.reclaims is not None:
         write_frame(result.reclaims.assign(**{POS: pos}).reset_index(drop=True), d / "reclaims.parquet")
     r = result.returns
@@ -157,7 +164,7 @@ def combine_parts(root: Path, n: int, with_returns: bool) -> EngineResult:
         [read_frame(root / "input_findings.parquet")]
         + [read_frame(root / f"part-{k}" / "findings.parquet") for k in range(n)]
     )
-    context = finding_context(findings, _context_tables(root, n))
+    context = _with_parts_linked(finding_context(findings, _context_tables(root, n)), root, n)
     if not with_returns:
         return EngineResult(findings, {}, context=context)
     pieces = [read_frame(root / f"part-{k}" / "reclaims.parquet") for k in range(n)]
@@ -175,6 +182,18 @@ def combine_parts(root: Path, n: int, with_returns: bool) -> EngineResult:
         by_class={label: sum(c["by_class"].get(label, 0) for c in counts) for label in labels},
     )
     return EngineResult(findings, {}, reclaims, returns, context)
+
+
+def _with_parts_linked(context: pd.DataFrame, root: Path, n: int) -> pd.DataFrame:
+    """``context`` with the parts' linked columns at their origins (a patient's receipts are
+    in one part, so an origin is in at most one; a part written by an older release has none)."""
+    pieces = [read_frame(p) for k in range(n) if (p := root / f"part-{k}" / "linked.parquet").exists()]
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
+        return context
+    linked = pd.concat(pieces, ignore_index=True).drop_duplicates(subset=list(ORIGIN))
+    linked["row"] = pd.to_numeric(linked["row"], errors="coerce").fillna(0).astype("int64")
+    return context.merge(linked, how="left", on=list(ORIGIN), validate="one_to_one")
 
 
 def _context_tables(root: Path, n: int) -> dict[str, pd.DataFrame]:

@@ -7,10 +7,12 @@ replaced per clinic-month, a nightly run is unique per date. The Celery tasks (`
 are thin wrappers over these functions; messages are sent by task name (``queue``).
 """
 
+from worker.jobs.accounts import AuditEvent, Clinic, Role, User
 from worker.jobs.context import Context, Enqueue, EnqueueLater, dispose_engines
 from worker.jobs.database import Engine, Session, make_engine, session_scope, upgrade
 from worker.jobs.drop_folder import nightly, queue_pickup, run_pickup, scan_drop_folders
 from worker.jobs.findings_store import finding_key, findings_frame, replace_findings, set_finding_status
+from worker.jobs.heartbeat import heartbeat
 from worker.jobs.lifecycle import MAX_LOST_WORKERS, Delivery, fail_job, start_job
 from worker.jobs.models import (
     ClerkStatus,
@@ -23,6 +25,7 @@ from worker.jobs.models import (
     JobStatus,
     NightlyRun,
     NightlyStatus,
+    SettlementMark,
     Upload,
     UploadSource,
     UploadStatus,
@@ -37,7 +40,9 @@ from worker.jobs.upload_store import store_upload
 
 __all__ = [
     "MAX_LOST_WORKERS",
+    "AuditEvent",
     "ClerkStatus",
+    "Clinic",
     "Context",
     "CorrectionList",
     "Delivery",
@@ -52,13 +57,16 @@ __all__ = [
     "JobStatus",
     "NightlyRun",
     "NightlyStatus",
+    "Role",
     "Session",
+    "SettlementMark",
     "StatusReport",
     "TaskName",
     "UnknownJobError",
     "Upload",
     "UploadSource",
     "UploadStatus",
+    "User",
     "accept_upload",
     "celery_app",  # the Celery application (a module, imported where a worker or a sender needs it)
     "celery_context",
@@ -68,6 +76,7 @@ __all__ = [
     "fail_job",
     "finding_key",
     "findings_frame",
+    "heartbeat",
     "make_engine",
     "nightly",
     "queue_pickup",

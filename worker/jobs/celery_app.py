@@ -28,7 +28,15 @@ VISIBILITY_TIMEOUT = settings.task_time_limit_s + 600
 app = Celery(
     "henrei",
     broker=settings.broker_url,
-    include=["tasks.uploads", "tasks.reconcile", "tasks.parts", "tasks.nightly", "tasks.sweeper"],
+    include=[
+        "tasks.uploads",
+        "tasks.reconcile",
+        "tasks.parts",
+        "tasks.nightly",
+        "tasks.sweeper",
+        "tasks.survey_export",
+        "tasks.survey_aggregate",
+    ],
 )
 app.conf.update(
     task_acks_late=True,

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from worker.clinic_ids import ClinicIdError, canonical_clinic_id
 from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import session_scope
 from worker.jobs.models import (
@@ -28,8 +29,9 @@ from worker.jobs.models import (
 )
 from worker.jobs.register import accept_upload, queue_register
 from worker.reading import SUFFIXES
+from worker.terminal import safe_name
 
-__all__ = ["nightly", "queue_pickup", "run_pickup", "scan_drop_folders"]
+__all__ = ["clinic_folders", "nightly", "queue_pickup", "run_pickup", "scan_drop_folders"]
 
 log = logging.getLogger(__name__)
 
@@ -102,22 +104,21 @@ def scan_drop_folders(ctx: Context, enqueue_register: Enqueue) -> dict[str, Any]
     waiting: list[str] = []
     problems: list[str] = []
     now = time.time()
-    for clinic_dir in sorted(p for p in drop_root.iterdir() if p.is_dir()) if drop_root.exists() else []:
+    folders, refused = clinic_folders(drop_root)
+    problems.extend(refused)
+    for clinic, clinic_dir in folders:
         for f in sorted(clinic_dir.rglob("*")):
             if not f.is_file() or f.suffix.lower() not in SUFFIXES or f.name.startswith(("~$", ".")):
                 continue
-            where = f"{clinic_dir.name}/{f.relative_to(clinic_dir)}"
+            where = safe_name(f"{clinic_dir.name}/{f.relative_to(clinic_dir)}")
             try:
                 if now - f.stat().st_mtime < ctx.settings.drop_settle_s:
                     waiting.append(where)
                     continue
-                if _seen_unchanged(ctx, clinic_dir.name, drop_root, f):
+                if _seen_unchanged(ctx, clinic, drop_root, f):
                     continue
-                upload_id, created = accept_upload(ctx, clinic_dir.name, f, source=UploadSource.DROP)
-                _remember(ctx, clinic_dir.name, drop_root, f, upload_id)
-            except ValueError:
-                problems.append(f"{where}: フォルダ名「{clinic_dir.name}」は医療機関IDに使えません")
-                continue
+                upload_id, created = accept_upload(ctx, clinic, f, source=UploadSource.DROP)
+                _remember(ctx, clinic, drop_root, f, upload_id)
             except OSError as exc:
                 problems.append(f"{where}: ファイルを読めません（{exc.strerror or exc.__class__.__name__}）")
                 continue
@@ -129,9 +130,41 @@ def scan_drop_folders(ctx: Context, enqueue_register: Enqueue) -> dict[str, Any]
     return {"uploads": accepted, "jobs": jobs, "waiting": waiting, "problems": problems}
 
 
+def clinic_folders(drop_root: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The drop folders as (canonical clinic ID, folder), and problems (Japanese) for the
+    folders refused: a name that is no clinic ID, or several folders naming one clinic
+    (``C001`` and ``c001``, or ``ガ`` written composed and decomposed) — their files are
+    not merged into one clinic in silence; the folders are left until renamed."""
+    if not drop_root.exists():
+        return [], []
+    by_clinic: dict[str, list[Path]] = {}
+    problems: list[str] = []
+    for d in sorted(p for p in drop_root.iterdir() if p.is_dir()):
+        try:
+            by_clinic.setdefault(canonical_clinic_id(d.name), []).append(d)
+        except ClinicIdError as exc:
+            problems.append(f"{safe_name(d.name)}: フォルダ名を医療機関IDに使えません（{exc}）")
+    folders: list[tuple[str, Path]] = []
+    for clinic, dirs in sorted(by_clinic.items()):
+        if len(dirs) == 1:
+            folders.append((clinic, dirs[0]))
+            continue
+        names = "、".join(f"「{safe_name(d.name)}」" for d in dirs)
+        problems.append(
+            f"{names}: 同じ医療機関ID「{clinic}」を表すフォルダが複数あります。取り込まずに残しました。"
+            "1つのフォルダにまとめてください。"
+        )
+    return folders, problems
+
+
+def _rel(f: Path, root: Path) -> str:
+    """The drop file's path as stored: undecodable bytes of its name escaped (``\\xNN``)."""
+    return safe_name(f.relative_to(root))
+
+
 def _seen_unchanged(ctx: Context, clinic: str, root: Path, f: Path) -> bool:
     stat = f.stat()
-    rel = str(f.relative_to(root))
+    rel = _rel(f, root)
     with session_scope(ctx.engine) as s:
         seen = s.scalar(select(DropFile).where(DropFile.clinic_id == clinic, DropFile.path == rel))
         return seen is not None and seen.size == stat.st_size and seen.mtime_ns == stat.st_mtime_ns
@@ -146,7 +179,7 @@ def _remember(ctx: Context, clinic: str, root: Path, f: Path, upload_id: int) ->
 
 def _remember_once(ctx: Context, clinic: str, root: Path, f: Path, upload_id: int) -> None:
     stat = f.stat()
-    rel = str(f.relative_to(root))
+    rel = _rel(f, root)
     with session_scope(ctx.engine) as s:
         upload = s.get(Upload, upload_id)
         assert upload is not None

@@ -5,13 +5,15 @@ handles it, on the first ``HENREI_FAULT_KILL_ATTEMPTS`` attempts (default: every
 a poison file), at the stage ``HENREI_FAULT_KILL_STAGE`` names: "reconcile" (before
 reading), "part" (a part of a split month, before its rules) or "combine" (the last part,
 combining). With ``HENREI_FAULT_RAISE`` the code raises instead (an error, not a lost
-process).
+process); with ``HENREI_FAULT_HANG_S`` it sleeps that long instead (a job a test kills
+from outside while it runs, as an OOM kill or a container restart would).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 from worker.config import Settings
 
@@ -24,6 +26,9 @@ def inject_fault(settings: Settings, stage: str, attempt: int, names: list[str])
     if not marker or stage != settings.fault_kill_stage or attempt > settings.fault_kill_attempts:
         return
     if any(marker in n for n in names):
+        if settings.fault_hang_s:
+            time.sleep(settings.fault_hang_s)
+            return
         if settings.fault_raise:
             raise RuntimeError(f"fault injected: {settings.fault_raise}")
         os.kill(os.getpid(), signal.SIGKILL)

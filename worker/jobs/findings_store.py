@@ -20,6 +20,7 @@ from sqlalchemy import String, Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from rules import FINDING_COLUMNS, RULE_ID_ALIASES, SEVERITY_ORDER
+from worker.clinic_ids import require_canonical
 from worker.engine.keys import finding_key, unique_keys
 from worker.jobs.database import advisory_lock
 from worker.jobs.models import DEFAULT_FINDING_STATUS, Base, ClerkStatus, Finding, FindingStatus, utcnow
@@ -39,6 +40,7 @@ def _texts(col: pd.Series) -> pd.Series:
 
 def _finding_columns(clinic_id: str, claim_month: str, job_id: int, findings: pd.DataFrame) -> dict[str, list[Any]]:
     """The findings table's columns to store (one list per column), with finding_key(...) computed at once."""
+    require_canonical(clinic_id)  # the bulk insert passes no model validator
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
         raise ValueError(f"findings lacks columns: {', '.join(missing)}")

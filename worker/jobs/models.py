@@ -30,11 +30,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.mutable import MutableDict
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from worker.clinic_ids import require_canonical
 
 __all__ = [
     "DEFAULT_FINDING_STATUS",
+    "INPUT_UPLOADS",
     "Base",
     "ClerkStatus",
     "CorrectionList",
@@ -46,6 +49,8 @@ __all__ = [
     "JobStatus",
     "NightlyRun",
     "NightlyStatus",
+    "SettlementMark",
+    "SettlementStatus",
     "UTCDateTime",
     "Upload",
     "UploadSource",
@@ -63,6 +68,11 @@ class UploadStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     RECONCILED = "reconciled"
     FAILED = "failed"  # could not be read: the clerk's message is on the upload
+    MARKED = "marked"  # a list the clerk marked and handed back: its marks were read, not an input
+
+
+#: the statuses of an upload that is an input of its months' runs
+INPUT_UPLOADS: Final = (UploadStatus.ACCEPTED, UploadStatus.RECONCILED)
 
 
 class JobKind(enum.StrEnum):
@@ -70,6 +80,8 @@ class JobKind(enum.StrEnum):
     NIGHTLY = "nightly"  # a pick-up of the drop folders
     PART = "part"  # one part of a split month
     REGISTER = "register"  # reading one upload
+    SURVEY_EXPORT = "survey_export"  # a clinic-month's survey submission (worker.survey)
+    SURVEY_AGGREGATE = "survey_aggregate"  # the association's aggregate of the survey inbox
 
 
 class JobStatus(enum.StrEnum):
@@ -101,6 +113,15 @@ class ClerkStatus(enum.StrEnum):
 
 
 DEFAULT_FINDING_STATUS: Final = ClerkStatus.OPEN
+
+
+class SettlementStatus(enum.StrEnum):
+    """The clerk's status of a claim on 窓口精算リスト.xlsx; one nobody touched is 未精算."""
+
+    OPEN = "未精算"
+    REFUNDED = "返金済"
+    COLLECTED = "徴収済"
+
 
 QUEUED_RECONCILE: Final = f"kind = '{JobKind.RECONCILE}' AND status = '{JobStatus.QUEUED}'"
 
@@ -172,7 +193,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=_NAMING)
 
 
-class Upload(Base):
+class ClinicScoped:
+    """A row of one clinic: its ``clinic_id`` must be canonical (``worker.clinic_ids``), so
+    code that skips the entry points cannot store a second spelling of a clinic."""
+
+    @validates("clinic_id")
+    def _canonical_clinic_id(self, _key: str, value: str | None) -> str | None:
+        return None if value is None else require_canonical(value)
+
+
+class Upload(ClinicScoped, Base):
     __tablename__ = "uploads"
     __table_args__ = (
         UniqueConstraint("clinic_id", "sha256"),
@@ -200,7 +230,7 @@ class Upload(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Job(Base):
+class Job(ClinicScoped, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(_one_of("kind", list(JobKind)), name="kind"),
@@ -244,7 +274,7 @@ class Job(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
-class Finding(Base):
+class Finding(ClinicScoped, Base):
     """One finding (CONTRACT §2 fields) of a clinic; ``key`` is :func:`finding_key`."""
 
     __tablename__ = "findings"
@@ -289,7 +319,21 @@ class FindingStatus(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
 
-class CorrectionList(Base):
+class SettlementMark(Base):
+    """The clerk's status of a claim on the settlement list, by the key of the finding the
+    line stands for; like ``FindingStatus``, not a foreign key, so it outlives re-runs."""
+
+    __tablename__ = "settlement_statuses"
+    __table_args__ = (CheckConstraint(_one_of("status", list(SettlementStatus)), name="status"),)
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[SettlementStatus] = mapped_column(EnumText(SettlementStatus))
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CorrectionList(ClinicScoped, Base):
     __tablename__ = "correction_lists"
     __table_args__ = (Index("ix_correction_lists_clinic_id_claim_month", "clinic_id", "claim_month"),)
 
@@ -321,7 +365,7 @@ class NightlyRun(Base):
     task_id: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
-class DropFile(Base):
+class DropFile(ClinicScoped, Base):
     """A file the nightly scan has seen in a clinic's drop folder."""
 
     __tablename__ = "drop_files"

@@ -11,6 +11,7 @@ from worker.jobs.database import locked_job, session_scope
 from worker.jobs.findings_store import replace_findings
 from worker.jobs.marked_lists import stored_statuses
 from worker.jobs.models import CorrectionList, Job, JobStatus, Upload, UploadStatus, utcnow
+from worker.jobs.settlement_marks import stored_settlement
 from worker.reports import write_reports
 
 __all__ = ["job_result", "job_writer", "store_result"]
@@ -27,6 +28,7 @@ def job_writer(ctx: Context, job_id: int) -> Write:
     return lambda findings, summary, reclaims, context: write_reports(
         findings, summary, out, reclaims=reclaims, context=context, clinic=clinic, claim_month=month,
         statuses=stored_statuses(ctx, clinic, month, findings),  # the clerk's marks (worker.jobs.marked_lists)
+        settled=stored_settlement(ctx, clinic, month, findings),  # and on the settlement list (settlement_marks)
     )  # fmt: skip
 
 

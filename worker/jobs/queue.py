@@ -41,6 +41,8 @@ class TaskName(enum.StrEnum):
     PICKUP = "henrei.pickup"
     NIGHTLY = "henrei.nightly"
     SWEEP = "henrei.sweep"
+    SURVEY_EXPORT = "henrei.survey_export"
+    SURVEY_AGGREGATE = "henrei.survey_aggregate"
 
 
 def enqueue(name: TaskName) -> Enqueue:

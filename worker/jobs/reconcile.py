@@ -18,7 +18,7 @@ from worker.jobs import parts
 from worker.jobs.context import Context
 from worker.jobs.database import locked_job, session_scope
 from worker.jobs.faults import inject_fault
-from worker.jobs.models import Job, JobKind, JobStatus, Upload, UploadStatus, utcnow
+from worker.jobs.models import INPUT_UPLOADS, Job, JobKind, JobStatus, Upload, utcnow
 from worker.jobs.outcome import job_result, job_writer, store_result
 from worker.jobs.register import LOOKBACK_MONTHS, cache_dir
 from worker.reading import SUFFIXES
@@ -58,7 +58,7 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
         uploads = s.scalars(
             select(Upload).where(
                 Upload.clinic_id == clinic,
-                Upload.status != UploadStatus.FAILED,
+                Upload.status.in_(INPUT_UPLOADS),
                 # rows in the window: the upload's months [first_month, claim_month] overlap it
                 (Upload.claim_month.is_(None))
                 | ((Upload.claim_month >= first) & (func.coalesce(Upload.first_month, Upload.claim_month) <= last)),

@@ -12,11 +12,24 @@ from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import Session, session_scope
 from worker.jobs.lifecycle import reading
 from worker.jobs.marked_lists import import_marked_list, is_marked_list
-from worker.jobs.models import OPEN, Finding, Job, JobKind, JobStatus, Upload, UploadSource, UploadStatus, utcnow
+from worker.jobs.models import (
+    INPUT_UPLOADS,
+    OPEN,
+    Finding,
+    Job,
+    JobKind,
+    JobStatus,
+    Upload,
+    UploadSource,
+    UploadStatus,
+    utcnow,
+)
 from worker.jobs.queue import queued_reconcile
+from worker.jobs.settlement_marks import import_settlement_list
 from worker.jobs.upload_store import store_upload
 from worker.normalise import months_of
 from worker.reading import FileProblem, read_file
+from worker.reports import is_settlement_list
 
 __all__ = ["LOOKBACK_MONTHS", "accept_upload", "cache_dir", "queue_register", "register_upload", "run_register"]
 
@@ -32,11 +45,17 @@ def cache_dir(ctx: Context, sha256: str) -> Path:
 
 
 def accept_upload(
-    ctx: Context, clinic_id: str, path: Path, *, source: UploadSource = UploadSource.UPLOAD
+    ctx: Context,
+    clinic_id: str,
+    path: Path,
+    *,
+    source: UploadSource = UploadSource.UPLOAD,
+    original_name: str | None = None,
 ) -> tuple[int, bool]:
-    """Store a file once by content; returns (upload id, whether it is new)."""
+    """Store a file once by content; returns (upload id, whether it is new). ``original_name``
+    (the name the clerk's file had; default: the path's) is shown, never used as a path."""
     with session_scope(ctx.engine) as s:
-        upload, created = store_upload(s, ctx.data_dir, clinic_id, path, source=source)
+        upload, created = store_upload(s, ctx.data_dir, clinic_id, path, source=source, original_name=original_name)
         s.flush()
         return upload.id, created
 
@@ -105,6 +124,9 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
     if is_marked_list(path):  # a correction list handed back: the clerk's marks, not an input
         import_marked_list(ctx, upload_id, register_job_id, path, name)
         return []
+    if is_settlement_list(path):  # a settlement list handed back, likewise
+        import_settlement_list(ctx, upload_id, register_job_id, path, name)
+        return []
     read = read_file(path, ctx.settings, display=name, cache_dir=cache)
     with session_scope(ctx.engine) as s:
         upload = s.get_one(Upload, upload_id)
@@ -116,8 +138,10 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
             log.warning("upload %s failed to read", upload_id)
             return []
         by_kind: dict[str, set[str]] = {}
+        rows: dict[str, int] = {}  # rows per kind of table: what the file held (the web page shows it)
         for t in read:
             by_kind.setdefault(t.kind, set()).update(months_of(t))
+            rows[t.kind] = rows.get(t.kind, 0) + len(t.frame)
         every = sorted(set().union(*by_kind.values()))
         upload.claim_month = every[-1] if every else None
         upload.first_month = every[0] if every else None
@@ -131,7 +155,7 @@ def _register(ctx: Context, upload_id: int, register_job_id: int | None) -> list
         if job is not None:
             job.status, job.finished_at = JobStatus.DONE, utcnow()
             job.claim_month = upload.claim_month
-            job.result = {"months": months, "jobs": [job_id for job_id, _ in queued]}
+            job.result = {"months": months, "jobs": [job_id for job_id, _ in queued], "tables": rows}
             if waiting:
                 job.result["returns_waiting"] = waiting
     return [job_id for job_id, send in queued if send]
@@ -199,7 +223,7 @@ def _receipt_months(s: Session, clinic_id: str) -> list[str]:
     months: set[str] = set()
     rows = s.execute(
         select(Upload.receipt_months, Upload.first_month, Upload.claim_month).where(
-            Upload.clinic_id == clinic_id, Upload.status != UploadStatus.FAILED, Upload.claim_month.is_not(None)
+            Upload.clinic_id == clinic_id, Upload.status.in_(INPUT_UPLOADS), Upload.claim_month.is_not(None)
         )
     )
     for kept, first, last in rows:

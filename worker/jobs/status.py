@@ -26,6 +26,8 @@ KIND_JA = {
     JobKind.RECONCILE: "照合",
     JobKind.PART: "照合（分割）",
     JobKind.NIGHTLY: "夜間",
+    JobKind.SURVEY_EXPORT: "調査の提出ファイル",
+    JobKind.SURVEY_AGGREGATE: "調査の集計",
 }
 
 

@@ -14,6 +14,8 @@ from worker.jobs.context import Context, Enqueue
 from worker.jobs.database import session_scope
 from worker.jobs.lifecycle import parts_open
 from worker.jobs.models import ENDED, Job, JobKind, JobStatus, Upload, UploadStatus, utcnow
+from worker.jobs.queue import TaskName
+from worker.jobs.queue import enqueue as enqueue_by_name
 from worker.jobs.register import queue_register
 
 __all__ = ["remove_leftovers", "sweep"]
@@ -31,9 +33,10 @@ def sweep(
     """Re-enqueue what the broker may have lost; every accepted upload ends reconciled.
 
     Uploads accepted without a register job (the process died between the two) get one.
-    A job is sent again when it has been queued, or running without a heartbeat
-    (``running_stale``), and no message was sent for it for ``sweep_stale`` —
-    once per that interval, not on every sweep. A split month whose parts are still
+    A queued job is sent again when no message was sent for it for ``sweep_stale``; a
+    running job whose heartbeat (``worker.jobs.heartbeat``) is older than ``running_stale``
+    — its process died — when no message was sent for that long; once per interval, not on
+    every sweep. A split month whose parts are still
     queued or running is left to its parts (each is swept on its own). ``start_job``
     skips a copy whose job runs elsewhere; a part runs again through the reconcile task.
     """
@@ -44,17 +47,16 @@ def sweep(
         uploads = s.scalars(
             select(Upload.id).where(Upload.status == UploadStatus.ACCEPTED, Upload.received_at < stale, ~has_job)
         ).all()
+        lost = now - ctx.settings.running_stale
+        sent = func.coalesce(Job.enqueued_at, Job.created_at)
         jobs = s.scalars(
             select(Job)
             .where(
                 Job.kind.in_(list(JobKind)),
-                func.coalesce(Job.enqueued_at, Job.created_at) < stale,
-                (Job.status == JobStatus.QUEUED)
-                | (
-                    (Job.status == JobStatus.RUNNING)
-                    & (Job.heartbeat_at < now - ctx.settings.running_stale)
-                    & ~parts_open()
-                ),
+                ((Job.status == JobStatus.QUEUED) & (sent < stale))
+                # a running job whose heartbeat stopped: its process died (the message was sent
+                # before it started, so only the heartbeat decides, once per running_stale)
+                | ((Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < lost) & (sent < lost) & ~parts_open()),
             )
             .order_by(Job.id)
             .with_for_update(skip_locked=True, of=Job)  # a row another transaction holds: next sweep
@@ -64,7 +66,12 @@ def sweep(
         sends = [(job.id, job.kind) for job in jobs]
     for upload_id in uploads:
         queue_register(ctx, upload_id, enqueue_register)
-    by_kind = {JobKind.REGISTER: enqueue_register, JobKind.NIGHTLY: enqueue_pickup}
+    by_kind = {
+        JobKind.REGISTER: enqueue_register,
+        JobKind.NIGHTLY: enqueue_pickup,
+        JobKind.SURVEY_EXPORT: enqueue_by_name(TaskName.SURVEY_EXPORT),
+        JobKind.SURVEY_AGGREGATE: enqueue_by_name(TaskName.SURVEY_AGGREGATE),
+    }
     for job_id, kind in sends:
         enqueue = by_kind.get(kind, enqueue_reconcile)
         if enqueue is not None:

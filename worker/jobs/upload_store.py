@@ -12,18 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from worker.clinic_ids import canonical_clinic_id
 from worker.files import publish
 from worker.jobs.models import Upload, UploadSource, UploadStatus, utcnow
+from worker.terminal import safe_name
 
-__all__ = ["check_clinic_id", "store_upload"]
+__all__ = ["store_upload"]
 
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
-
-
-def check_clinic_id(clinic_id: str) -> None:
-    bad = not clinic_id or clinic_id.startswith(".") or any(c in clinic_id for c in "/\\\0:") or len(clinic_id) > 64
-    if bad:
-        raise ValueError(f"clinic_id {clinic_id!r} cannot name a folder")
 
 
 def _copy_hashing(src: Path, tmp_dir: Path) -> tuple[Path, str, int]:
@@ -59,14 +55,15 @@ def store_upload(
     Returns ``(upload, created)``: the same content for the same clinic twice is one row
     (``created`` False), also when two processes store it at once. The file is copied once
     (hashing while copying, so the stored bytes are the hashed bytes) and moved into place
-    atomically; a missing stored file of an existing row is put back.
+    atomically; a missing stored file of an existing row is put back. ``clinic_id`` is
+    stored in its canonical form (``worker.clinic_ids``: also a safe folder name).
     """
-    check_clinic_id(clinic_id)
+    clinic_id = canonical_clinic_id(clinic_id)  # ClinicIdError (a ValueError) names what is allowed
     if source not in set(UploadSource):
         raise ValueError(f"source must be one of {', '.join(UploadSource)}, not {source!r}")
     data_dir = Path(data_dir)
     src = Path(src)
-    name = original_name or src.name
+    name = safe_name(original_name or src.name)  # any bytes: undecodable ones kept visible as \\xNN
     suffix = Path(name).suffix.lower()
     suffix = suffix if _SAFE_SUFFIX.match(suffix) else ""
 

@@ -1,18 +1,54 @@
-"""Which files a run reads: folders expanded, spreadsheet and CSV files by their suffix."""
+"""Which files a run reads: folders expanded, spreadsheet and CSV files by their suffix.
+
+Nothing in a folder given is passed over in silence when it looks like an input: a path
+with an input suffix that is not a regular file — a device, a FIFO, a socket, a link whose
+target is gone, a link to a folder named ``….xlsx`` (not walked into) — is reported with its
+reason (a folder named so is walked into like any other) (a
+:class:`FileProblem`, shown on the console, in 概要 and findings.json). Names are shown with
+:func:`worker.terminal.safe_name` (undecodable bytes as ``\\xNN``, control characters
+escaped). Lock files (``~$…``) and hidden files (``.…``) are still left out.
+"""
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 from worker.reading.tables import FileProblem
+from worker.terminal import safe_name
 
-__all__ = ["CSV_SUFFIXES", "EXCEL_SUFFIXES", "SUFFIXES", "discover"]
+__all__ = ["CSV_SUFFIXES", "EXCEL_SUFFIXES", "SUFFIXES", "discover", "skipped_reason"]
 
 EXCEL_SUFFIXES: Final = {".xlsx", ".xlsm", ".xls", ".ods"}
 CSV_SUFFIXES: Final = {".csv", ".txt"}
 SUFFIXES: Final = EXCEL_SUFFIXES | CSV_SUFFIXES
+
+_ASK: Final = "ファイルそのものをフォルダに置いてから、もう一度実行してください。"
+
+
+def skipped_reason(p: Path) -> str | None:
+    """Why ``p`` (a path with an input suffix) is no file to read (Japanese), or None."""
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        return f"リンク先のファイルがありません（壊れたリンク）。{_ASK}"
+    except OSError as exc:
+        return f"ファイルの情報を読めません（{exc.strerror or exc.__class__.__name__}）。{_ASK}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):  # a folder itself is walked into; a link to one is not
+        return (
+            f"フォルダへのリンク（名前が {p.suffix} で終わっています）のため、中は読み込みませんでした。"
+            "フォルダそのものを指定してください。"
+        )
+    kind = "名前付きパイプ（FIFO）" if stat.S_ISFIFO(mode) else "ソケット" if stat.S_ISSOCK(mode) else "装置ファイル"
+    return f"ファイルではなく{kind}のため読み込みませんでした。{_ASK}"
+
+
+def _candidates(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in SUFFIXES and not f.name.startswith(("~$", ".")))
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
@@ -21,23 +57,27 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
     problems: list[FileProblem] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith(("~$", "."))
-            )
-            files.extend(found)
+            for f in _candidates(p):
+                if f.is_dir() and not f.is_symlink():
+                    continue  # a folder named like a file (month.xlsx): its files are among the candidates
+                reason = skipped_reason(f)
+                if reason is None:
+                    files.append(f)
+                else:
+                    problems.append(FileProblem(safe_name(f), reason))
         elif p.is_file():
             if p.suffix.lower() in SUFFIXES:
                 files.append(p)
             else:
                 problems.append(
                     FileProblem(
-                        str(p),
-                        f"対応していない形式です（{p.suffix or '拡張子なし'}）。"
+                        safe_name(p),
+                        f"対応していない形式です（{safe_name(p.suffix) or '拡張子なし'}）。"
                         "Excel（.xlsx/.xls）またはCSVで出力してください。",
                     )
                 )
+        elif p.exists() or p.is_symlink():
+            problems.append(FileProblem(safe_name(p), skipped_reason(p) or "ファイルを読み込めません。"))
         else:
-            problems.append(FileProblem(str(p), "ファイルまたはフォルダが見つかりません。"))
+            problems.append(FileProblem(safe_name(p), "ファイルまたはフォルダが見つかりません。"))
     return files, problems

@@ -29,6 +29,7 @@ from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
 from worker.reading.tables import FileProblem, RawTable
 from worker.reading.warmup import reader_memory_bytes, readers_for
+from worker.terminal import safe_name
 
 __all__ = ["describe", "read_all", "read_file"]
 
@@ -86,7 +87,7 @@ def read_file(
     parsing the file again (the worker reads each upload once to find its months, then
     again in every reconciliation of those months).
     """
-    name = display or path.name
+    name = safe_name(display or path.name)  # a name is shown, stored and keyed only escaped
     cached = _cached(cache_dir) if cache_dir is not None else None
     if cached:
         assert cache_dir is not None
@@ -146,8 +147,10 @@ def read_all(
     ``caches`` maps a path to its cache folder (see ``read_file``).
     """
     caches = caches or {}
-    names = [p.name for p in paths]
-    display = [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
+    names = [safe_name(p.name) for p in paths]
+    display = [
+        safe_name(f"{p.parent.name}/{p.name}") if names.count(n) > 1 else n for p, n in zip(paths, names, strict=True)
+    ]
     tables: list[RawTable] = []
     problems: list[FileProblem] = []
     described: dict[str, str] = {}

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from worker.reports.carry import Statuses
     from worker.reports.formats import FINDINGS_HEADERS, FINDINGS_SHEET, RECLAIMS_SHEET, SUMMARY_SHEET
+    from worker.reports.handed_back import HandedBack, read_handed_back
     from worker.reports.marked import MarkedLine, MarkedList, NotMarkedListError, is_marked_list, read_marked
     from worker.reports.reclaims import RECLAIM_POINTS_COLUMN, RECLAIM_STATUS_COLUMN
+    from worker.reports.settlement_marks import SettlementMarks, is_settlement_list, read_settlement_marks
     from worker.reports.workbook import MAX_ROWS_PER_SHEET
     from worker.reports.write import JSON_NAME, XLSX_NAME, write_reports
 
@@ -32,6 +34,8 @@ _WHERE = {
     "FINDINGS_SHEET": "formats",
     "RECLAIMS_SHEET": "formats",
     "SUMMARY_SHEET": "formats",
+    "HandedBack": "handed_back",
+    "read_handed_back": "handed_back",
     "MarkedLine": "marked",
     "MarkedList": "marked",
     "NotMarkedListError": "marked",
@@ -39,6 +43,9 @@ _WHERE = {
     "read_marked": "marked",
     "RECLAIM_POINTS_COLUMN": "reclaims",
     "RECLAIM_STATUS_COLUMN": "reclaims",
+    "SettlementMarks": "settlement_marks",
+    "is_settlement_list": "settlement_marks",
+    "read_settlement_marks": "settlement_marks",
     "MAX_ROWS_PER_SHEET": "workbook",
     "JSON_NAME": "write",
     "XLSX_NAME": "write",
@@ -55,12 +62,17 @@ __all__ = [
     "RECLAIM_STATUS_COLUMN",
     "SUMMARY_SHEET",
     "XLSX_NAME",
+    "HandedBack",
     "MarkedLine",
     "MarkedList",
     "NotMarkedListError",
+    "SettlementMarks",
     "Statuses",
     "is_marked_list",
+    "is_settlement_list",
+    "read_handed_back",
     "read_marked",
+    "read_settlement_marks",
     "write_reports",
 ]
 

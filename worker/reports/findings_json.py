@@ -30,13 +30,19 @@ def write_json(
     path: Path,
     reclaims: pd.DataFrame | None = None,
     carried: Carried | None = None,
+    *,
+    survey: list[dict[str, Any]] | None = None,
 ) -> None:
     """Write findings.json to ``path``: {"summary", "findings"[, "reclaims"][, "statuses",
     "resolved"]}, UTF-8. With ``carried`` (the clerk's marks, a previous list): "statuses"
     lists this run's marked findings ({key, status, memo}) and "resolved" the previous
     list's findings that are gone ({key, category, patient_id, content, status}; a merged
-    line gives one record per finding)."""
-    head = json.dumps({"summary": _summary_json(summary, stats)}, ensure_ascii=False, indent=1)
+    line gives one record per finding). ``survey`` (``survey_counts``) is written as
+    ``summary.survey``: counts only, for the association surveys (``henrei survey export``)."""
+    head_summary = _summary_json(summary, stats)
+    if survey is not None:
+        head_summary["survey"] = survey
+    head = json.dumps({"summary": head_summary}, ensure_ascii=False, indent=1)
     reclaim_chunks = None if reclaims is None else _reclaim_json_chunks(reclaims)
     # errors="replace": a lone surrogate in the summary texts must not abort the run.
     with open(path, "w", encoding="utf-8", errors="replace", newline="\n") as fh:

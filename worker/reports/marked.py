@@ -16,7 +16,6 @@ previous findings that are gone as 解消 (``worker.reports.carry``).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +24,9 @@ from typing import Final
 from python_calamine import CalamineWorkbook
 
 from worker.engine.keys import CLERK_STATUSES
-from worker.reading import UnsafeFileError, check_file
 from worker.reports.clerk_list import KEY_SEP
 from worker.reports.formats import FINDINGS_SHEET, KEY_HEADER, STATUS_HEADER, SUMMARY_SHEET
+from worker.reports.marked_sheet import NotMarkedListError, cell, fold, get, header, keys_in, open_marked, peek
 
 __all__ = [
     "MEMO_HEADER",
@@ -45,17 +44,10 @@ _CATEGORY: Final = "区分"
 _CONTENT: Final = "内容"
 _CODES: Final = "区分コード"
 _PERIOD_LABEL: Final = "対象期間"
-#: rows looked at for the header (a clerk may have inserted a line above it)
-_HEADER_ROWS: Final = 5
+_REQUIRED: Final = (KEY_HEADER, STATUS_HEADER)
 _SHEET: Final = re.compile(re.escape(FINDINGS_SHEET) + r"(?:\((\d+)\))?")
-_KEY: Final = re.compile(r"[0-9a-f]{40}")
-_SPACES: Final = re.compile(r"\s+")
 #: hand-typed forms of a status besides the status itself (after NFKC, without spaces)
 _ALIASES: Final = {"対応済み": "対応済", "済": "対応済", "完了": "対応済", "対象外です": "対象外"}
-
-
-class NotMarkedListError(ValueError):
-    """The file is not a henrei correction list (the message is Japanese, for the clerk)."""
 
 
 @dataclass(frozen=True)
@@ -99,17 +91,9 @@ class MarkedList:
 
 def normalise_status(text: str) -> str | None:
     """A status as typed (width, spaces, 「対応済み」) as one of ``CLERK_STATUSES``; None if it is none."""
-    folded = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    folded = fold(text)
     folded = _ALIASES.get(folded, folded)
     return folded if folded in CLERK_STATUSES else None
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
 
 
 def _sheet_order(name: str) -> int | None:
@@ -119,29 +103,10 @@ def _sheet_order(name: str) -> int | None:
     return int(m.group(1) or 1)
 
 
-def _header(rows: Sequence[Sequence[object]]) -> tuple[int, dict[str, int]] | None:
-    for i, row in enumerate(rows[:_HEADER_ROWS]):
-        where = {_cell(v): j for j, v in reversed(list(enumerate(row))) if _cell(v)}
-        if KEY_HEADER in where and STATUS_HEADER in where:
-            return i, where
-    return None
-
-
 def is_marked_list(path: Path) -> bool:
     """Whether ``path`` looks like a henrei correction list (a 「指摘一覧」 sheet with the
     「キー」 and 「状態」 headers); never raises for a file it cannot open."""
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return False
-    try:
-        check_file(path)
-        wb = CalamineWorkbook.from_path(str(path))
-        names = [n for n in wb.sheet_names if _sheet_order(n) is not None]
-        if not names:
-            return False
-        rows = wb.get_sheet_by_name(names[0]).to_python(skip_empty_area=False, nrows=_HEADER_ROWS)
-    except Exception:  # any file that fails the guard or calamine is not a marked list
-        return False
-    return _header(list(rows)) is not None
+    return peek(path, lambda n: _sheet_order(n) is not None, _REQUIRED)
 
 
 def read_marked(path: Path, name: str | None = None) -> MarkedList:
@@ -152,25 +117,14 @@ def read_marked(path: Path, name: str | None = None) -> MarkedList:
         f"（「{FINDINGS_SHEET}」シートの「{KEY_HEADER}」列が見つかりません）。"
         "henrei が作った訂正リストを指定してください。"
     )
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise NotMarkedListError(not_ours)
-    try:
-        check_file(path)  # size, zip bomb, absurd used range: before calamine sees it
-    except UnsafeFileError as exc:
-        raise NotMarkedListError(f"「{shown}」は読み込めません：{exc}") from exc
-    except OSError as exc:
-        raise NotMarkedListError(f"「{shown}」を開けません（{exc.strerror or exc}）。") from exc
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # damaged, not a workbook, password-protected …
-        raise NotMarkedListError(not_ours) from exc
+    wb = open_marked(path, shown, not_ours)
     sheets = sorted((n for n in wb.sheet_names if _sheet_order(n) is not None), key=lambda n: _sheet_order(n) or 0)
     lines: list[MarkedLine] = []
     warnings: list[str] = []
     found = False
     for sheet in sheets:
         rows = list(wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False))
-        head = _header(rows)
+        head = header(rows, _REQUIRED)
         if head is None:
             continue
         found = True
@@ -179,7 +133,7 @@ def read_marked(path: Path, name: str | None = None) -> MarkedList:
             line = _line(row, cols)
             if line is None:
                 continue
-            raw = _cell(_get(row, cols.get(STATUS_HEADER)))
+            raw = cell(get(row, cols.get(STATUS_HEADER)))
             if raw and line.status is None:
                 warnings.append(
                     f"「{sheet}」{r}行目の状態「{raw}」は使えないため読み飛ばしました"
@@ -191,25 +145,20 @@ def read_marked(path: Path, name: str | None = None) -> MarkedList:
     return MarkedList(shown, tuple(lines), _period(wb), tuple(warnings))
 
 
-def _get(row: Sequence[object], col: int | None) -> object:
-    return row[col] if col is not None and col < len(row) else None
-
-
 def _line(row: Sequence[object], cols: dict[str, int]) -> MarkedLine | None:
-    parts = (p.strip().lower() for p in _cell(_get(row, cols[KEY_HEADER])).split(KEY_SEP))
-    keys = tuple(k for k in parts if _KEY.fullmatch(k))
+    keys = keys_in(cell(get(row, cols[KEY_HEADER])), KEY_SEP)
     if not keys:
         return None  # a blank line, or one the clerk added: nothing to carry
-    raw = _cell(_get(row, cols.get(STATUS_HEADER)))
-    codes = [c.strip() for c in _cell(_get(row, cols.get(_CODES))).split(KEY_SEP)]
+    raw = cell(get(row, cols.get(STATUS_HEADER)))
+    codes = [c.strip() for c in cell(get(row, cols.get(_CODES))).split(KEY_SEP)]
     return MarkedLine(
         keys=keys,
         status=normalise_status(raw) if raw else None,
-        memo=_cell(_get(row, cols.get(MEMO_HEADER))),
-        patient_id=_cell(_get(row, cols.get(_PATIENT))),
-        categories=_cell(_get(row, cols.get(_CATEGORY))),
+        memo=cell(get(row, cols.get(MEMO_HEADER))),
+        patient_id=cell(get(row, cols.get(_PATIENT))),
+        categories=cell(get(row, cols.get(_CATEGORY))),
         codes=tuple(codes) if len(codes) == len(keys) else ("",) * len(keys),
-        content=_cell(_get(row, cols.get(_CONTENT))),
+        content=cell(get(row, cols.get(_CONTENT))),
     )
 
 
@@ -218,7 +167,7 @@ def _period(wb: CalamineWorkbook) -> str:
     if SUMMARY_SHEET not in wb.sheet_names:
         return ""
     for row in wb.get_sheet_by_name(SUMMARY_SHEET).to_python(nrows=40):
-        cells = [_cell(v) for v in row]
+        cells = [cell(v) for v in row]
         if _PERIOD_LABEL in cells:
             i = cells.index(_PERIOD_LABEL)
             return next((c for c in cells[i + 1 :] if c), "")

@@ -7,11 +7,13 @@ patient paid too much, 返金; negative: too little, 徴収). A claim whose rati
 insurer can settle (``ratio_online_vs_card``) is listed without an amount, 「保険者の回答待ち」,
 with the two possible amounts in its reason. 状態 is a drop-down (未精算/返金済/徴収済), and a
 hidden column 「キー」 (sheet-level name ``henrei_settlement_keys``) holds the finding's key
-(``worker.engine.keys``) so a marked list can be read back like the findings' status.
+(``worker.engine.keys``): a marked list handed back (``settlement_marks``; ``--previous``,
+or uploaded to the worker) gives the next list of the month the same 状態 and メモ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,7 +27,7 @@ from worker.engine.keys import finding_keys
 from worker.reports.excel_safe import WORKBOOK_OPTIONS, clean, put_text
 from worker.reports.page_setup import PageHeader, print_setup
 
-__all__ = ["KEYS_NAME", "SETTLEMENT_NAME", "SETTLEMENT_STATUSES", "settlement_rows", "write_settlement"]
+__all__ = ["KEYS_NAME", "SETTLEMENT_NAME", "SETTLEMENT_STATUSES", "SHEET", "settlement_rows", "write_settlement"]
 
 SETTLEMENT_NAME: Final = "窓口精算リスト.xlsx"
 SHEET: Final = "窓口精算"
@@ -67,10 +69,15 @@ def _pending_reason(r: dict[Any, Any]) -> str:
 
 
 def settlement_rows(
-    findings: pd.DataFrame, context: pd.DataFrame | None, clinic: str = "", claim_month: str = ""
+    findings: pd.DataFrame,
+    context: pd.DataFrame | None,
+    clinic: str = "",
+    claim_month: str = "",
+    settled: Mapping[str, tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """The list's rows (``COLUMNS`` but the key as ``key``, the amount as a signed float or
-    NaN), one per claim, by patient and date. Empty when nothing to settle."""
+    NaN), one per claim, by patient and date, with the 状態 and メモ ``settled`` holds for
+    the key (the clerk's marks on the previous list); empty when nothing to settle."""
     if findings.empty:
         return pd.DataFrame()
     f = findings.reset_index(drop=True).copy()
@@ -86,7 +93,9 @@ def settlement_rows(
     if context is not None and not context.empty:
         f = f.merge(context.drop_duplicates(subset=list(ORIGIN)), how="left", on=list(ORIGIN), validate="one_to_one")
     rows = []
+    marks = settled or {}
     for r in f.to_dict("records"):
+        status, memo = marks.get(r["key"], (SETTLEMENT_STATUSES[0], ""))
         amount = float(r["copay_diff_yen"]) if r["rule_id"] != "RATIO_ONLINE_CARD" else float("nan")
         pending = pd.isna(amount)
         day = r.get("service_date")
@@ -100,8 +109,8 @@ def settlement_rows(
                 "精算": "回答待ち" if pending else ("返金" if amount > 0 else "徴収"),
                 "差額（円）": amount,
                 "理由": _pending_reason(r) if pending else _t(r["message"]),
-                "状態": SETTLEMENT_STATUSES[0],
-                "メモ": "",
+                "状態": status,
+                "メモ": memo,
                 "key": r["key"],
             }
         )
@@ -149,7 +158,8 @@ def write_settlement(path: Path, rows: pd.DataFrame, page: PageHeader) -> None:
     put_text(
         ws, n + 2, 1,
         f"返金 計 {int(refund.sum()):,}円（{len(refund)}件）　徴収 計 {int(-collect.sum()):,}円（{len(collect)}件）"
-        f"　保険者の回答待ち {int(amounts.isna().sum())}件",
+        f"　保険者の回答待ち {int(amounts.isna().sum())}件"
+        f"　精算済 {int(rows['状態'].isin(SETTLEMENT_STATUSES[1:]).sum()) if n else 0}件",
         total, total,
     )  # fmt: skip
     ws.freeze_panes(1, 0)

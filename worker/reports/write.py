@@ -30,6 +30,7 @@ from worker.reports.findings_json import write_json
 from worker.reports.marked import MarkedList
 from worker.reports.reclaims import prepare_reclaims
 from worker.reports.stats import Stats
+from worker.reports.survey_counts import survey_counts
 from worker.reports.workbook import write_xlsx
 
 __all__ = ["JSON_NAME", "XLSX_NAME", "write_reports"]
@@ -49,6 +50,7 @@ def write_reports(
     claim_month: str = "",
     statuses: Statuses | None = None,
     previous: MarkedList | None = None,
+    settled: Statuses | None = None,
 ) -> tuple[Path, Path]:
     """Write out_dir/corrections.xlsx and out_dir/findings.json; return both paths.
 
@@ -73,6 +75,8 @@ def write_reports(
     handed back, ``worker.reports.marked``) are shown on the same findings; ``previous``'s
     lines whose findings are all gone are listed as 解消 on 「概要」 and under "resolved" in
     findings.json, which also lists this run's marked findings under "statuses".
+    ``settled`` ({finding key: (状態, メモ)} of 窓口精算リスト.xlsx, a job's from the database
+    or a marked settlement list handed back) is shown on the settlement list's lines.
     """
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
@@ -87,7 +91,7 @@ def write_reports(
     json_path = out_dir / JSON_NAME
 
     stats = Stats.of(findings)
-    documents = plan_documents(findings, context, summary, clinic, claim_month)
+    documents = plan_documents(findings, context, summary, clinic, claim_month, settled)
     doc_paths = [out_dir / name for name in documents]
     carried = _carried(findings, summary, clinic, claim_month, statuses, previous)
     # XlsxWriter's row files go to a scratch folder next to the outputs, removed at the end.
@@ -99,7 +103,8 @@ def write_reports(
             findings, summary, stats, xlsx_tmp, Path(work_dir), reclaims,
             context=context, clinic=clinic, claim_month=claim_month, carried=carried,
         )  # fmt: skip
-        write_json(findings, summary, stats, json_tmp, reclaims, carried)
+        survey = survey_counts(findings, context, claim_month)
+        write_json(findings, summary, stats, json_tmp, reclaims, carried, survey=survey)
         for write_doc, doc_tmp in zip(documents.values(), doc_tmps, strict=True):
             write_doc(doc_tmp)
     for name in set(DOCUMENT_NAMES) - set(documents):
