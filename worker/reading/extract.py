@@ -5,6 +5,9 @@ It finds every table (one per sheet, header row anywhere in the first rows, kind
 from the headers), keeps every cell as TEXT (an insurer number never loses a zero because
 we never let a library guess types; numbers Excel stored as numbers come back as their
 integer text), and writes ``table<N>.arrow`` per table and ``manifest.json`` into ``out``.
+Workbooks are read by fastexcel (``dtypes="string"``), a whole sheet to Arrow at once, and
+classified on columns (``_extract_arrow``); CSV by Python's ``csv`` module (``_extract_rows``:
+title lines may have fewer fields than the table).
 """
 
 from __future__ import annotations
