@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
+from worker.reading.native import NATIVE_SUFFIXES
+from worker.reading.onshi_xml import is_request
 from worker.reading.tables import FileProblem
 from worker.terminal import safe_name
 
@@ -23,7 +25,8 @@ __all__ = ["CSV_SUFFIXES", "EXCEL_SUFFIXES", "SUFFIXES", "discover", "skipped_re
 
 EXCEL_SUFFIXES: Final = {".xlsx", ".xlsm", ".xls", ".ods"}
 CSV_SUFFIXES: Final = {".csv", ".txt"}
-SUFFIXES: Final = EXCEL_SUFFIXES | CSV_SUFFIXES
+#: and the files the clinic's systems write (UKE/HEN/SAH, result XML, zip), told by content
+SUFFIXES: Final = EXCEL_SUFFIXES | CSV_SUFFIXES | NATIVE_SUFFIXES
 
 _ASK: Final = "ファイルそのものをフォルダに置いてから、もう一度実行してください。"
 
@@ -48,7 +51,14 @@ def skipped_reason(p: Path) -> str | None:
 
 
 def _candidates(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in SUFFIXES and not f.name.startswith(("~$", ".")))
+    # the eligibility terminal's request files (req/, OQS…req_…) are no input: left out
+    return sorted(
+        f
+        for f in folder.rglob("*")
+        if f.suffix.lower() in SUFFIXES
+        and not f.name.startswith(("~$", "."))
+        and not is_request(f.relative_to(folder).as_posix())
+    )
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
@@ -73,7 +83,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
                     FileProblem(
                         safe_name(p),
                         f"対応していない形式です（{safe_name(p.suffix) or '拡張子なし'}）。"
-                        "Excel（.xlsx/.xls）またはCSVで出力してください。",
+                        "Excel（.xlsx/.xls）・CSV、またはレセプト電算処理ファイル（.UKE/.HEN/.SAH）・資格確認結果（.xml/.zip）を指定してください。",
                     )
                 )
         elif p.exists() or p.is_symlink():

@@ -45,7 +45,15 @@ def _load(folder: Path, display: str) -> list[RawTable]:
         frame = table.to_pandas(types_mapper=None)
         skipped = {str(k): int(v) for k, v in t.get("skipped", {}).items()}
         out.append(
-            RawTable(kind=t["kind"], file=display, sheet=t["sheet"], frame=frame, headers=t["headers"], skipped=skipped)
+            RawTable(
+                kind=t["kind"],
+                file=display,
+                sheet=t["sheet"],
+                frame=frame,
+                headers=t["headers"],
+                skipped=skipped,
+                problems=list(t.get("problems", [])),
+            )
         )
     return out
 
