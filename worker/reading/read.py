@@ -77,7 +77,9 @@ def describe(tables: Sequence[RawTable]) -> str:
     for t in tables:
         skipped = skipped_text(t.skipped)
         rows = f"{len(t.frame):,}行" + (f"。{skipped}" if skipped else "")
-        parts.append(f"{TABLE_LABELS_JA[t.kind]}（{t.sheet or 'CSV'}、{rows}）")
+        plain = "XML" if t.file.lower().endswith(".xml") else "CSV"
+        plain = "レセ電" if t.file.lower().endswith((".uke", ".hen", ".sah")) else plain
+        parts.append(f"{TABLE_LABELS_JA[t.kind]}（{t.sheet or plain}、{rows}）")
     return "、".join(parts)
 
 
