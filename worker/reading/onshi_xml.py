@@ -67,6 +67,9 @@ def _decode(data: bytes, name: str) -> str:
     if codec not in ("utf-8", "utf8", "cp932"):
         raise NativeFormatError(f"{name}: 文字コード「{declared}」のXMLには対応していません（Shift_JIS・UTF-8のみ）。")
     try:
+        if codec == "cp932" and not data.isascii() and _is_utf8(data):
+            at = next(i for i, c in enumerate(data) if c >= 0x80)
+            raise UnicodeDecodeError("cp932", data, at, len(data), "UTF-8 bytes declared Shift_JIS")
         text = data.decode("utf-8-sig" if codec.startswith("utf") else codec)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
@@ -75,6 +78,14 @@ def _decode(data: bytes, name: str) -> str:
             "資格確認端末が出力したままのファイルを置いてください。"
         ) from exc
     return _DECLARATION.sub("", text, count=1)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _PARSER: Final = etree.XMLParser(

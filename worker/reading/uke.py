@@ -75,18 +75,25 @@ HEADERS: Final = {
 def _decode(data: bytes, name: str) -> str:
     body = data.rstrip(b"\x1a\r\n")
     try:
+        body.decode("utf-8")
+        utf8 = not body.isascii()  # Japanese CP932 text is practically never valid UTF-8
+    except UnicodeDecodeError:
+        utf8 = False
+    try:
+        if utf8:
+            raise UnicodeDecodeError("cp932", body, _first_non_ascii(body), len(body), "UTF-8 text")
         return body.decode("cp932")
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
-        try:
-            body.decode("utf-8")
-            why = "UTF-8 で保存されています"
-        except UnicodeDecodeError:
-            why = "Shift_JIS（CP932）として読めない文字があります"
+        why = "UTF-8 で保存されています" if utf8 else "Shift_JIS（CP932）として読めない文字があります"
         raise NativeFormatError(
             f"{name} の {line}行目: 文字コードが違います（{why}）。レセプト電算処理ファイルは"
             "レセコンが出力したまま（Shift_JIS）で置いてください。"
         ) from exc
+
+
+def _first_non_ascii(body: bytes) -> int:
+    return next(i for i, c in enumerate(body) if c >= 0x80)
 
 
 def _null_empty(a: pa.Array) -> pa.Array:
