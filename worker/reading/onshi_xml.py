@@ -77,7 +77,8 @@ def _decode(data: bytes, name: str) -> str:
             f"{name} の {line}行目: 文字コードが宣言（{declared}）と違います。"
             "資格確認端末が出力したままのファイルを置いてください。"
         ) from exc
-    return _DECLARATION.sub("", text, count=1)
+    declaration = _DECLARATION.match(text[:300])
+    return text[declaration.end() :] if declaration else text
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -102,11 +103,23 @@ def _text(el: etree._Element | None, path: str) -> str | None:
     return str(found.text.strip())
 
 
+def _value(el: etree._Element | None) -> str | None:
+    text = el.text if el is not None else None
+    return text.strip() or None if text else None
+
+
+def _texts(el: etree._Element | None) -> dict[str, str]:
+    """The non-empty texts of an element's children, by tag."""
+    if el is None:
+        return {}
+    return {str(c.tag): t for c in el if c.text and (t := c.text.strip())}
+
+
 def read_result_xml(data: bytes, name: str) -> list[NativeTable]:
     """One online-results table from a single or bulk result file; [] for a request file."""
     text = _decode(data, name)
     try:
-        root = etree.fromstring(text, _PARSER)
+        root = etree.fromstring(text.encode("utf-8"), _PARSER)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or 0
         raise NativeFormatError(
@@ -128,26 +141,36 @@ def read_result_xml(data: bytes, name: str) -> list[NativeTable]:
     rows: list[int] = []
     problems: list[LineProblem] = []
     people = units if units else ([body] if body is not None else [])
+    exec_time = _text(header, "ProcessExecutionTime")
+    fallback_id = None if units else _text(header, "ArbitraryFileIdentifier")
     for unit in people:
-        result = unit.find("ResultOfQualificationConfirmation")
-        if result is None:
-            result = unit.find("ResultList/ResultOfQualificationConfirmation")
+        # each element's children once, by tag (one pass instead of a search per field)
+        own = {c.tag: c for c in unit}
+        result = own.get("ResultOfQualificationConfirmation")
+        if result is None and (found := own.get("ResultList")) is not None:
+            result = found.find("ResultOfQualificationConfirmation")
+        kids = _texts(result)
         line = int((result if result is not None else unit).sourceline or 0)
-        status = _text(unit, "ProcessingResultStatus")
-        validity = _text(unit, "QualificationValidity")
+        status = _value(own.get("ProcessingResultStatus"))
+        validity = _value(own.get("QualificationValidity"))
         if status == "2" and validity is None:
-            code = _text(unit, "ProcessingResultCode") or ""
+            code = _value(own.get("ProcessingResultCode")) or ""
             message = f"{line}行目の照会はエラーで終わっています（コード {code}）。"
             problems.append(LineProblem(line, "ProcessingResultStatus", code, message))
             continue
-        search = unit.find("QualificationConfirmSearchInfo")
-        pid = _text(search, "ArbitraryIdentifier") or (None if units else _text(header, "ArbitraryFileIdentifier"))
-        columns["patient_id"].append(pid)
+        search = _texts(own.get("QualificationConfirmSearchInfo"))
+        columns["patient_id"].append(search.get("ArbitraryIdentifier") or fallback_id)
         columns["checked_on"].append(checked)
         columns["validity"].append(validity)
-        columns["extra:処理実行日時"].append(_text(header, "ProcessExecutionTime"))
+        columns["extra:処理実行日時"].append(exec_time)
         for f, paths in ONLINE_FIELDS.items():
-            columns[f].append(next((v for p in paths if (v := _text(result, p)) is not None), None))
+            value = None
+            for path in paths:
+                parent, _, leaf = path.rpartition("/")
+                source = _texts(result.find(parent)) if parent and result is not None else kids
+                if (value := source.get(leaf)) is not None:
+                    break
+            columns[f].append(value)
         rows.append(line)
     if not rows and problems:
         raise NativeFormatError(f"{name}: {problems[0].message}")

@@ -34,8 +34,6 @@ KNOWN_RECORDS: Final = frozenset(
     {"IR", "RE", "HO", "KO", "SN", "JD", "MF", "SY", "SI", "IY", "TO", "CO", "SJ", "TI", "TK", "GR", "NI", "KH", "SK"}
     | {"RC", "GO", "HI", "HR", "HG"}
 )
-#: fields every line is padded to before splitting (RE has 38 in the current edition)
-_WIDTH: Final = 48
 #: fewest fields a record must have to be read (RE up to 検索番号, HO up to 合計点数)
 _MIN_FIELDS: Final = {"RE": 19, "HO": 6, "KO": 6, "SN": 7, "HR": 4}
 
@@ -100,26 +98,55 @@ def _null_empty(a: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
 
 
+#: fields each record is padded to before splitting (SI: 算定日 31日 at 43)
+_WIDTHS: Final = {"RE": 38, "HO": 15, "KO": 12, "SN": 9, "SI": 44, "CO": 5, "HR": 6}
+
+
+def _mask(col: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as NumPy (nulls False)."""
+    b = pc.fill_null(col, False)
+    return np.unpackbits(np.frombuffer(b.buffers()[1], dtype=np.uint8), bitorder="little")[
+        b.offset : b.offset + len(b)
+    ].astype(bool)
+
+
 class _Lines:
-    """The file's lines split once into padded field lists; fields taken as columns."""
+    """The file's lines; each record type's lines split once (padded to its width) into
+    field lists, fields taken as Arrow columns. Nothing here converts strings to NumPy
+    (pyarrow would import pandas for that, which the reader child does not load)."""
 
     def __init__(self, text: str) -> None:
         lines = re.split(r"\r?\n", text)
         self.n = len(lines)
-        arr = pa.array(lines, type=pa.string())
-        self.count = np.asarray(pc.add(pc.count_substring(arr, ","), 1))
-        self.lists = pc.split_pattern(pc.binary_join_element_wise(arr, "," * _WIDTH, ""), ",")
-        self.rec = np.asarray(pc.utf8_trim_whitespace(pc.list_element(self.lists, 0)).to_numpy(zero_copy_only=False))
-        self._cache: dict[int, pa.Array] = {}
+        self.arr = pa.array(lines, type=pa.string())
+        self.rec = pc.utf8_trim_whitespace(pc.list_element(pc.split_pattern(self.arr, ",", max_splits=1), 0))
+        self._split: dict[str, tuple[np.ndarray, pa.ListArray]] = {}
+        self._cache: dict[tuple[str, int, bool], pa.Array] = {}
 
-    def field(self, j: int) -> pa.Array:
-        if j not in self._cache:
-            self._cache[j] = _null_empty(pc.utf8_trim_whitespace(pc.list_element(self.lists, j)))
-        return self._cache[j]
+    def where(self, record: str) -> np.ndarray:
+        return _mask(pc.equal(self.rec, record))
 
-    def raw_field(self, j: int) -> pa.Array:
-        """Untrimmed (an insurer number keeps its padding spaces)."""
-        return _null_empty(pc.list_element(self.lists, j))
+    def records(self, record: str) -> tuple[np.ndarray, pa.ListArray]:
+        """Line indices of ``record`` and their field lists."""
+        if record not in self._split:
+            idx = np.flatnonzero(self.where(record))
+            sub = self.arr.take(pa.array(idx, type=pa.int64()))
+            pad = "," * _WIDTHS.get(record, 8)
+            self._split[record] = idx, pc.split_pattern(pc.binary_join_element_wise(sub, pad, ""), ",")
+        return self._split[record]
+
+    def count(self, record: str) -> np.ndarray:
+        idx, _ = self.records(record)
+        sub = self.arr.take(pa.array(idx, type=pa.int64()))
+        return np.asarray(pc.add(pc.count_substring(sub, ","), 1))
+
+    def field(self, record: str, j: int, *, raw: bool = False) -> pa.Array:
+        """Field ``j`` of every ``record`` line (trimmed unless ``raw``; "" as null)."""
+        key = (record, j, raw)
+        if key not in self._cache:
+            col = pc.list_element(self.records(record)[1], j)
+            self._cache[key] = _null_empty(col if raw else pc.utf8_trim_whitespace(col))
+        return self._cache[key]
 
 
 class _Blocks:
@@ -127,29 +154,33 @@ class _Blocks:
 
     def __init__(self, lines: _Lines) -> None:
         self.lines = lines
-        is_re = lines.rec == "RE"
+        is_re = lines.where("RE")
         self.block = np.cumsum(is_re)  # 0 before the first RE, k for the k-th RE's block
         self.re_idx = np.flatnonzero(is_re)
         self.n = len(self.re_idx)
 
+    def blocks_of(self, record: str) -> np.ndarray:
+        idx, _ = self.lines.records(record)
+        return self.block[idx]
+
     def first(self, record: str) -> pa.Array:
-        """Per block, the line index of its first ``record`` (null when it has none)."""
-        idx = np.flatnonzero((self.lines.rec == record) & (self.block > 0))
+        """Per block, the position (among ``record`` lines) of its first ``record``, or null."""
+        blocks = self.blocks_of(record)
         take = np.full(self.n, -1, dtype=np.int64)
-        blocks, first = np.unique(self.block[idx], return_index=True)
-        take[blocks - 1] = idx[first]
+        inside = np.flatnonzero(blocks > 0)
+        uniq, first = np.unique(blocks[inside], return_index=True)
+        take[uniq - 1] = inside[first]
         return pa.array(take, mask=take < 0)
 
-    def take(self, at: pa.Array, j: int, *, raw: bool = False) -> pa.Array:
-        col = self.lines.raw_field(j) if raw else self.lines.field(j)
-        return col.take(at)
+    def take(self, record: str, at: pa.Array, j: int, *, raw: bool = False) -> pa.Array:
+        return self.lines.field(record, j, raw=raw).take(at)
 
     def re_field(self, j: int) -> pa.Array:
-        return self.lines.field(j).take(pa.array(self.re_idx))
+        return self.lines.field("RE", j)
 
-    def any_where(self, mask: np.ndarray) -> np.ndarray:
+    def any_where(self, record: str, mask: np.ndarray) -> np.ndarray:
         out = np.zeros(self.n + 1, dtype=bool)
-        np.logical_or.at(out, self.block[mask], True)
+        np.logical_or.at(out, self.blocks_of(record)[mask], True)
         return out[1:]
 
 
@@ -184,16 +215,16 @@ def _relation(kind: pa.Array) -> pa.Array:
 
 def _service_dates(b: _Blocks, month: pa.Array) -> pa.Array:
     """The first day any SI record is 算定 on, as a date text of the claim month."""
-    lines = b.lines
-    si = (lines.rec == "SI") & (b.block > 0)
-    first = np.zeros(lines.n, dtype=np.int64)
+    blocks = b.blocks_of("SI")
+    first = np.zeros(len(blocks), dtype=np.int64)
     for day in range(31, 0, -1):
-        has = np.asarray(pc.is_valid(lines.field(SI_FIRST_DAY + day - 1)))
-        first = np.where(si & has, day, first)
+        has = _mask(pc.is_valid(b.lines.field("SI", SI_FIRST_DAY + day - 1)))
+        first = np.where(has, day, first)
+    use = (blocks > 0) & (first > 0)
     best = np.full(b.n + 1, 99, dtype=np.int64)
-    np.minimum.at(best, b.block[si & (first > 0)], first[si & (first > 0)])
+    np.minimum.at(best, blocks[use], first[use])
     days: np.ndarray = best[1:]
-    text = pa.array(np.char.zfill(days.astype(str), 2), mask=days == 99)
+    text = pa.array(np.char.zfill(days.astype(str), 2).tolist(), type=pa.string(), mask=days == 99)
     western = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(month, 0, 4), pc.utf8_slice_codeunits(month, 4, 6), text, "-"
     )
@@ -203,39 +234,40 @@ def _service_dates(b: _Blocks, month: pa.Array) -> pa.Array:
 
 def _joined(b: _Blocks, record: str, j: int, sep: str) -> pa.Array:
     """Per block, the texts of field ``j`` of its ``record`` lines joined with ``sep``."""
-    lines = b.lines
-    idx = np.flatnonzero((lines.rec == record) & (b.block > 0))
-    texts = lines.field(j).take(pa.array(idx))
-    t = pa.table({"b": pa.array(b.block[idx]), "t": texts}).filter(pc.is_valid(texts))
+    texts = b.lines.field(record, j)
+    t = pa.table({"b": pa.array(b.blocks_of(record)), "t": texts}).filter(pc.is_valid(texts))
+    t = t.filter(pc.greater(t["b"], 0))
     grouped = t.group_by("b", use_threads=False).aggregate([("t", "list")])
-    out = np.full(b.n, None, dtype=object)
-    joined = pc.binary_join(grouped["t_list"], sep).to_numpy(zero_copy_only=False)
-    out[np.asarray(grouped["b"]) - 1] = joined
-    return pa.array(out, type=pa.string())
+    take = np.full(b.n, -1, dtype=np.int64)
+    take[np.asarray(grouped["b"]) - 1] = np.arange(grouped.num_rows)
+    joined = pc.binary_join(grouped["t_list"].combine_chunks(), sep)
+    return joined.take(pa.array(take, mask=take < 0))
 
 
-def _problems(lines: _Lines, name: str) -> list[LineProblem]:
+def _problems(lines: _Lines) -> list[LineProblem]:
     problems: list[LineProblem] = []
-    known = np.isin(lines.rec, list(KNOWN_RECORDS))
-    blank = lines.count == 1
-    blank &= np.asarray([r == "" for r in lines.rec])
-    for i in np.flatnonzero(~known & ~blank)[:100]:
-        rec = str(lines.rec[i])
+    known = _mask(pc.is_in(lines.rec, pa.array(sorted(KNOWN_RECORDS))))
+    blank = _mask(pc.equal(lines.arr, ""))
+    unknown = np.flatnonzero(~known & ~blank)[:100]
+    for i, rec in zip(unknown, lines.rec.take(pa.array(unknown, type=pa.int64())).to_pylist(), strict=True):
         message = f"{int(i) + 1}行目のレコード識別「{rec}」は記録条件仕様にありません（読み飛ばしました）。"
-        problems.append(LineProblem(int(i) + 1, "レコード識別", rec, message))
+        problems.append(LineProblem(int(i) + 1, "レコード識別", str(rec), message))
     for rec, need in _MIN_FIELDS.items():
-        short = np.flatnonzero((lines.rec == rec) & (lines.count < need))
-        for i in short[:100]:
+        idx, _ = lines.records(rec)
+        count = lines.count(rec)
+        for k in np.flatnonzero(count < need)[:100]:
+            line, got = int(idx[k]) + 1, int(count[k])
             problems.append(
                 LineProblem(
-                    int(i) + 1,
+                    line,
                     f"{rec} レコード",
-                    f"{int(lines.count[i])}項目",
-                    f"{int(i) + 1}行目の {rec} レコードの項目が足りません（{int(lines.count[i])}項目、"
+                    f"{got}項目",
+                    f"{line}行目の {rec} レコードの項目が足りません（{got}項目、"
                     f"{need}項目以上が必要）。ファイルが途中で切れているか、壊れています。",
                 )
             )
-    if lines.n and lines.rec[-1] != "GO" and "GO" in KNOWN_RECORDS and (lines.rec == "RE").any():
+    last = lines.rec[lines.n - 1].as_py() if lines.n else None
+    if last != "GO" and lines.where("RE").any():
         problems.append(
             LineProblem(
                 lines.n,
@@ -252,7 +284,7 @@ def read_uke(data: bytes, name: str) -> list[NativeTable]:
     """The claims of a RECEIPTC.UKE, or the returns of a RECEIPTC.HEN / .SAH (told apart by
     their HR records), as one raw table; lines that cannot be read as ``problems``."""
     lines = _Lines(_decode(data, name))
-    problems = _problems(lines, name)
+    problems = _problems(lines)
     b = _Blocks(lines)
     if b.n == 0:
         first = problems[0].message if problems else "レセプト（RE レコード）がありません。"
@@ -260,7 +292,7 @@ def read_uke(data: bytes, name: str) -> list[NativeTable]:
     kind = b.re_field(RE_TYPE)
     notes = b.re_field(RE_NOTES)
     month = _wareki(b.re_field(RE_MONTH), 5)
-    ho, ko, sn = b.first("HO"), b.first("KO"), b.first("SN")
+    ho, ko, sn, hr = b.first("HO"), b.first("KO"), b.first("SN"), b.first("HR")
     benefit = b.re_field(RE_BENEFIT)
     cols: dict[str, pa.Array] = {
         "patient_id": b.re_field(RE_KARTE),
@@ -269,41 +301,40 @@ def read_uke(data: bytes, name: str) -> list[NativeTable]:
         "name_kana": b.re_field(RE_KANA),
         "sex": b.re_field(RE_SEX),
         "birth_date": _wareki(b.re_field(RE_BIRTH), 7),
-        "insurer_no": b.take(ho, HO_INSURER, raw=True),
-        "card_symbol": b.take(ho, HO_SYMBOL),
-        "card_number": b.take(ho, HO_NUMBER),
-        "card_branch": b.take(sn, SN_BRANCH),
+        "insurer_no": b.take("HO", ho, HO_INSURER, raw=True),
+        "card_symbol": b.take("HO", ho, HO_SYMBOL),
+        "card_number": b.take("HO", ho, HO_NUMBER),
+        "card_branch": b.take("SN", sn, SN_BRANCH),
         "relation": _relation(kind),
-        "days": pc.coalesce(b.take(ho, HO_DAYS), b.take(ko, KO_DAYS)),
-        "points": pc.coalesce(b.take(ho, HO_POINTS), b.take(ko, KO_POINTS)),
+        "days": pc.coalesce(b.take("HO", ho, HO_DAYS), b.take("KO", ko, KO_DAYS)),
+        "points": pc.coalesce(b.take("HO", ho, HO_POINTS), b.take("KO", ko, KO_POINTS)),
         "receipt_no": b.re_field(RE_SEARCH),
         "extra:レセプト種別": kind,
         "extra:記録条件仕様": b.re_field(RE_EDITION),
-        "extra:公費負担者番号": b.take(ko, KO_PAYER),
-        "extra:公費受給者番号": b.take(ko, KO_RECIPIENT),
+        "extra:公費負担者番号": b.take("KO", ko, KO_PAYER),
+        "extra:公費受給者番号": b.take("KO", ko, KO_RECIPIENT),
     }
-    hr = b.first("HR")
-    is_return = (lines.rec == "HR").any()
+    is_return = bool(lines.where("HR").any())
     if is_return:
         cols |= {
-            "return_month": _wareki(b.take(hr, HR_MONTH), 5),
-            "extra:返戻区分": b.take(hr, HR_KIND),
-            "reason_code": b.take(hr, HR_CODE),
-            "reason": b.take(hr, HR_REASON),
-            "note": b.take(hr, HR_NOTE),
+            "return_month": _wareki(b.take("HR", hr, HR_MONTH), 5),
+            "extra:返戻区分": b.take("HR", hr, HR_KIND),
+            "reason_code": b.take("HR", hr, HR_CODE),
+            "reason": b.take("HR", hr, HR_REASON),
+            "note": b.take("HR", hr, HR_NOTE),
         }
-        for k in np.flatnonzero(~np.asarray(pc.is_valid(hr)))[:100]:
+        for k in np.flatnonzero(~_mask(pc.is_valid(hr)))[:100]:
             line = int(b.re_idx[k]) + 1
             message = f"{line}行目のレセプトに返戻理由（HR レコード）がありません。"
             problems.append(LineProblem(line, "HR レコード", "", message))
     else:
-        confirm = b.take(sn, SN_CONFIRM)
+        confirm = b.take("SN", sn, SN_CONFIRM)
         cols |= {
             "benefit_ratio": benefit,
             "billed_ratio": pc.if_else(
                 pc.is_valid(benefit), pa.scalar(None, pa.string()), _ratio_from_type(kind, notes)
             ),
-            "copay_collected": b.take(ho, HO_COPAY),
+            "copay_collected": b.take("HO", ho, HO_COPAY),
             "special_notes": pc.utf8_rtrim_whitespace(
                 pc.replace_substring_regex(notes, pattern=r"(\d\d)", replacement="\\1 ")
             ),
@@ -333,11 +364,9 @@ def _lookup(col: pa.Array, table: dict[str, str]) -> pa.Array:
 
 def _visit_type(b: _Blocks) -> pa.Array:
     """初診 when a SI record of the block has 診療識別 11 (初診), 再診 for 12 (再診)."""
-    kinds = np.asarray(b.lines.field(SI_KIND).to_numpy(zero_copy_only=False))
-    si = b.lines.rec == "SI"
-    first = b.any_where(si & (kinds == "11"))
-    again = b.any_where(si & (kinds == "12"))
-    out = np.full(b.n, None, dtype=object)
-    out[again] = "再診"
-    out[first] = "初診"
-    return pa.array(out, type=pa.string())
+    kinds = b.lines.field("SI", SI_KIND)
+    first = b.any_where("SI", _mask(pc.equal(kinds, "11")))
+    again = b.any_where("SI", _mask(pc.equal(kinds, "12")))
+    out = pa.array(np.where(first, 1, np.where(again, 2, 0)))
+    words = pa.array([None, "初診", "再診"], type=pa.string())
+    return words.take(out)
