@@ -52,10 +52,12 @@ from benchmarks.synth import (  # noqa: E402
     kouki_start,
 )
 from rules.domain import eras  # noqa: E402
+from sample_receipts.native_files import service_band, write_native  # noqa: E402
 
 SEED = 20261001
 CLAIM = "2026-10"
 OUT = HERE / CLAIM
+NATIVE = HERE.parent / "tests" / "fixtures" / "native_month"  # not in sample_receipts/: `henrei demo` reads all of that
 N_BASE = 220  # clean patients from the generator; the seeded cases come on top
 FIRST_ID = 100001
 
@@ -1597,6 +1599,9 @@ def main() -> None:
     write_online(OUT / ONLINE_FILE, online)
     write_cards(OUT / CARDS_FILE, cards)
     write_returns(OUT_PREV / RETURNS_FILE, returns)
+    # the same month as the clinic's systems write it (UKE, HEN, result XML): issue 15
+    write_native(NATIVE, rows, online, returns, OUT / CARDS_FILE,
+                 service_band(lambda b, s: band_of(d(b), d(s))))  # fmt: skip
 
     expected = [
         {

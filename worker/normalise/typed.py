@@ -174,7 +174,31 @@ def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
                 action="レセコンで患者IDを確認し、入力して出力し直してください。",
             )
         )
+    if table.problems:
+        findings.append(_line_problems(table))
     return out, pd.concat(findings, ignore_index=True) if findings else pd.DataFrame()
+
+
+def _line_problems(table: RawTable) -> pd.DataFrame:
+    """``input_invalid`` findings for the lines of a UKE/HEN/XML file no row came from
+    (an unknown record, a short record, a missing GO record …), naming file and line."""
+    p = pd.DataFrame(table.problems)
+    base = pd.DataFrame(
+        {"_file": table.file, "_sheet": table.sheet, "_row": p["line"].astype("int64"), "patient_id": ""},
+        index=p.index,
+    )
+    base["claim_month"] = pd.Series(pd.NaT, index=p.index, dtype="datetime64[ns]")
+    return make_findings(
+        base,
+        np.ones(len(p), dtype=bool),
+        category="input_invalid",
+        rule_id="input_invalid.record",
+        severity="error",
+        expected="記録条件仕様どおりのレコード",
+        actual="「" + p["column"].astype(str) + "」: " + p["value"].astype(str),
+        message=p["message"].astype(str),
+        action="レセコン・資格確認端末から出力し直し、直らなければレセコンの業者に問い合わせてください。",
+    )
 
 
 def _unreadable(table: RawTable, base: pd.DataFrame, f: str, invalid: pd.Series) -> pd.DataFrame:

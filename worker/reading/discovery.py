@@ -11,6 +11,7 @@ escaped). Lock files (``~$…``) and hidden files (``.…``) are still left out.
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,13 +20,22 @@ from typing import Final
 from worker.reading.tables import FileProblem
 from worker.terminal import safe_name
 
-__all__ = ["CSV_SUFFIXES", "EXCEL_SUFFIXES", "SUFFIXES", "discover", "skipped_reason"]
+__all__ = ["CSV_SUFFIXES", "EXCEL_SUFFIXES", "NATIVE_SUFFIXES", "SUFFIXES", "discover", "is_request", "skipped_reason"]
 
 EXCEL_SUFFIXES: Final = {".xlsx", ".xlsm", ".xls", ".ods"}
 CSV_SUFFIXES: Final = {".csv", ".txt"}
-SUFFIXES: Final = EXCEL_SUFFIXES | CSV_SUFFIXES
+_REQUEST: Final = re.compile(r"(^|/)(req/|OQS[a-z0-9]*req)", re.IGNORECASE)
+#: the clinic systems' own files (``worker.reading.native``; the kind is still told by content)
+NATIVE_SUFFIXES: Final = frozenset({".uke", ".hen", ".sah", ".xml", ".zip"})
+#: and the files the clinic's systems write (UKE/HEN/SAH, result XML, zip), told by content
+SUFFIXES: Final = EXCEL_SUFFIXES | CSV_SUFFIXES | NATIVE_SUFFIXES
 
 _ASK: Final = "ファイルそのものをフォルダに置いてから、もう一度実行してください。"
+
+
+def is_request(path: str) -> bool:
+    """A request file the eligibility terminal reads (``req/``, ``OQS…req_…``), not a result."""
+    return bool(_REQUEST.search(path.replace("\\", "/")))
 
 
 def skipped_reason(p: Path) -> str | None:
@@ -48,7 +58,14 @@ def skipped_reason(p: Path) -> str | None:
 
 
 def _candidates(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in SUFFIXES and not f.name.startswith(("~$", ".")))
+    # the eligibility terminal's request files (req/, OQS…req_…) are no input: left out
+    return sorted(
+        f
+        for f in folder.rglob("*")
+        if f.suffix.lower() in SUFFIXES
+        and not f.name.startswith(("~$", "."))
+        and not is_request(f.relative_to(folder).as_posix())
+    )
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
@@ -73,7 +90,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
                     FileProblem(
                         safe_name(p),
                         f"対応していない形式です（{safe_name(p.suffix) or '拡張子なし'}）。"
-                        "Excel（.xlsx/.xls）またはCSVで出力してください。",
+                        "Excel（.xlsx/.xls）・CSV、またはレセプト電算処理ファイル（.UKE/.HEN/.SAH）・資格確認結果（.xml/.zip）を指定してください。",
                     )
                 )
         elif p.exists() or p.is_symlink():

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from worker.reading.discovery import CSV_SUFFIXES
+from worker.reading.native import NATIVE_SUFFIXES, extract_native, recognise
 from worker.reading.schema import HeaderMatch, classify_header
 from worker.reading.skip import SKIP_REASONS, RowFilter
 
@@ -250,7 +251,13 @@ def extract_tables(src: str, out: str) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     tables: list[dict[str, Any]] = []
     sheets_seen: list[str] = []
-    if path.suffix.lower() in CSV_SUFFIXES:
+    with path.open("rb") as fp:
+        head = fp.read(64)
+    if path.suffix.lower() in NATIVE_SUFFIXES and recognise(head) is not None:
+        # the clinic's systems' own files (UKE/HEN/SAH, result XML, zip of them): issue 15
+        tables = extract_native(path.read_bytes(), path.name, dest)
+        sheets_seen = [t["sheet"] for t in tables]
+    elif path.suffix.lower() in CSV_SUFFIXES:
         text = _decode_csv(path.read_bytes())
         rows = csv.reader(io.StringIO(text, newline=""))
         info = _extract_rows(iter(rows), path.stem, dest, 0)

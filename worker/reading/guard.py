@@ -59,7 +59,9 @@ __all__ = [
 
 XLSX_SUFFIXES: Final = frozenset({".xlsx", ".xlsm"})
 XLS_SUFFIXES: Final = frozenset({".xls"})
-TEXT_SUFFIXES: Final = frozenset({".csv", ".tsv", ".txt"})
+TEXT_SUFFIXES: Final = frozenset({".csv", ".tsv", ".txt", ".uke", ".hen", ".sah", ".xml"})
+#: a zip of the eligibility terminal's result XMLs: every entry through the zip guard
+ZIP_SUFFIXES: Final = frozenset({".zip"})
 
 #: the limits when the caller gives none (frozen: one shared instance)
 DEFAULT_LIMITS: Final = Limits()
@@ -95,6 +97,8 @@ def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
         head = fp.read(8)
         if suffix in XLSX_SUFFIXES:
             check_xlsx(fp, head, size, limits)
+        elif suffix in ZIP_SUFFIXES:
+            check_xlsx(fp, head, size, limits, workbook=False)
         elif suffix in XLS_SUFFIXES:
             _check_xls(head)
         elif suffix in TEXT_SUFFIXES:

@@ -46,7 +46,15 @@ def _load(folder: Path, display: str) -> list[RawTable]:
         frame = table.to_pandas(types_mapper=None)
         skipped = {str(k): int(v) for k, v in t.get("skipped", {}).items()}
         out.append(
-            RawTable(kind=t["kind"], file=display, sheet=t["sheet"], frame=frame, headers=t["headers"], skipped=skipped)
+            RawTable(
+                kind=t["kind"],
+                file=display,
+                sheet=t["sheet"],
+                frame=frame,
+                headers=t["headers"],
+                skipped=skipped,
+                problems=list(t.get("problems", [])),
+            )
         )
     return out
 
@@ -70,7 +78,9 @@ def describe(tables: Sequence[RawTable]) -> str:
     for t in tables:
         skipped = skipped_text(t.skipped)
         rows = f"{len(t.frame):,}行" + (f"。{skipped}" if skipped else "")
-        parts.append(f"{TABLE_LABELS_JA[t.kind]}（{t.sheet or 'CSV'}、{rows}）")
+        plain = "XML" if t.file.lower().endswith(".xml") else "CSV"
+        plain = "レセ電" if t.file.lower().endswith((".uke", ".hen", ".sah")) else plain
+        parts.append(f"{TABLE_LABELS_JA[t.kind]}（{t.sheet or plain}、{rows}）")
     return "、".join(parts)
 
 

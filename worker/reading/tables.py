@@ -27,6 +27,9 @@ class RawTable:
     headers: dict[str, str] = field(default_factory=dict)
     #: rows that were no data, by reason (``worker.reading.skip.SKIP_REASONS``): not in ``frame``
     skipped: dict[str, int] = field(default_factory=dict)
+    #: lines of a UKE/HEN/XML file that could not be read into a row (``line``, ``column``,
+    #: ``value``, ``message``): ``input_invalid`` findings naming file and line
+    problems: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass

@@ -90,9 +90,10 @@ def _read_end_record(fp: BinaryIO, size: int) -> _EndRecord:
     return _EndRecord(entries, directory)
 
 
-def check_xlsx(fp: BinaryIO, head: bytes, size: int, limits: Limits) -> list[SheetExtent]:
+def check_xlsx(fp: BinaryIO, head: bytes, size: int, limits: Limits, *, workbook: bool = True) -> list[SheetExtent]:
     """Check the workbook open as ``fp`` (``size`` bytes, first bytes ``head``); return the
-    extent of every worksheet, or raise :class:`UnsafeFileError`."""
+    extent of every worksheet, or raise :class:`UnsafeFileError`. ``workbook=False``: any zip
+    (the eligibility terminal's zipped results) gets the same checks of every entry."""
     if head.startswith(OLE_MAGIC):
         raise UnsafeFileError(
             "Excelファイルとして開けません（パスワードで保護されているか、古い形式 (.xls) の"
@@ -125,7 +126,9 @@ def check_xlsx(fp: BinaryIO, head: bytes, size: int, limits: Limits) -> list[She
         raise bomb(f"内部のファイル数が異常です: {len(infos)}件")
 
     names_lower = {i.filename.lower() for i in infos}
-    if "[content_types].xml" not in names_lower or not any(n.endswith("workbook.xml") for n in names_lower):
+    if workbook and (
+        "[content_types].xml" not in names_lower or not any(n.endswith("workbook.xml") for n in names_lower)
+    ):
         raise UnsafeFileError(MSG_NOT_EXCEL, "not_excel")
 
     total = 0
