@@ -25,6 +25,7 @@ PASSWORD = {
     "vendor": "password-v-123",
     "admin-a": "password-aa-123",
     "admin-b": "password-bb-123",
+    "assoc": "password-as-123",
 }
 
 

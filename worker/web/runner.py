@@ -19,6 +19,7 @@ from worker.config import Settings
 from worker.jobs import (
     Context,
     Delivery,
+    JobKind,
     TaskName,
     celery_context,
     enqueue,
@@ -30,6 +31,7 @@ from worker.jobs import (
     start_job,
     sweep,
 )
+from worker.survey.jobs import queue_survey, run_survey_aggregate, run_survey_export
 
 __all__ = ["JobMode", "JobRunner", "broker_answers"]
 
@@ -95,6 +97,16 @@ class JobRunner:
         set since); returns its ID."""
         send = enqueue(TaskName.RECONCILE) if self.mode == JobMode.CELERY else self._submitter(run_reconcile)
         return queue_reconcile(self.ctx, clinic_id, month, send)
+
+    def survey(self, kind: JobKind, clinic_id: str | None = None, month: str | None = None) -> int:
+        """Queue a survey job: a clinic-month's submission (``survey_export``) or the
+        association's aggregate of its inbox (``survey_aggregate``); returns its ID."""
+        task, run = {
+            JobKind.SURVEY_EXPORT: (TaskName.SURVEY_EXPORT, run_survey_export),
+            JobKind.SURVEY_AGGREGATE: (TaskName.SURVEY_AGGREGATE, run_survey_aggregate),
+        }[kind]
+        send = enqueue(task) if self.mode == JobMode.CELERY else self._submitter(run)
+        return queue_survey(self.ctx, kind, send, clinic_id, month)
 
     def close(self) -> None:
         self._stop.set()
