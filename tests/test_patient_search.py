@@ -150,3 +150,17 @@ def test_the_months_run_keeps_its_patients_and_the_list_finds_them_by_name_or_ka
     service.run_reconcile(ctx, queued)
     with service.session_scope(ctx.engine) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(service.MonthPatient)) == before
+
+
+def test_the_benchmarks_names_are_found_by_hiragana_and_by_the_old_form_of_a_kanji(tmp_path: Path) -> None:
+    """The month the web benchmark measures: its name filters find what they claim to."""
+    from benchmarks.bench_web import store_month
+
+    settings = Settings(data_dir=tmp_path)
+    store_month(settings, 200, clinic="A")
+    engine = service.Context(settings).engine
+    kana = findings_page(engine, "A", "2026-10", FindingFilter(patient="すずきはな"), 1)
+    assert kana.total > 0 and {r.kana for r in kana.rows} == {"スズキ\u3000ハナコ"}
+    kanji = findings_page(engine, "A", "2026-10", FindingFilter(patient="高橋"), 1)
+    assert kanji.total > 0 and all(r.name.startswith("髙橋") for r in kanji.rows)
+    assert findings_page(engine, "B", "2026-10", FindingFilter(patient="高橋"), 1).total == 0
