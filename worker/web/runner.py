@@ -148,6 +148,10 @@ class JobRunner:
         """Every ``sweep_every_s``: send again what a stop of the page left queued."""
         while not self._stop.wait(self.ctx.settings.sweep_every_s):
             try:
-                sweep(self.ctx, self._send_register, self._submitter(run_reconcile))
+                survey = {
+                    JobKind.SURVEY_EXPORT: self._submitter(run_survey_export),
+                    JobKind.SURVEY_AGGREGATE: self._submitter(run_survey_aggregate),
+                }
+                sweep(self.ctx, self._send_register, self._submitter(run_reconcile), enqueue_kinds=survey)
             except Exception as exc:
                 log.error("in-process sweep failed with %s", type(exc).__name__)
