@@ -1,8 +1,9 @@
 """The page with real Celery workers (issue 13 item 1, the server mode): ``henrei serve``
 sends the jobs to Redis, a separate ``henrei worker`` process runs them, and the browser
-sees each job go to 完了 without a reload. The broker is the test's own Redis database
-(``HENREI_TEST_REDIS_DB`` on 127.0.0.1:6379, or the whole of ``HENREI_TEST_REDIS_URL``),
-flushed before and after.
+sees each job go to 完了 without a reload; with ``HENREI_SURVEY_AUTO_EXPORT=on`` the
+worker writes each month's survey submission of the opted-in clinic after its reconcile.
+The broker is the test's own Redis database (``HENREI_TEST_REDIS_DB`` on 127.0.0.1:6379,
+or the whole of ``HENREI_TEST_REDIS_URL``), flushed before and after.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +43,20 @@ def broker() -> Iterator[str]:
     r.flushdb()
 
 
+def _settings(tmp_path: Path, broker: str) -> dict[str, str]:
+    """The page's and the worker's settings: one data folder, database and broker; clinic A
+    opted in to the survey, exported after each month's reconcile."""
+    clinics = tmp_path / "survey-clinics.toml"
+    if not clinics.exists():
+        clinics.write_text('[clinic-a]\nassociation_id = "13-0042"\nprefecture = "東京都"\n')
+    return {"HENREI_BROKER_URL": broker, "HENREI_WEB_JOBS": "celery", "HENREI_SURVEY_CLINICS": str(clinics),
+            "HENREI_SURVEY_AUTO_EXPORT": "on"}  # fmt: skip
+
+
 @pytest.fixture
 def worker(tmp_path: Path, broker: str) -> Iterator[dict[str, str]]:
     """A ``henrei worker`` (2 processes) on the test's data folder, database and broker."""
-    env = henrei_env(tmp_path, HENREI_BROKER_URL=broker, HENREI_WEB_JOBS="celery")
+    env = henrei_env(tmp_path, **_settings(tmp_path, broker))
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen([*HENREI, "worker", "-c", "2"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
@@ -65,7 +77,7 @@ def test_uploads_on_the_page_run_on_the_celery_worker_and_the_page_shows_done_li
 ) -> None:
     add_user(worker, "clerk-a", "CLINIC-A", clinic_name="Aクリニック")
     files = sorted(p for p in SAMPLES.glob("2026-*/*") if p.is_file())
-    with serve(tmp_path, HENREI_BROKER_URL=broker, HENREI_WEB_JOBS="celery") as server:
+    with serve(tmp_path, **_settings(tmp_path, broker)) as server:
         with pw.sync_playwright() as p:
             b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
             page = b.new_context(viewport={"width": 1366, "height": 768}).new_page()
@@ -91,9 +103,24 @@ def test_uploads_on_the_page_run_on_the_celery_worker_and_the_page_shows_done_li
         assert re.search(r"照合\s+2026-09\s+完了", text), text
         assert "失敗" not in text
         # the jobs ran in the worker's processes, not in the page's
-        with sa.create_engine(f"sqlite:///{tmp_path / 'henrei.db'}").connect() as c:
-            tasks = [r[0] for r in c.execute(sa.text("SELECT celery_task_id FROM jobs WHERE status = 'done'"))]
+        db = sa.create_engine(f"sqlite:///{tmp_path / 'henrei.db'}")
+        sql = "SELECT celery_task_id FROM jobs WHERE status = 'done' AND kind IN ('register', 'reconcile')"
+        with db.connect() as c:
+            tasks = [r[0] for r in c.execute(sa.text(sql))]
         assert len(tasks) == len(files) + 2 and all(t and not t.startswith("inprocess-") for t in tasks)
         assert "inprocess" not in (tmp_path / "serve.log").read_text()
+        # each month's submission was written by the worker after its reconcile
+        sql = "SELECT claim_month, status FROM jobs WHERE kind = 'survey_export'"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with db.connect() as c:
+                exports = dict(c.execute(sa.text(sql)).all())
+            if sorted(exports) == ["2026-09", "2026-10"] and set(exports.values()) == {"done"}:
+                break
+            time.sleep(0.5)
+        assert exports == {"2026-09": "done", "2026-10": "done"}
+        outbox = sorted(p.name for p in (tmp_path / "survey" / "outbox" / "CLINIC-A").iterdir())
+        assert outbox == ["henrei-survey-13-0042-2026-09.json", "henrei-survey-13-0042-2026-10.json"]
     worker_log = (tmp_path / "worker.log").read_text(encoding="utf-8", errors="replace")
     assert "henrei.register_upload" in worker_log and "henrei.reconcile" in worker_log
+    assert "henrei.survey_export" in worker_log
