@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import select
@@ -26,6 +27,8 @@ from worker.survey.schema import SubmissionError
 from worker.survey.submission import findings_json_of, submission_from_findings_json, write_submission
 
 __all__ = ["auto_export", "inbox", "queue_survey", "run_survey_aggregate", "run_survey_export"]
+
+log = logging.getLogger(__name__)
 
 
 def inbox(ctx: Context) -> Path:
@@ -48,9 +51,20 @@ def queue_survey(
 def auto_export(ctx: Context, job_id: int, send: Enqueue) -> int | None:
     """After reconcile job ``job_id`` (or a part of it) ran: with ``survey_auto_export`` on,
     queue the month's ``survey_export`` when the month is done with a new list and its clinic
-    opted in, unless one was queued since it finished. Returns the export's job ID (None: none)."""
+    opted in, unless one was queued since it finished. Returns the export's job ID (None: none).
+
+    It never fails the month's run: an error is logged (its type only) and the clerk can
+    still write the submission from the month view."""
     if ctx.settings.survey_auto_export != "on":
         return None
+    try:
+        return _auto_export(ctx, job_id, send)
+    except Exception as exc:
+        log.error("survey auto export after job %s failed with %s", job_id, type(exc).__name__)
+        return None
+
+
+def _auto_export(ctx: Context, job_id: int, send: Enqueue) -> int | None:
     with session_scope(ctx.engine) as s:
         job = s.get(Job, job_id)
         if job is not None and job.kind == JobKind.PART and job.parent_id is not None:
