@@ -45,11 +45,13 @@ from worker.jobs import (  # noqa: E402
     Finding,
     Job,
     replace_findings,
+    replace_month_patients,
     session_scope,
     set_finding_status,
 )
+from worker.jobs.month_patients import month_patients  # noqa: E402
 
-CLINIC, MONTH, PASSWORD = "bench-clinic", "2026-10", "bench-password-1"
+CLINIC, MONTH, PASSWORD = "BENCH-CLINIC", "2026-10", "bench-password-1"
 
 
 def synthetic_findings(n: int, month: str = MONTH) -> pd.DataFrame:
@@ -77,6 +79,26 @@ def synthetic_findings(n: int, month: str = MONTH) -> pd.DataFrame:
     )
 
 
+FAMILIES = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("髙橋", "タカハシ"), ("田中", "タナカ")]
+GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("幸子", "サチコ")]
+
+
+def synthetic_context(findings: pd.DataFrame) -> pd.DataFrame:
+    """Names for the findings' origins (the run's context): a family and a given name per patient."""
+    k = pd.to_numeric(findings["patient_id"]).to_numpy()
+    fam = [FAMILIES[i % len(FAMILIES)] for i in k]
+    giv = [GIVEN[(i // len(FAMILIES)) % len(GIVEN)] for i in k]
+    return pd.DataFrame(
+        {
+            "source_file": findings["source_file"],
+            "sheet": findings["sheet"],
+            "row": findings["row"],
+            "name": [f"{f[0]}　{g[0]}" for f, g in zip(fam, giv, strict=True)],
+            "kana": [f"{f[1]}　{g[1]}" for f, g in zip(fam, giv, strict=True)],
+        }
+    )
+
+
 def store_month(settings: Settings, n: int, clinic: str = CLINIC, month: str = MONTH) -> list[str]:
     """Store ``n`` findings of the clinic-month as a finished reconcile job does; returns their keys."""
     ctx = Context(settings)
@@ -84,7 +106,9 @@ def store_month(settings: Settings, n: int, clinic: str = CLINIC, month: str = M
         job = Job(kind="reconcile", clinic_id=clinic, claim_month=month, status="done")
         s.add(job)
         s.flush()
-        replace_findings(s, clinic, month, job.id, synthetic_findings(n, month))
+        findings = synthetic_findings(n, month)
+        replace_findings(s, clinic, month, job.id, findings)
+        replace_month_patients(s, clinic, month, month_patients(findings, synthetic_context(findings)))
         s.add(CorrectionList(clinic_id=clinic, claim_month=month, job_id=job.id,
                              xlsx_path="none.xlsx", json_path="none.json"))  # fmt: skip
     with session_scope(ctx.engine) as s:
@@ -142,6 +166,8 @@ def main() -> None:
                 ("filter category", {"category": "eligibility_invalid"}, f"{base}?page=1"),
                 ("filter severity + status", {"severity": "error", "status": "未対応"}, f"{base}?page=2"),
                 ("filter patient", {"patient": "1005"}, f"{base}?page=1"),
+                ("filter name (カナ in hiragana)", {"patient": "すずきはな"}, f"{base}?page=1"),
+                ("filter name (kanji, 異体字)", {"patient": "高橋"}, f"{base}?page=2"),
                 ("sort by money, page 20", {"sort": "money"}, f"{base}?page=20"),
                 ("month view", {}, f"/months/{MONTH}"),
             ]

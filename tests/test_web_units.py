@@ -128,3 +128,34 @@ def test_with_a_broker_that_answers_the_jobs_go_to_celery(tmp_path: Path) -> Non
         pytest.skip("Redis is not running on 127.0.0.1:6379 (scripts/services.sh starts it)")
     runner = JobRunner(Settings(data_dir=tmp_path, broker_url=url))
     assert runner.mode == JobMode.CELERY and "Celery" in runner.mode_ja
+
+
+def test_the_in_process_sweeper_runs_a_left_survey_job_here_not_on_a_broker(tmp_path: Path) -> None:
+    """A survey job left queued by a stop of the page is run by the page's own pool when it
+    starts again (there is no broker to send it to): here the empty inbox fails it with the reason."""
+    import time
+    from datetime import timedelta
+
+    from worker.jobs import Job, JobKind, JobStatus, utcnow
+
+    settings = Settings(data_dir=tmp_path, web_jobs="inprocess", sweep_every_s=1, sweep_stale_s=1,
+                        broker_url="redis://127.0.0.1:1/0")  # fmt: skip
+    engine = Context(settings).engine
+    with session_scope(engine) as s:
+        old = utcnow() - timedelta(hours=1)
+        job = Job(kind=JobKind.SURVEY_AGGREGATE, status=JobStatus.QUEUED, created_at=old, enqueued_at=old)
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    runner = JobRunner(settings)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with session_scope(engine) as s:
+                done = s.get_one(Job, job_id)
+            if done.status != JobStatus.QUEUED and done.status != JobStatus.RUNNING:
+                break
+            time.sleep(0.3)
+    finally:
+        runner.close()
+    assert done.status == JobStatus.FAILED and "集計できる提出ファイルがありません" in (done.error or "")

@@ -25,6 +25,7 @@ PASSWORD = {
     "vendor": "password-v-123",
     "admin-a": "password-aa-123",
     "admin-b": "password-bb-123",
+    "assoc": "password-as-123",
 }
 
 
@@ -43,7 +44,7 @@ def _free_port() -> int:
 
 def henrei_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HENREI_") or k.startswith("HENREI_TEST_")}
-    env.update(HENREI_DATA_DIR=str(data_dir), HENREI_WEB_JOBS="inprocess", **extra)
+    env.update({"HENREI_DATA_DIR": str(data_dir), "HENREI_WEB_JOBS": "inprocess", **extra})
     return env
 
 

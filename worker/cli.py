@@ -380,7 +380,10 @@ def status_cmd(
 users_app = typer.Typer(help="ウェブ画面の利用者を管理します。", cls=JaGroup)
 app.add_typer(users_app, name="users")
 
-ROLE_HELP = "役割: clerk（事務）、clinic_admin（医療機関の管理者）、vendor_admin（ベンダーの管理者）"
+ROLE_HELP = (
+    "役割: clerk（事務）、clinic_admin（医療機関の管理者）、vendor_admin（ベンダーの管理者）、"
+    "association（協会：集計だけ）"
+)
 
 
 @users_app.command("add", cls=JaCommand)
@@ -402,7 +405,7 @@ def users_add_cmd(
     from worker.jobs import Role, celery_context
     from worker.web import add_user
 
-    roles = {str(r) for r in Role if r != Role.ASSOCIATION}
+    roles = {str(r) for r in Role}
     if role not in roles:
         console.print(f"[red]役割「{escape(role)}」はありません[/]（{ROLE_HELP}）", highlight=False)
         raise typer.Exit(2)

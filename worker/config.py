@@ -82,6 +82,11 @@ class Settings:
     survey_clinics: str = _setting(
         "", "TOML file of the clinics taking part in association surveys (empty: none)", kind="file"
     )
+    survey_auto_export: str = _setting(
+        "off",
+        "on: after each month's reconcile of an opted-in clinic, its survey submission is written (survey_export job)",
+        kind="on, off",
+    )
     # the clerks' web page (henrei serve)
     web_host: str = _setting(
         "127.0.0.1", "address `henrei serve` listens on (0.0.0.0: the whole network)", kind="address"

@@ -31,6 +31,7 @@ from worker.jobs.models import (
     UploadStatus,
     utcnow,
 )
+from worker.jobs.month_patients import MonthPatient, replace_month_patients
 from worker.jobs.queue import TaskName, celery_context, enqueue, enqueue_later, queue_reconcile, queued_reconcile
 from worker.jobs.reconcile import run_reconcile
 from worker.jobs.register import accept_upload, queue_register, register_upload, run_register
@@ -55,6 +56,7 @@ __all__ = [
     "Job",
     "JobKind",
     "JobStatus",
+    "MonthPatient",
     "NightlyRun",
     "NightlyStatus",
     "Role",
@@ -86,6 +88,7 @@ __all__ = [
     "register_upload",
     "remove_leftovers",
     "replace_findings",
+    "replace_month_patients",
     "run_pickup",
     "run_reconcile",
     "run_register",

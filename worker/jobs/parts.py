@@ -160,9 +160,11 @@ def _combine(ctx: Context, job_id: int) -> None:
         month = s.get_one(Job, job_id).claim_month
     assert month
     select = month_of_list(month, parts_files.receipt_months_of_parts(root, n))
-    outcome = conclude(info, combined, job_writer(ctx, job_id), select=select)
+    writer = job_writer(ctx, job_id)
+    outcome = conclude(info, combined, writer, select=select)
     outcome.timings["combine"] = time.perf_counter() - t0
     uploads = [int(u) for u in meta["uploads"]]
-    store_result(ctx, job_id, outcome, uploads, job_result(info, outcome, uploads, parts=int(meta["part_count"])))
+    result = job_result(info, outcome, uploads, parts=int(meta["part_count"]))
+    store_result(ctx, job_id, outcome, uploads, result, writer.patients)
     shutil.rmtree(root, ignore_errors=True)
     log.info("job %s done from %d parts: %d findings", job_id, meta["part_count"], len(combined.findings))

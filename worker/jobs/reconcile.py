@@ -89,9 +89,10 @@ def run_reconcile(ctx: Context, job_id: int) -> None:
 def _run_and_store(ctx: Context, job_id: int, month: str, read: Inputs, upload_ids: list[int]) -> None:
     """Run the month's inputs; write and store the month's list (``worker.engine.months``)."""
     select = month_of_list(month, receipt_months(read.tables["receipts"]))
-    outcome = run(read, job_writer(ctx, job_id), select=select)
+    writer = job_writer(ctx, job_id)
+    outcome = run(read, writer, select=select)
     log.info("job %s done: %d receipts, %d findings", job_id, read.info.receipts, len(outcome.findings))
-    store_result(ctx, job_id, outcome, upload_ids, job_result(read.info, outcome, upload_ids))
+    store_result(ctx, job_id, outcome, upload_ids, job_result(read.info, outcome, upload_ids), writer.patients)
 
 
 def _already_reconciled(ctx: Context, job_id: int, upload_ids: list[int]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def sweep(
     enqueue_reconcile: Enqueue,
     enqueue_pickup: Enqueue | None = None,
     now: datetime | None = None,
+    enqueue_kinds: Mapping[JobKind, Enqueue] | None = None,
 ) -> dict[str, int]:
     """Re-enqueue what the broker may have lost; every accepted upload ends reconciled.
 
@@ -72,6 +74,7 @@ def sweep(
         JobKind.SURVEY_EXPORT: enqueue_by_name(TaskName.SURVEY_EXPORT),
         JobKind.SURVEY_AGGREGATE: enqueue_by_name(TaskName.SURVEY_AGGREGATE),
     }
+    by_kind.update(enqueue_kinds or {})  # e.g. the page's in-process survey jobs: no broker to send to
     for job_id, kind in sends:
         enqueue = by_kind.get(kind, enqueue_reconcile)
         if enqueue is not None:

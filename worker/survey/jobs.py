@@ -3,6 +3,9 @@
 - export: job kind ``survey_export`` of a clinic-month writes the submission of the
   clinic's current correction list to ``<data>/survey/outbox/<clinic>/`` (the clinic must
   have opted in: otherwise the job fails with the reason). henrei sends it nowhere.
+- automatic export (``HENREI_SURVEY_AUTO_EXPORT=on``): ``auto_export`` after a month's
+  reconcile job (the reconcile and part tasks, and the page's in-process runner, call it)
+  queues the month's export for a clinic that opted in — once per finished run.
 - aggregate: job kind ``survey_aggregate`` reads every submission in
   ``<data>/survey/inbox/`` (where an association's server collects them) and writes the
   report to ``<data>/survey/reports/job-<id>/``.
@@ -10,7 +13,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+from sqlalchemy import select
 
 from worker.jobs import Context, Enqueue, Job, JobKind, JobStatus, session_scope, utcnow
 from worker.jobs.database import locked_job
@@ -20,7 +26,9 @@ from worker.survey.report import write_survey_report
 from worker.survey.schema import SubmissionError
 from worker.survey.submission import findings_json_of, submission_from_findings_json, write_submission
 
-__all__ = ["inbox", "queue_survey", "run_survey_aggregate", "run_survey_export"]
+__all__ = ["auto_export", "inbox", "queue_survey", "run_survey_aggregate", "run_survey_export"]
+
+log = logging.getLogger(__name__)
 
 
 def inbox(ctx: Context) -> Path:
@@ -38,6 +46,49 @@ def queue_survey(
         job_id = job.id
     send(job_id)
     return job_id
+
+
+def auto_export(ctx: Context, job_id: int, send: Enqueue) -> int | None:
+    """After reconcile job ``job_id`` (or a part of it) ran: with ``survey_auto_export`` on,
+    queue the month's ``survey_export`` when the month is done with a new list and its clinic
+    opted in, unless one was queued since it finished. Returns the export's job ID (None: none).
+
+    It never fails the month's run: an error is logged (its type only) and the clerk can
+    still write the submission from the month view."""
+    if ctx.settings.survey_auto_export != "on":
+        return None
+    try:
+        return _auto_export(ctx, job_id, send)
+    except Exception as exc:
+        log.error("survey auto export after job %s failed with %s", job_id, type(exc).__name__)
+        return None
+
+
+def _auto_export(ctx: Context, job_id: int, send: Enqueue) -> int | None:
+    with session_scope(ctx.engine) as s:
+        job = s.get(Job, job_id)
+        if job is not None and job.kind == JobKind.PART and job.parent_id is not None:
+            job = s.get(Job, job.parent_id)  # the part that combined the month finished its parent
+        if job is None or job.kind != JobKind.RECONCILE or job.status != JobStatus.DONE or job.finished_at is None:
+            return None
+        if (job.result or {}).get("same_as") or not job.clinic_id or not job.claim_month:
+            return None  # another run's list, already exported after that run
+        clinic_id, month = job.clinic_id, job.claim_month
+        queued = s.scalar(
+            select(Job.id).where(
+                Job.kind == JobKind.SURVEY_EXPORT,
+                Job.clinic_id == clinic_id,
+                Job.claim_month == month,
+                Job.created_at >= job.finished_at,
+            )
+        )
+    if queued is not None:
+        return None
+    try:
+        survey_clinic(ctx.settings, clinic_id)
+    except SubmissionError:  # not opted in (or its file unreadable: the button says why)
+        return None
+    return queue_survey(ctx, JobKind.SURVEY_EXPORT, send, clinic_id, month)
 
 
 def _finish(ctx: Context, job_id: int, result: dict[str, object], error: str | None = None) -> None:

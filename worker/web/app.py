@@ -22,7 +22,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -78,10 +78,11 @@ async def current_user(request: Request[Any, Any, Any]) -> SessionUser:
 
 
 async def clinic_user(request: Request[Any, Any, Any]) -> SessionUser:
-    """A user of one clinic (clerk or clinic admin): the pages of a clinic's data."""
+    """A user of one clinic (clerk or clinic admin): the pages of a clinic's data. For any
+    other user (vendor admin, association) they do not exist (404), as another clinic's."""
     user = await current_user(request)
     if user.role not in CLINIC_ROLES or not user.clinic_id:
-        raise PermissionDeniedException()
+        raise NotFoundException()
     return user
 
 
@@ -148,7 +149,15 @@ def _filters(engine: JinjaTemplateEngine) -> None:
 
 def create_app(settings: Settings, runner: JobRunner | None = None) -> Litestar:
     """The page for ``settings`` (its data folder and database); jobs go to ``runner``."""
-    from worker.web import routes_admin, routes_auth, routes_findings, routes_months, routes_users
+    from worker.web import (
+        routes_admin,
+        routes_association,
+        routes_auth,
+        routes_findings,
+        routes_months,
+        routes_survey_export,
+        routes_users,
+    )
 
     runner = runner or JobRunner(settings)
     https = settings.web_https == "on"
@@ -168,6 +177,8 @@ def create_app(settings: Settings, runner: JobRunner | None = None) -> Litestar:
             *routes_months.HANDLERS,
             *routes_findings.HANDLERS,
             *routes_admin.HANDLERS,
+            *routes_association.HANDLERS,
+            *routes_survey_export.HANDLERS,
             *routes_users.HANDLERS,
             create_static_files_router(path="/static", directories=[HERE / "static"], send_as_attachment=False),
         ],

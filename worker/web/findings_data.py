@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, String, case, func, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, func, or_, select
 
 from rules import CATEGORY_LABELS_JA, SEVERITY_LABELS_JA, SEVERITY_ORDER
-from worker.jobs import ClerkStatus, Engine, Finding, FindingStatus, session_scope, set_finding_status
+from worker.jobs import ClerkStatus, Engine, Finding, FindingStatus, MonthPatient, session_scope, set_finding_status
+from worker.jobs.month_patients import kana_key, name_key
 
 __all__ = [
     "PAGE_SIZE",
@@ -22,8 +23,12 @@ __all__ = [
     "FindingFilter",
     "FindingRow",
     "FindingsPage",
+    "PatientHit",
+    "find_patients",
     "findings_page",
     "patient_findings",
+    "patient_match",
+    "patient_names",
     "patient_of",
     "set_statuses",
 ]
@@ -48,7 +53,7 @@ class FindingFilter:
     category: str = ""
     severity: str = ""
     status: str = ""
-    #: a patient ID (or its start); kept in the session, never in a URL
+    #: a patient ID (or its start), or part of a name or カナ; kept in the session, never in a URL
     patient: str = ""
     sort: str = "severity"
 
@@ -87,6 +92,9 @@ class FindingRow:
     note: str
     changed_by: str
     changed_at: datetime | None
+    #: the patient's name and カナ as the month's run read them ("" when not kept)
+    name: str = ""
+    kana: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,8 +124,34 @@ def _select() -> Select[Any]:  # the columns _row reads
         FindingStatus.note,
         FindingStatus.changed_by,
         FindingStatus.changed_at,
+        MonthPatient.name,
+        MonthPatient.kana,
     ).outerjoin(FindingStatus, FindingStatus.key == Finding.key)
-    return stmt
+    return stmt.outerjoin(MonthPatient, _SAME_PATIENT)
+
+
+#: the month patients' row of a finding (its clinic, its list's month, its patient)
+_SAME_PATIENT: Final = and_(
+    MonthPatient.clinic_id == Finding.clinic_id,
+    MonthPatient.run_month == Finding.run_month,
+    MonthPatient.patient_id == Finding.patient_id,
+)
+
+
+def _keys(query: str) -> tuple[list[str], list[str]]:
+    """The query folded as a name and as a カナ (``worker.jobs.month_patients``), each reading."""
+    return [k for k in name_key(query).split("\n") if k], [k for k in kana_key(query).split("\n") if k]
+
+
+def patient_match(query: str) -> ColumnElement[bool]:
+    """A row whose patient ID starts with ``query``, or whose name or カナ contains it
+    after folding (needs ``MonthPatient`` joined)."""
+    names, kanas = _keys(query)
+    return or_(
+        Finding.patient_id.startswith(query, autoescape=True),
+        *(MonthPatient.name_key.contains(k, autoescape=True) for k in names),
+        *(MonthPatient.kana_key.contains(k, autoescape=True) for k in kanas),
+    )
 
 
 def _row(r: Any) -> FindingRow:
@@ -125,7 +159,7 @@ def _row(r: Any) -> FindingRow:
     return FindingRow(
         r.key, r.patient_id, r.claim_month, r.category, CATEGORY_LABELS_JA.get(r.category, r.category), r.severity,
         SEVERITY_LABELS_JA.get(r.severity, r.severity), r.message, r.action, r.expected, r.actual, r.copay_diff_yen,
-        where, r.status, r.note or "", r.changed_by or "", r.changed_at,
+        where, r.status, r.note or "", r.changed_by or "", r.changed_at, r.name or "", r.kana or "",
     )  # fmt: skip
 
 
@@ -139,7 +173,7 @@ def findings_page(engine: Engine, clinic_id: str, month: str, flt: FindingFilter
     if flt.status:
         q = q.where(_STATUS == flt.status)  # noqa: SIM300
     if flt.patient:
-        q = q.where(Finding.patient_id.startswith(flt.patient, autoescape=True))
+        q = q.where(patient_match(flt.patient))
     with session_scope(engine) as s:
         total = int(s.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0)
         pages = max(1, -(-total // PAGE_SIZE))
@@ -177,3 +211,85 @@ def patient_findings(engine: Engine, clinic_id: str, patient_id: str) -> list[Fi
     )
     with session_scope(engine) as s:
         return [_row(r) for r in s.execute(q)]
+
+
+@dataclass(frozen=True)
+class PatientHit:
+    """A patient of the clinic found by ID, name or カナ: the latest month's name and カナ,
+    how many findings in how many months, and one finding's key (the patient page's URL)."""
+
+    patient_id: str
+    name: str
+    kana: str
+    findings: int
+    months: int
+    latest_month: str
+    key: str
+
+
+MAX_HITS: Final = 50
+
+
+def find_patients(engine: Engine, clinic_id: str, query: str) -> list[PatientHit]:
+    """The clinic's patients (with a finding) whose ID starts with ``query`` or whose name
+    or カナ contains it after folding — at most ``MAX_HITS``, by patient ID."""
+    query = query.strip()[:64]
+    if not query:
+        return []
+    names, kanas = _keys(query)
+    by_name = or_(
+        MonthPatient.patient_id.startswith(query, autoescape=True),
+        *(MonthPatient.name_key.contains(k, autoescape=True) for k in names),
+        *(MonthPatient.kana_key.contains(k, autoescape=True) for k in kanas),
+    )
+    with session_scope(engine) as s:
+        ids = set(
+            s.scalars(
+                select(MonthPatient.patient_id).where(MonthPatient.clinic_id == clinic_id, by_name).limit(MAX_HITS * 4)
+            )
+        )
+        ids |= set(  # months stored before names were kept: the ID alone
+            s.scalars(
+                select(Finding.patient_id)
+                .where(Finding.clinic_id == clinic_id, Finding.patient_id.startswith(query, autoescape=True))
+                .distinct()
+                .limit(MAX_HITS)
+            )
+        )
+        ids.discard("")
+        wanted = sorted(ids)[:MAX_HITS]
+        counts = s.execute(
+            select(
+                Finding.patient_id,
+                func.count(),
+                func.count(func.distinct(Finding.run_month)),
+                func.max(Finding.run_month),
+                func.min(Finding.key),
+            )
+            .where(Finding.clinic_id == clinic_id, Finding.patient_id.in_(wanted))
+            .group_by(Finding.patient_id)
+        ).all()
+        names_of = {
+            pid: (name, kana)
+            for pid, name, kana, _ in s.execute(
+                select(MonthPatient.patient_id, MonthPatient.name, MonthPatient.kana, MonthPatient.run_month)
+                .where(MonthPatient.clinic_id == clinic_id, MonthPatient.patient_id.in_(wanted))
+                .order_by(MonthPatient.run_month)  # the latest month's names last: they win
+            ).all()
+        }
+    return [
+        PatientHit(pid, *names_of.get(pid, ("", "")), int(n), int(months), str(latest), str(key))
+        for pid, n, months, latest, key in sorted(counts)
+    ]
+
+
+def patient_names(engine: Engine, clinic_id: str, patient_id: str) -> tuple[str, str]:
+    """The name and カナ of the clinic's patient as their latest month's run read them."""
+    with session_scope(engine) as s:
+        row = s.execute(
+            select(MonthPatient.name, MonthPatient.kana)
+            .where(MonthPatient.clinic_id == clinic_id, MonthPatient.patient_id == patient_id)
+            .order_by(MonthPatient.run_month.desc())
+            .limit(1)
+        ).first()
+    return (row[0], row[1]) if row else ("", "")

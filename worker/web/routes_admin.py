@@ -1,5 +1,4 @@
-"""The vendor admin's page (job health across clinics, no findings) and the place kept for
-the association page (aggregates only; issue 14 builds it)."""
+"""The vendor admin's page: job health across clinics (counts only, no findings)."""
 
 from __future__ import annotations
 
@@ -43,13 +42,4 @@ async def vendor(request: Request[Any, Any, Any], user: SessionUser) -> Template
     return Template("vendor.html", context=context)
 
 
-@get("/association")
-async def association(request: Request[Any, Any, Any], user: SessionUser) -> Template:
-    """Reserved: the association's aggregates (issue 14). Nothing of a clinic is shown."""
-    if user.role != Role.ASSOCIATION:
-        raise PermissionDeniedException()
-    context = {"user": user, "mode": request.app.state.runner.mode_ja}
-    return Template("association.html", context=context)
-
-
-HANDLERS = [vendor, association]
+HANDLERS = [vendor]

@@ -16,7 +16,16 @@ from worker.jobs import ClerkStatus
 from worker.web.accounts import SessionUser
 from worker.web.app import engine_of
 from worker.web.audit import audit
-from worker.web.findings_data import SORTS, FindingFilter, findings_page, patient_findings, patient_of, set_statuses
+from worker.web.findings_data import (
+    SORTS,
+    FindingFilter,
+    find_patients,
+    findings_page,
+    patient_findings,
+    patient_names,
+    patient_of,
+    set_statuses,
+)
 from worker.web.month_data import has_list
 from worker.web.routes_months import check_month
 
@@ -113,8 +122,35 @@ async def patient(request: Request[Any, Any, Any], clinic: SessionUser, key: str
     if patient_id is None:
         raise NotFoundException()
     rows = patient_findings(engine_of(request), clinic.clinic_id, patient_id)
-    context = {"user": clinic, "mode": request.app.state.runner.mode_ja, "patient_id": patient_id, "rows": rows}
+    name, kana = patient_names(engine_of(request), clinic.clinic_id, patient_id)
+    context = {
+        "user": clinic,
+        "mode": request.app.state.runner.mode_ja,
+        "patient_id": patient_id,
+        "name": name,
+        "kana": kana,
+        "rows": rows,
+    }
     return Template("patient.html", context=context)
 
 
-HANDLERS = [findings, set_filter, set_status, patient]
+@get("/patients")
+async def patients_page(request: Request[Any, Any, Any], clinic: SessionUser) -> Template:
+    """The search form for a patient by ID, name or カナ (the query is POSTed, never in a URL)."""
+    context = {"user": clinic, "mode": request.app.state.runner.mode_ja, "query": "", "hits": None}
+    return Template("patients.html", context=context)
+
+
+@post("/patients")
+async def patients_search(request: Request[Any, Any, Any], clinic: SessionUser, data: Form) -> Template:
+    """The clinic's patients matching the POSTed query; each links to their patient page by
+    a finding key. The query is neither kept nor logged (the audit line counts the hits)."""
+    assert clinic.clinic_id
+    query = str(data.get("q") or "").strip()[:64]
+    hits = find_patients(engine_of(request), clinic.clinic_id, query)
+    audit(engine_of(request), clinic.login, clinic.clinic_id, "patient_search", hits=len(hits))
+    context = {"user": clinic, "mode": request.app.state.runner.mode_ja, "query": query, "hits": hits}
+    return Template("patients.html", context=context)
+
+
+HANDLERS = [findings, set_filter, set_status, patient, patients_page, patients_search]

@@ -19,6 +19,7 @@ from worker.config import Settings
 from worker.jobs import (
     Context,
     Delivery,
+    JobKind,
     TaskName,
     celery_context,
     enqueue,
@@ -30,6 +31,7 @@ from worker.jobs import (
     start_job,
     sweep,
 )
+from worker.survey.jobs import auto_export, queue_survey, run_survey_aggregate, run_survey_export
 
 __all__ = ["JobMode", "JobRunner", "broker_answers"]
 
@@ -93,8 +95,18 @@ class JobRunner:
     def rebuild(self, clinic_id: str, month: str) -> int:
         """Queue the clinic-month's reconcile job again (its list then carries the statuses
         set since); returns its ID."""
-        send = enqueue(TaskName.RECONCILE) if self.mode == JobMode.CELERY else self._submitter(run_reconcile)
+        send = enqueue(TaskName.RECONCILE) if self.mode == JobMode.CELERY else self._submitter(self._reconcile)
         return queue_reconcile(self.ctx, clinic_id, month, send)
+
+    def survey(self, kind: JobKind, clinic_id: str | None = None, month: str | None = None) -> int:
+        """Queue a survey job: a clinic-month's submission (``survey_export``) or the
+        association's aggregate of its inbox (``survey_aggregate``); returns its ID."""
+        task, run = {
+            JobKind.SURVEY_EXPORT: (TaskName.SURVEY_EXPORT, run_survey_export),
+            JobKind.SURVEY_AGGREGATE: (TaskName.SURVEY_AGGREGATE, run_survey_aggregate),
+        }[kind]
+        send = enqueue(task) if self.mode == JobMode.CELERY else self._submitter(run)
+        return queue_survey(self.ctx, kind, send, clinic_id, month)
 
     def close(self) -> None:
         self._stop.set()
@@ -104,7 +116,12 @@ class JobRunner:
     # ------------------------------------------------------------------ in-process
 
     def _register(self, ctx: Context, job_id: int) -> None:
-        run_register(ctx, job_id, self._submitter(run_reconcile))
+        run_register(ctx, job_id, self._submitter(self._reconcile))
+
+    def _reconcile(self, ctx: Context, job_id: int) -> None:
+        """A month's reconcile, then (``survey_auto_export``) its survey submission."""
+        run_reconcile(ctx, job_id)
+        auto_export(ctx, job_id, self._submitter(run_survey_export))
 
     def _submitter(self, run: Callable[[Context, int], None]) -> Callable[[int], None]:
         def send(job_id: int) -> None:
@@ -114,7 +131,7 @@ class JobRunner:
         return send
 
     def _later(self, job_id: int, seconds: float) -> None:
-        timer = threading.Timer(seconds, self._submitter(run_reconcile), (job_id,))
+        timer = threading.Timer(seconds, self._submitter(self._reconcile), (job_id,))
         timer.daemon = True
         timer.start()
 
@@ -136,6 +153,10 @@ class JobRunner:
         """Every ``sweep_every_s``: send again what a stop of the page left queued."""
         while not self._stop.wait(self.ctx.settings.sweep_every_s):
             try:
-                sweep(self.ctx, self._send_register, self._submitter(run_reconcile))
+                survey = {
+                    JobKind.SURVEY_EXPORT: self._submitter(run_survey_export),
+                    JobKind.SURVEY_AGGREGATE: self._submitter(run_survey_aggregate),
+                }
+                sweep(self.ctx, self._send_register, self._submitter(self._reconcile), enqueue_kinds=survey)
             except Exception as exc:
                 log.error("in-process sweep failed with %s", type(exc).__name__)
