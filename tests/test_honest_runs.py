@@ -28,6 +28,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import worker.cli as cli
+import worker.engine as engine
 from rules import CATEGORY_LABELS_JA, FINDING_COLUMNS
 from worker.engine import MonthRead, RunInfo, RunResult, RunSummary
 from worker.engine.coverage import run_warnings
@@ -170,7 +171,7 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_a: Any, **_k: Any) -> None:
         raise AssertionError("the inputs were read")
 
-    monkeypatch.setattr(cli, "read_inputs", refuse)
+    monkeypatch.setattr(engine, "read_inputs", refuse)  # the CLI imports it from there when it runs
 
 
 def test_out_pointing_at_a_file_is_refused_before_reading(tmp_path: Path, no_reading: None) -> None:
