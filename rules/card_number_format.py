@@ -41,8 +41,12 @@ def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     found = pd.Series(False, index=cand.index)
     for p in ("cd_", "on_"):  # the card's form first: a claim keeps the form on the card (DOMAIN §4)
         rn, rb = cand[p + "card_number"], cand[p + "card_branch"]
-        # 番号 compared on its key: lost leading zeros, width and hyphen forms do not count
-        m = (id_key(rn).eq(id_key(head)) & rb.eq(tail) & rn.ne("")).fillna(False).astype(bool) & ~found
+        # 番号 compared on its key: lost leading zeros, width and hyphen forms do not count;
+        # the keys are made only where the plain texts already agree (the 枝番 on the tail)
+        m = (rb.eq(tail) & rn.ne("")).fillna(False).astype(bool) & ~found
+        if m.any():
+            keys = id_key(rn[m]).eq(id_key(head[m])).fillna(False).astype(bool)
+            m.loc[m] = keys.to_numpy()
         if m.any():
             right.loc[m[m].index] = ("番号 " + text(rn[m]) + " 枝番 " + text(rb[m])).to_numpy()
         found |= m

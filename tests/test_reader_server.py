@@ -144,3 +144,47 @@ def test_the_cli_starts_without_the_heavy_libraries() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_big_files_are_read_alone_and_first(tmp_path: Path) -> None:
+    """Two readers of big files side by side would double the run's peak memory: a big file
+    waits for the others and holds them off; small files are read side by side."""
+    import threading
+
+    from worker.config import Settings
+    from worker.reading.warmup import BIG_FILE_BYTES, ReadGate, read_order, readers_for
+
+    files = []
+    for name, size in [("s1.csv", 5 * 1024 * 1024), ("b1.xlsx", BIG_FILE_BYTES), ("s2.csv", 1000)]:
+        with (tmp_path / name).open("wb") as fh:
+            fh.truncate(size)  # sparse: costs no disk
+        files.append(tmp_path / name)
+    files.append(tmp_path / "b2.xlsx")
+    with files[-1].open("wb") as fh:
+        fh.truncate(2 * BIG_FILE_BYTES)
+    assert [files[i].name for i in read_order(files)] == ["b2.xlsx", "b1.xlsx", "s1.csv", "s2.csv"]
+    assert readers_for(Settings(reader_processes=4), files) == 2  # the two small ones
+    assert readers_for(Settings(reader_processes=4), files[1:2]) == 1
+
+    gate = ReadGate()
+    lock = threading.Lock()
+    now: list[str] = []
+    seen: list[tuple[str, ...]] = []
+
+    def read(path: Path) -> None:
+        with gate.slot(path):
+            with lock:
+                now.append(path.name)
+                seen.append(tuple(sorted(now)))
+            time.sleep(0.05)
+            with lock:
+                now.remove(path.name)
+
+    threads = [threading.Thread(target=read, args=(files[i],)) for i in [0, 2, 1, 3]]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join()
+    assert ("s1.csv", "s2.csv") in seen  # small ones side by side
+    assert all(len(group) == 1 for group in seen if any(n.startswith("b") for n in group))

@@ -89,7 +89,12 @@ class Boundaries:
 
     @classmethod
     def of(cls, birth: pd.Series) -> Boundaries:
-        months, day, nat = _parts(birth)
+        # computed once per distinct birth date (a month's receipts share a few ten thousand:
+        # numpy's month <-> day conversions are the slow part), then spread to the rows
+        days = birth.to_numpy(dtype="datetime64[D]")
+        codes, distinct = pd.factorize(days.view("int64"))
+        months, day, _ = _parts(pd.Series(distinct.astype("int64").view("datetime64[D]")))
+        nat = np.isnat(days)
 
         def nth(years: int) -> np.ndarray:  # the Nth birthday, in days
             return (months + 12 * years).astype("datetime64[M]").astype("datetime64[D]") + (day - 1)
@@ -98,9 +103,11 @@ class Boundaries:
         pre = ((r6 // 12 + (r6 % 12 >= 3)) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1
         e70 = ((nth(70) - 1).astype("datetime64[M]") + 1).astype("datetime64[D]")
         ix = birth.index
-        return cls(
-            birth, _series(pre, nat, ix), _series(e70, nat, ix), _series(nth(75), nat, ix), _series(nth(65), nat, ix)
-        )
+
+        def spread(values: np.ndarray) -> pd.Series:
+            return _series(values[codes], nat, ix)
+
+        return cls(birth, spread(pre), spread(e70), spread(nth(75)), spread(nth(65)))
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ _SMALL: Final = 2000
 
 def _per_distinct_text(col: pd.Series, fn: Callable[[str], str]) -> pd.Series:
     """``fn`` applied once per distinct value of a text column (missing -> '')."""
-    codes, uniques = pd.factorize(col.fillna(""), use_na_sentinel=True)
-    mapped = np.array([fn(str(u)) for u in uniques] + [""], dtype=object)
+    # missing values take the last slot (code -1): no fillna first (slow on Arrow text)
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    mapped = np.array([fn(str(u)) for u in uniques] + [fn("")], dtype=object)
     return pd.Series(mapped[codes], index=col.index, dtype="object")
 
 

@@ -6,8 +6,10 @@ from the headers), keeps every cell as TEXT (an insurer number never loses a zer
 we never let a library guess types; numbers Excel stored as numbers come back as their
 integer text), and writes ``table<N>.arrow`` per table and ``manifest.json`` into ``out``.
 Workbooks are read by fastexcel (``dtypes="string"``), a whole sheet to Arrow at once, and
-classified on columns (``_extract_arrow``); CSV by Python's ``csv`` module (``_extract_rows``:
-title lines may have fewer fields than the table).
+classified on columns (``_extract_arrow``). CSV: the first lines (title lines may have fewer
+fields than the table) by Python's ``csv`` module, the body below the header by pyarrow.csv
+(``_extract_csv``); a body pyarrow would not take as it is (a line of another width, a blank
+line) is read by Python's module like the head (``_extract_rows``), never dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import fastexcel
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 
 from worker.reading.discovery import CSV_SUFFIXES
@@ -219,21 +222,29 @@ def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int
     start = at + 1
     # wholly blank rows: dropped; those between data rows counted (not those below the table)
     data: list[pa.Array] = []
-    filled = np.zeros(height - start, dtype=np.bool_)
     for i in range(len(columns)):
-        col = _text_column(columns[i].slice(start))
+        data.append(_text_column(columns[i].slice(start)))
         columns[i] = None  # the sheet's copy goes now
+    _write_body(writer, data, start + 1)
+    return _table_info(writer, match, sheet, n)
+
+
+def _write_body(writer: _TableWriter, data: list[pa.Array], first_row: int) -> None:
+    """Write the text columns ``data`` (row 0 = the row numbered ``first_row``) through
+    ``writer`` and close it: wholly blank rows dropped, those between data rows counted
+    (not those below the table)."""
+    height = len(data[0]) if data else 0
+    filled = np.zeros(height, dtype=np.bool_)
+    for col in data:
         if col.null_count < len(col):
             filled |= np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
-        data.append(col)
     rows = np.flatnonzero(filled)
     blank = int(rows[-1] + 1 - rows.size) if rows.size else 0
     for lo in range(0, rows.size, BATCH_ROWS):
         take = pa.array(rows[lo : lo + BATCH_ROWS])
-        writer.write_columns(pa.array(take.to_numpy() + start + 1, type=pa.int64()), [c.take(take) for c in data])
+        writer.write_columns(pa.array(take.to_numpy() + first_row, type=pa.int64()), [c.take(take) for c in data])
     writer.close()
     writer.skipped["blank"] += blank
-    return _table_info(writer, match, sheet, n)
 
 
 def _decode_csv(data: bytes) -> str:
@@ -243,6 +254,78 @@ def _decode_csv(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     raise ValueError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
+
+
+class _Lines:
+    """The lines of ``text`` for ``csv.reader`` (which takes one at a time, never ahead), and
+    how many characters it has taken: where the records read so far end."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.taken = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken += len(line)
+        return line
+
+
+def _csv_body(body: str, width: int) -> list[pa.Array] | None:
+    """The records of ``body`` as ``width`` text columns (null = empty) read by pyarrow.csv,
+    or None when a record has another number of fields (a blank line, a note line below the
+    table) or pyarrow cannot parse it: the caller then reads it with Python's module."""
+    if not body:
+        return [pa.array([], pa.string()) for _ in range(width)]
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=lambda _row: "error"
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    empty = pa.scalar(None, pa.string())
+    out = []
+    for column in table.columns:
+        col = column.combine_chunks()
+        out.append(pc.if_else(pc.equal(col, ""), empty, col))
+    return out
+
+
+def _extract_csv(text: str, sheet: str, out: Path, n: int) -> dict[str, Any] | None:
+    """Like ``_extract_rows`` on the records of a CSV text: the header in the first records
+    (Python's module), the body below it by pyarrow.csv (``_csv_body``) when it takes it."""
+    lines = _Lines(text)
+    head: list[list[str]] = []
+    ends: list[int] = []
+    for record in csv.reader(lines):
+        head.append(record)
+        ends.append(lines.taken)
+        if len(head) >= HEADER_SEARCH_ROWS:
+            break
+    found = _find_header(head)
+    if found is None:
+        return None
+    at, match = found
+    width = max(len(r) for r in head)
+    data = _csv_body(text[ends[at] :], width)
+    if data is None:
+        return _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), sheet, out, n)
+    header = [*head[at], *([None] * (width - len(head[at])))]
+    writer = _TableWriter(out / f"table{n}.arrow", match, header, head[:at])
+    _write_body(writer, data, at + 2)
+    return _table_info(writer, match, sheet, n)
 
 
 def extract_tables(src: str, out: str) -> None:
@@ -258,9 +341,7 @@ def extract_tables(src: str, out: str) -> None:
         tables = extract_native(path.read_bytes(), path.name, dest)
         sheets_seen = [t["sheet"] for t in tables]
     elif path.suffix.lower() in CSV_SUFFIXES:
-        text = _decode_csv(path.read_bytes())
-        rows = csv.reader(io.StringIO(text, newline=""))
-        info = _extract_rows(iter(rows), path.stem, dest, 0)
+        info = _extract_csv(_decode_csv(path.read_bytes()), path.stem, dest, 0)
         sheets_seen.append("")
         if info:
             info["sheet"] = ""

@@ -28,7 +28,7 @@ from worker.reading.isolation import IsolatedFailure, run_isolated
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
 from worker.reading.tables import FileProblem, RawTable
-from worker.reading.warmup import reader_memory_bytes, readers_for
+from worker.reading.warmup import ReadGate, read_order, reader_memory_bytes, readers_for
 from worker.terminal import safe_name
 
 __all__ = ["describe", "read_all", "read_file"]
@@ -150,7 +150,7 @@ def _run_reader(path: Path, out: Path, settings: Settings) -> None:
 def read_all(
     paths: Sequence[Path], settings: Settings, caches: Mapping[Path, Path] | None = None
 ) -> tuple[list[RawTable], list[FileProblem], dict[str, str]]:
-    """Read files concurrently (each in its own child process).
+    """Read files concurrently (each in a reader child process; big files alone, first).
 
     Returns the tables, the file problems, and a per-file description for the summary.
     Display names are the file names, made unique with their parent folder when needed.
@@ -164,11 +164,16 @@ def read_all(
     tables: list[RawTable] = []
     problems: list[FileProblem] = []
     described: dict[str, str] = {}
-    workers = readers_for(settings, paths)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(lambda a: read_file(a[0], settings, a[1], caches.get(a[0])), zip(paths, display, strict=True))
-        )
+    gate = ReadGate()  # big files alone, biggest first (memory: see worker.reading.warmup)
+
+    def one(i: int) -> list[RawTable] | FileProblem:
+        with gate.slot(paths[i]):
+            return read_file(paths[i], settings, display[i], caches.get(paths[i]))
+
+    order = read_order(paths)
+    with ThreadPoolExecutor(max_workers=readers_for(settings, paths)) as pool:
+        done = dict(zip(order, pool.map(one, order), strict=True))
+    results = [done[i] for i in range(len(paths))]
     for name, res in zip(display, results, strict=True):
         if isinstance(res, FileProblem):
             problems.append(res)

@@ -1,13 +1,22 @@
-"""Start the reader processes early (standard library only: import it before pandas).
+"""Start the reader processes early, and decide how files share them (standard library only:
+import it before pandas).
 
 The CLI calls :func:`warm_readers` first thing in a run, so that the reader servers'
 interpreter start and imports (pyarrow, calamine: ~0.2-0.5 s) overlap the CLI's own imports
 of the engine and pandas instead of following them.
+
+Memory: a reader holds a whole sheet's cells while it parses (about 18 times an .xlsx file's
+size: 1.9 GB for a 108 MB file of 1,000,000 receipts), and the parent then holds the tables
+it handed over. So a file of :data:`BIG_FILE_BYTES` or more is read alone (no other reader
+runs meanwhile), big files first (while the parent holds the least), and only the smaller
+files are read side by side (:class:`ReadGate`, :func:`read_order`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -15,7 +24,17 @@ from worker.config import Settings
 from worker.reading.discovery import discover
 from worker.reading.isolation import IsolatedFailure, warm
 
-__all__ = ["READER_MODULE", "SMALL_INPUT_BYTES", "reader_memory_bytes", "readers_for", "warm_readers"]
+__all__ = [
+    "BIG_FILE_BYTES",
+    "READER_MODULE",
+    "SMALL_INPUT_BYTES",
+    "ReadGate",
+    "is_big",
+    "read_order",
+    "reader_memory_bytes",
+    "readers_for",
+    "warm_readers",
+]
 
 #: the module the reader servers import at start (where ``extract_tables`` lives; a test
 #: checks they agree)
@@ -23,6 +42,9 @@ READER_MODULE: Final = "worker.reading.extract"
 #: inputs smaller than this in all are read by one reader: each reader's start costs ~0.3 s
 #: of CPU (on 2 cores, that of the parent's own imports), more than reading them takes
 SMALL_INPUT_BYTES: Final = 4 * 1024 * 1024
+#: a file this big or bigger is read alone: its reader peaks near 0.6 GB or more (an .xlsx
+#: file of 32 MiB holds about 300,000 receipts), two of them side by side would double it
+BIG_FILE_BYTES: Final = 32 * 1024 * 1024
 
 
 def reader_memory_bytes(settings: Settings) -> int:
@@ -30,15 +52,67 @@ def reader_memory_bytes(settings: Settings) -> int:
     return settings.reader_memory_mb * 1024 * 1024
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # the reader reports it, per file
+        return 0
+
+
+def is_big(path: Path) -> bool:
+    """True when ``path`` is read alone (see :data:`BIG_FILE_BYTES`)."""
+    return _size(path) >= BIG_FILE_BYTES
+
+
+def read_order(files: Sequence[Path]) -> list[int]:
+    """Indexes of ``files`` in the order they are read: biggest first (stable for equal sizes)."""
+    sizes = [_size(f) for f in files]
+    return sorted(range(len(files)), key=lambda i: -sizes[i])
+
+
 def readers_for(settings: Settings, files: Sequence[Path]) -> int:
     """How many readers read ``files`` at the same time: one for small inputs, else up to
-    ``HENREI_READER_PROCESSES``, never more than there are files."""
-    try:
-        total = sum(f.stat().st_size for f in files)
-    except OSError:  # the reader reports it, per file
-        total = SMALL_INPUT_BYTES
-    count = settings.reader_processes if total >= SMALL_INPUT_BYTES else 1
-    return max(1, min(count, len(files)))
+    ``HENREI_READER_PROCESSES`` for the files below :data:`BIG_FILE_BYTES` (big ones are read
+    alone), never more than there are such files."""
+    sizes = [_size(f) for f in files]
+    if sum(sizes) < SMALL_INPUT_BYTES:
+        return 1
+    side_by_side = sum(1 for s in sizes if s < BIG_FILE_BYTES)
+    return max(1, min(settings.reader_processes, side_by_side))
+
+
+class ReadGate:
+    """Lets big files be read alone and small ones side by side (a readers-writer lock:
+    a big file waits until no file is being read and holds the others off meanwhile; a small
+    file waits while a big one waits)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._reading = 0
+        self._alone = False
+        self._waiting_alone = 0
+
+    @contextmanager
+    def slot(self, path: Path) -> Iterator[None]:
+        """Hold a place to read ``path`` (alone when it is big)."""
+        alone = is_big(path)
+        with self._cond:
+            if alone:
+                self._waiting_alone += 1
+                self._cond.wait_for(lambda: self._reading == 0)
+                self._waiting_alone -= 1
+            else:
+                self._cond.wait_for(lambda: not self._alone and self._waiting_alone == 0)
+            self._reading += 1
+            self._alone = alone
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._reading -= 1
+                if alone:
+                    self._alone = False
+                self._cond.notify_all()
 
 
 def warm_readers(settings: Settings, paths: Sequence[Path]) -> None:
