@@ -168,7 +168,8 @@ def _counts_table(f: pd.DataFrame) -> Table:
 
 
 def _show(result: RunResult) -> int:
-    """The run on the console; the exit status (2: a file or path unreadable, or no receipts)."""
+    """The run on the console; the exit status (2: a file or path unreadable or half read, or
+    no receipts)."""
     f, summary = result.findings, result.summary
     if summary.read:
         _say("読み込んだ表（診療年月ごとの行数）:")
@@ -191,6 +192,10 @@ def _show(result: RunResult) -> int:
         where = (f"{r['source_file']} / ", f"{r['sheet'] or 'CSV'} / ", f"{r['row']}行目 / ")
         column, sep, value = str(r["actual"]).partition(": ")  # 「生年月日」列: <the value as read, whole>
         _say("読み取れない値: ", *where, column + sep, value, style="yellow")
+    for fs in summary.files:
+        if fs.status == "partial":
+            style = "red" if fs.half_read else "yellow"
+            _say("一部を読み込まなかったファイル: ", f"{fs.path}: ", *phrases(fs.message), style=style)
     for p in result.problems:
         _say("読み込めないファイル: ", f"{p.file}: ", *phrases(p.message), style="red")
     for w in summary.warnings:
@@ -199,7 +204,8 @@ def _show(result: RunResult) -> int:
         _say("出力:")
     for path in result.outputs:
         console.print(Text(f"  {safe_name(path)}"), soft_wrap=True, highlight=False)  # a path on a line of its own
-    return 2 if result.problems or not summary.checked else 0
+    half_read = any(fs.half_read for fs in summary.files)
+    return 2 if result.problems or half_read or not summary.checked else 0
 
 
 @app.command("reconcile", cls=JaCommand)

@@ -27,6 +27,8 @@ from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
 from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
 from worker.normalise import cap_input_invalid
 from worker.reading import FileProblem, discover, read_all
+from worker.reading.tables import FileRead
+from worker.reading.unread import unread_message
 
 __all__ = [
     "Inputs",
@@ -79,7 +81,7 @@ class RunInfo:
     def from_json(cls, data: Mapping[str, Any]) -> RunInfo:
         return cls(
             period=data["period"],
-            files=[FileStatus(**f) for f in data["files"]],
+            files=[FileStatus(**{**f, "unread": tuple(f.get("unread", ()))}) for f in data["files"]],
             problems=[FileProblem(**p) for p in data["problems"]],
             receipts=int(data["receipts"]),
             with_returns=bool(data["with_returns"]),
@@ -114,17 +116,25 @@ class RunResult:
 
 
 def file_statuses(
-    described: dict[str, str],
+    described: Mapping[str, FileRead],
     problems: list[FileProblem],
     *,
     skipped: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[FileStatus]:
     """The 概要 sheet's list of input files: read (with their tables and the rows skipped
-    as no data, by file) or not (with why). A run without receipts says so in its warnings."""
+    as no data, by file; "partial" with the sheets not read and why) or not (with why). A
+    run without receipts says so in its warnings."""
     skipped = skipped or {}
     statuses = [
-        FileStatus(path=name, status="ok", tables=desc, message="", skipped=dict(skipped.get(name, {})))
-        for name, desc in described.items()
+        FileStatus(
+            path=name,
+            status="partial" if read.unread else "ok",
+            tables=read.description,
+            message=unread_message(read.unread),
+            skipped=dict(skipped.get(name, {})),
+            unread=read.unread,
+        )
+        for name, read in described.items()
     ]
     statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
     return statuses

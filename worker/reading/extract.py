@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import fastexcel
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
@@ -32,13 +33,15 @@ from worker.reading.discovery import CSV_SUFFIXES
 from worker.reading.native import NATIVE_SUFFIXES, extract_native, recognise
 from worker.reading.schema import HeaderMatch, classify_header
 from worker.reading.skip import SKIP_REASONS, RowFilter
+from worker.reading.unread import UnreadSheet
 
 __all__ = ["READER_VERSION", "extract_tables"]
 
 #: the form of the reader's output (manifest and Arrow files); a read cache of another
 #: version is read again. 2: rows that are no data skipped, counts in the manifest;
-#: 3: workbooks read by fastexcel (Arrow text columns)
-READER_VERSION: Final = 3
+#: 3: workbooks read by fastexcel (Arrow text columns); 4: the sheets not read listed
+#: under "unread" (``worker.reading.unread``)
+READER_VERSION: Final = 4
 #: rows at the top of a sheet searched for the header row
 HEADER_SEARCH_ROWS: Final = 30
 #: rows per Arrow record batch
@@ -136,8 +139,11 @@ def _blank(row: Sequence[Any]) -> bool:
     return all(c is None or c == "" or (isinstance(c, str) and not c.strip()) for c in row)
 
 
-def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) -> dict[str, Any] | None:
-    """Find the header in ``rows`` and write the table below it; None if no table."""
+def _extract_rows(
+    rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int, unread: list[UnreadSheet]
+) -> dict[str, Any] | None:
+    """Find the header in ``rows`` and write the table below it; None if no table (a sheet
+    with rows but no header recognised is added to ``unread``)."""
     head: list[Sequence[Any]] = []
     for r in rows:
         head.append(r)
@@ -145,6 +151,9 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
             break
     found = _find_header(head)
     if found is None:
+        filled = sum(not _blank(r) for r in head) + sum(not _blank(r) for r in rows)
+        if filled:
+            unread.append({"sheet": sheet, "rows": filled, "reason": "no_header"})
         return None
     at, match = found
     width = max((len(r) for r in head), default=0)
@@ -202,7 +211,14 @@ def _text_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
 
-def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int) -> dict[str, Any] | None:
+def _filled(col: pa.Array) -> npt.NDArray[np.bool_]:
+    """Per row: the text column holds something other than spaces."""
+    return np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
+
+
+def _extract_arrow(
+    columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int, unread: list[UnreadSheet]
+) -> dict[str, Any] | None:
     """Like ``_extract_rows`` on a whole sheet read to Arrow at once (row i = Excel row i+1):
     the header in the first rows, the data below it classified and written column-wise.
     ``columns`` is emptied as the columns are converted (one sheet's text is held once)."""
@@ -213,6 +229,13 @@ def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int
     head = [[col[r] for col in head_cols] for r in range(min(height, HEADER_SEARCH_ROWS))]
     found = _find_header(head)
     if found is None:
+        anything = np.zeros(height, dtype=np.bool_)
+        for c in columns:
+            col = _text_column(c)
+            if col.null_count < len(col):
+                anything |= _filled(col)
+        if anything.any():
+            unread.append({"sheet": sheet, "rows": int(anything.sum()), "reason": "no_header"})
         return None
     at, match = found
     writer = _TableWriter(out / f"table{n}.arrow", match, head[at], head[:at])
@@ -224,7 +247,7 @@ def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int
         col = _text_column(columns[i].slice(start))
         columns[i] = None  # the sheet's copy goes now
         if col.null_count < len(col):
-            filled |= np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
+            filled |= _filled(col)
         data.append(col)
     rows = np.flatnonzero(filled)
     blank = int(rows[-1] + 1 - rows.size) if rows.size else 0
@@ -250,6 +273,7 @@ def extract_tables(src: str, out: str) -> None:
     path, dest = Path(src), Path(out)
     dest.mkdir(parents=True, exist_ok=True)
     tables: list[dict[str, Any]] = []
+    unread: list[UnreadSheet] = []
     sheets_seen: list[str] = []
     with path.open("rb") as fp:
         head = fp.read(64)
@@ -260,22 +284,29 @@ def extract_tables(src: str, out: str) -> None:
     elif path.suffix.lower() in CSV_SUFFIXES:
         text = _decode_csv(path.read_bytes())
         rows = csv.reader(io.StringIO(text, newline=""))
-        info = _extract_rows(iter(rows), path.stem, dest, 0)
+        info = _extract_rows(iter(rows), "", dest, 0, unread)
         sheets_seen.append("")
         if info:
-            info["sheet"] = ""
             tables.append(info)
     else:
         reader = fastexcel.read_excel(str(path))
+        damaged: fastexcel.FastExcelError | None = None
         for n, name in enumerate(reader.sheet_names):
             sheets_seen.append(name)
             # every cell as text (no type guessing), from the sheet's first row (skip_rows=0)
-            sheet = reader.load_sheet(n, header_row=None, skip_rows=0, dtypes="string")
+            try:
+                sheet = reader.load_sheet(n, header_row=None, skip_rows=0, dtypes="string")
+            except fastexcel.FastExcelError as exc:  # this sheet alone: the others may read
+                damaged = damaged or exc
+                unread.append({"sheet": name, "rows": None, "reason": "damaged"})
+                continue
             columns = pa.table(sheet).columns
             del sheet  # calamine's cells, once in Arrow
-            info = _extract_arrow(columns, name, dest, n)
+            info = _extract_arrow(columns, name, dest, n, unread)
             del columns
             if info:
                 tables.append(info)
-    manifest = {"version": READER_VERSION, "tables": tables, "sheets": sheets_seen}
+        if damaged is not None and not tables:
+            raise damaged  # nothing read: the file is the problem, not one sheet
+    manifest = {"version": READER_VERSION, "tables": tables, "unread": unread, "sheets": sheets_seen}
     (dest / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))

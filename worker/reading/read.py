@@ -27,7 +27,8 @@ from worker.reading.guard import Limits, UnsafeFileError, check_file
 from worker.reading.isolation import IsolatedFailure, run_isolated
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
-from worker.reading.tables import FileProblem, RawTable
+from worker.reading.tables import FileProblem, FileRead, FileTables, RawTable
+from worker.reading.unread import unread_message
 from worker.reading.warmup import reader_memory_bytes, readers_for
 from worker.terminal import safe_name
 
@@ -36,10 +37,11 @@ __all__ = ["describe", "read_all", "read_file"]
 log = logging.getLogger(__name__)
 
 
-def _load(folder: Path, display: str) -> list[RawTable]:
-    """The tables ``extract_tables`` wrote into ``folder``, named as file ``display``."""
+def _load(folder: Path, display: str) -> FileTables:
+    """The tables ``extract_tables`` wrote into ``folder``, named as file ``display``, and
+    the sheets it did not read."""
     manifest = json.loads((folder / "manifest.json").read_text())
-    out: list[RawTable] = []
+    out = FileTables([], list(manifest.get("unread", [])))
     for t in manifest["tables"]:
         with pa.memory_map(str(folder / t["file"])) as source:
             table = ipc.open_file(source).read_all()
@@ -87,9 +89,16 @@ def describe(tables: Sequence[RawTable]) -> str:
 _NO_TABLE = "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。"
 
 
+def _found(tables: FileTables, name: str) -> FileTables | FileProblem:
+    """The tables, or the problem of a file without any (naming the sheets not read)."""
+    if tables:
+        return tables
+    return FileProblem(name, unread_message(tables.unread) or _NO_TABLE)
+
+
 def read_file(
     path: Path, settings: Settings, display: str | None = None, cache_dir: Path | None = None
-) -> list[RawTable] | FileProblem:
+) -> FileTables | FileProblem:
     """Every table in one file, or the problem that stopped it (never raises for bad input).
 
     With ``cache_dir`` (a folder per file content, e.g. named by its SHA-256) the child's
@@ -101,8 +110,7 @@ def read_file(
     cached = _cached(cache_dir) if cache_dir is not None else None
     if cached:
         assert cache_dir is not None
-        tables = _load(cache_dir, name)
-        return tables or FileProblem(name, _NO_TABLE)
+        return _found(_load(cache_dir, name), name)
     try:
         check_file(path, Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024))
     except UnsafeFileError as exc:
@@ -114,10 +122,10 @@ def read_file(
     except IsolatedFailure as exc:
         log.warning("reader failed on a file (%s)", exc.reason)
         return FileProblem(name, str(exc))
-    return tables or FileProblem(name, _NO_TABLE)
+    return _found(tables, name)
 
 
-def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> list[RawTable]:
+def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> FileTables:
     """Parse ``path`` in a child process and load its tables; raises ``IsolatedFailure``.
 
     Without ``cache_dir`` the child writes to a scratch folder removed afterwards. With it,
@@ -149,10 +157,11 @@ def _run_reader(path: Path, out: Path, settings: Settings) -> None:
 
 def read_all(
     paths: Sequence[Path], settings: Settings, caches: Mapping[Path, Path] | None = None
-) -> tuple[list[RawTable], list[FileProblem], dict[str, str]]:
+) -> tuple[list[RawTable], list[FileProblem], dict[str, FileRead]]:
     """Read files concurrently (each in its own child process).
 
-    Returns the tables, the file problems, and a per-file description for the summary.
+    Returns the tables, the file problems, and per file read what the summary says of it
+    (its tables, the sheets not read).
     Display names are the file names, made unique with their parent folder when needed.
     ``caches`` maps a path to its cache folder (see ``read_file``).
     """
@@ -163,7 +172,7 @@ def read_all(
     ]
     tables: list[RawTable] = []
     problems: list[FileProblem] = []
-    described: dict[str, str] = {}
+    described: dict[str, FileRead] = {}
     workers = readers_for(settings, paths)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(
@@ -174,7 +183,7 @@ def read_all(
             problems.append(res)
         else:
             tables.extend(res)
-            described[name] = describe(res)
+            described[name] = FileRead(describe(res), res.unread)
     return tables, problems, described
 
 
