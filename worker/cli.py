@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,22 +62,25 @@ def reconcile(
     and メモ to the same findings and lists its findings that are gone as 解消; ``settled``
     (a marked settlement list) carries the 状態 and メモ of 窓口精算リスト.xlsx."""
     from worker.engine import read_inputs, run
+    from worker.engine.deadline import run_deadline
     from worker.reports import write_reports
 
-    inputs = read_inputs(paths, config or settings(), progress=progress)
-    return run(
-        inputs,
-        lambda f, summary, reclaims, context: write_reports(
-            f,
-            summary,
-            out,
-            reclaims=reclaims,
-            context=context,
-            previous=previous,
-            settled=settled.marks if settled else None,
-        ),
-        progress,
-    )
+    config = config or settings()
+    with run_deadline(config.run_timeout_s):  # HENREI_RUN_TIMEOUT_S: RunTimeout, nothing written
+        inputs = read_inputs(paths, config, progress=progress)
+        return run(
+            inputs,
+            lambda f, summary, reclaims, context: write_reports(
+                f,
+                summary,
+                out,
+                reclaims=reclaims,
+                context=context,
+                previous=previous,
+                settled=settled.marks if settled else None,
+            ),
+            progress,
+        )
 
 
 def read_previous(paths: Sequence[Path] | None) -> HandedBack:
@@ -205,7 +208,21 @@ def _show(result: RunResult) -> int:
     for path in result.outputs:
         console.print(Text(f"  {safe_name(path)}"), soft_wrap=True, highlight=False)  # a path on a line of its own
     half_read = any(fs.half_read for fs in summary.files)
-    return 2 if result.problems or half_read or not summary.checked else 0
+    return 2 if result.problems or half_read or summary.months_refused or not summary.checked else 0
+
+
+def _run_shown(run: Callable[[Progress], RunResult]) -> int:
+    """A run with its progress on the console, then shown (``_show``); a run over its time
+    limit (HENREI_RUN_TIMEOUT_S) ends with the message and 2, nothing written."""
+    from worker.engine.deadline import RunTimeout
+
+    try:
+        with console.status("開始") as status:
+            result = run(lambda msg: status.update(msg))
+    except RunTimeout as exc:
+        _say("中止: ", *phrases(str(exc)), style="red")
+        return 2
+    return _show(result)
 
 
 @app.command("reconcile", cls=JaCommand)
@@ -235,11 +252,11 @@ def reconcile_cmd(
         raise typer.Exit(2)
     warm_readers(config, paths)
     handed = read_previous(previous)
-    with console.status("開始") as status:
-        result = reconcile(
-            paths, out, config, progress=lambda msg: status.update(msg), previous=handed.marked, settled=handed.settled
+    raise typer.Exit(
+        _run_shown(
+            lambda say: reconcile(paths, out, config, progress=say, previous=handed.marked, settled=handed.settled)
         )
-    raise typer.Exit(_show(result))
+    )
 
 
 @app.command("demo", cls=JaCommand)
@@ -256,9 +273,7 @@ def demo_cmd(
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
     warm_readers(config, [SAMPLES])
-    with console.status("開始") as status:
-        result = reconcile([SAMPLES], out, config, progress=lambda msg: status.update(msg))
-    raise typer.Exit(_show(result))
+    raise typer.Exit(_run_shown(lambda say: reconcile([SAMPLES], out, config, progress=say)))
 
 
 # ------------------------------------------------------------------ the worker (Celery on Redis)

@@ -22,7 +22,8 @@ from typing import Any
 import pandas as pd
 
 from worker.config import Settings
-from worker.engine.coverage import read_by_month, run_warnings
+from worker.engine.coverage import read_by_month, refuse_big_months, run_warnings
+from worker.engine.deadline import check, uninterrupted
 from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
 from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
 from worker.normalise import cap_input_invalid
@@ -163,13 +164,15 @@ def read_inputs(
     say(f"{len(files)}ファイルを読み込み中")
     tables, read_problems, described = read_all(files, settings, caches)
     problems += read_problems
+    check()  # the run's time limit (worker.engine.deadline), between the stages
     skipped: dict[str, Counter[str]] = {}
     for t in tables:
         skipped.setdefault(t.file, Counter()).update(t.skipped)
     t1 = time.perf_counter()
     stacked, input_findings = combine(tables, release=True)
     input_findings = cap_input_invalid(input_findings, settings.max_invalid_per_column)
-    receipts = stacked["receipts"]
+    receipts, refused = refuse_big_months(stacked["receipts"], settings.max_rows_per_month)
+    stacked["receipts"] = receipts
     read = read_by_month(stacked)
     info = RunInfo(
         period=period_of(receipts),
@@ -180,7 +183,7 @@ def read_inputs(
         started_at=started,
         timings={"read": t1 - t0, "normalise": time.perf_counter() - t1},
         read=read,
-        warnings=run_warnings(read),
+        warnings=run_warnings(read) + refused,
     )
     return Inputs(stacked, input_findings, info)
 
@@ -212,7 +215,8 @@ def conclude(
     if select is not None:
         result = select(result)
     summary = summarise(info, result.returns)
-    outputs = write(result.findings, summary, result.reclaims, result.context)
+    with uninterrupted():  # started before the run's deadline, never cut: all outputs or none
+        outputs = write(result.findings, summary, result.reclaims, result.context)
     seconds = {**info.timings, **(timings or {}), "write": time.perf_counter() - t0}
     log.info(
         "run done: %d receipts, %d findings, %d file problems", info.receipts, len(result.findings), len(info.problems)
@@ -224,6 +228,7 @@ def run(inputs: Inputs, write: Write, progress: Progress | None = None, select: 
     """Reconcile read inputs (link → rules → returns) and write the results (what ``select`` keeps)."""
     say = progress or (lambda _msg: None)
     say("照合中")
+    check()
     t0 = time.perf_counter()
     result = reconcile_stacked(inputs.tables, inputs.input_findings, with_returns=inputs.info.with_returns)
     rules_s = time.perf_counter() - t0

@@ -84,5 +84,11 @@ class RunSummary:
 
     @property
     def checked(self) -> bool:
-        """False when the run had no receipts: nothing was checked (the CLI exits 2)."""
-        return not any("receipts" in w.missing for w in self.warnings)
+        """False when the run had no receipts: nothing was checked (the CLI exits 2). A month
+        refused for its size (receipts missing for some months only) leaves it True."""
+        return not any("receipts" in w.missing and not w.months for w in self.warnings)
+
+    @property
+    def months_refused(self) -> tuple[str, ...]:
+        """Claim months whose receipts were not checked (over ``HENREI_MAX_ROWS_PER_MONTH``)."""
+        return tuple(m for w in self.warnings if "receipts" in w.missing for m in w.months)

@@ -134,16 +134,27 @@ class _TableWriter:
             self.writer = ipc.new_file(str(self.path), self.schema)
         self.writer.close()
 
+    def abandon(self) -> None:
+        """The table is refused: what was written goes."""
+        if self.writer is not None:
+            self.writer.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _too_many(sheet: str, max_rows: int) -> UnreadSheet:
+    return {"sheet": sheet, "rows": None, "reason": "too_many_rows", "limit": max_rows}
+
 
 def _blank(row: Sequence[Any]) -> bool:
     return all(c is None or c == "" or (isinstance(c, str) and not c.strip()) for c in row)
 
 
 def _extract_rows(
-    rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int, unread: list[UnreadSheet]
+    rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int, unread: list[UnreadSheet], max_rows: int = 0
 ) -> dict[str, Any] | None:
     """Find the header in ``rows`` and write the table below it; None if no table (a sheet
-    with rows but no header recognised is added to ``unread``)."""
+    with rows but no header recognised is added to ``unread``, and a table of more than
+    ``max_rows`` data rows: the reading stops there)."""
     head: list[Sequence[Any]] = []
     for r in rows:
         head.append(r)
@@ -161,7 +172,7 @@ def _extract_rows(
     writer = _TableWriter(out / f"table{n}.arrow", match, header, head[:at])
     batch: list[Sequence[Any]] = []
     numbers: list[int] = []
-    blank = pending = 0
+    blank = pending = data = 0
 
     def data_rows() -> Iterator[tuple[int, Sequence[Any]]]:
         for i, r in enumerate(head[at + 1 :], start=at + 2):
@@ -173,7 +184,11 @@ def _extract_rows(
         if _blank(r):
             pending += 1  # counted once a row follows: blank rows below the table are no gap
             continue
-        blank, pending = blank + pending, 0
+        blank, pending, data = blank + pending, 0, data + 1
+        if max_rows and data > max_rows:  # refused: the rest is not read
+            writer.abandon()
+            unread.append(_too_many(sheet, max_rows))
+            return None
         batch.append(r)
         numbers.append(excel_row)
         if len(batch) >= BATCH_ROWS:
@@ -217,11 +232,12 @@ def _filled(col: pa.Array) -> npt.NDArray[np.bool_]:
 
 
 def _extract_arrow(
-    columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int, unread: list[UnreadSheet]
+    columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int, unread: list[UnreadSheet], max_rows: int = 0
 ) -> dict[str, Any] | None:
     """Like ``_extract_rows`` on a whole sheet read to Arrow at once (row i = Excel row i+1):
     the header in the first rows, the data below it classified and written column-wise.
-    ``columns`` is emptied as the columns are converted (one sheet's text is held once)."""
+    ``columns`` is emptied as the columns are converted (one sheet's text is held once).
+    A table of more than ``max_rows`` data rows is refused (added to ``unread``)."""
     height = len(columns[0]) if columns else 0
     if height == 0:
         return None
@@ -250,6 +266,9 @@ def _extract_arrow(
             filled |= _filled(col)
         data.append(col)
     rows = np.flatnonzero(filled)
+    if max_rows and rows.size > max_rows:
+        unread.append(_too_many(sheet, max_rows))
+        return None
     blank = int(rows[-1] + 1 - rows.size) if rows.size else 0
     for lo in range(0, rows.size, BATCH_ROWS):
         take = pa.array(rows[lo : lo + BATCH_ROWS])
@@ -268,8 +287,9 @@ def _decode_csv(data: bytes) -> str:
     raise ValueError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
 
 
-def extract_tables(src: str, out: str) -> None:
-    """Child-process entry: write every table of ``src`` into the folder ``out``."""
+def extract_tables(src: str, out: str, max_rows: int = 0) -> None:
+    """Child-process entry: write every table of ``src`` into the folder ``out``; a table of
+    more than ``max_rows`` data rows (0: no limit) is refused, listed under "unread"."""
     path, dest = Path(src), Path(out)
     dest.mkdir(parents=True, exist_ok=True)
     tables: list[dict[str, Any]] = []
@@ -281,32 +301,47 @@ def extract_tables(src: str, out: str) -> None:
         # the clinic's systems' own files (UKE/HEN/SAH, result XML, zip of them): issue 15
         tables = extract_native(path.read_bytes(), path.name, dest)
         sheets_seen = [t["sheet"] for t in tables]
+        for t in [t for t in tables if max_rows and t["rows"] > max_rows]:
+            tables.remove(t)
+            (dest / t["file"]).unlink(missing_ok=True)
+            unread.append(_too_many(t["sheet"], max_rows))
     elif path.suffix.lower() in CSV_SUFFIXES:
         text = _decode_csv(path.read_bytes())
         rows = csv.reader(io.StringIO(text, newline=""))
-        info = _extract_rows(iter(rows), "", dest, 0, unread)
+        info = _extract_rows(iter(rows), "", dest, 0, unread, max_rows)
         sheets_seen.append("")
         if info:
             tables.append(info)
     else:
         reader = fastexcel.read_excel(str(path))
         damaged: fastexcel.FastExcelError | None = None
+        # no more rows than a table may hold (and its header rows, and one to tell it is more)
+        cap = max_rows + HEADER_SEARCH_ROWS + 1 if max_rows else None
         for n, name in enumerate(reader.sheet_names):
             sheets_seen.append(name)
             # every cell as text (no type guessing), from the sheet's first row (skip_rows=0)
             try:
-                sheet = reader.load_sheet(n, header_row=None, skip_rows=0, dtypes="string")
+                sheet = reader.load_sheet(n, header_row=None, skip_rows=0, n_rows=cap, dtypes="string")
             except fastexcel.FastExcelError as exc:  # this sheet alone: the others may read
                 damaged = damaged or exc
                 unread.append({"sheet": name, "rows": None, "reason": "damaged"})
                 continue
+            if cap is not None and sheet.height >= cap:  # more rows than the limit allows
+                unread.append(_too_many(name, max_rows))
+                continue
             columns = pa.table(sheet).columns
             del sheet  # calamine's cells, once in Arrow
-            info = _extract_arrow(columns, name, dest, n, unread)
+            info = _extract_arrow(columns, name, dest, n, unread, max_rows)
             del columns
             if info:
                 tables.append(info)
         if damaged is not None and not tables:
             raise damaged  # nothing read: the file is the problem, not one sheet
-    manifest = {"version": READER_VERSION, "tables": tables, "unread": unread, "sheets": sheets_seen}
+    manifest = {
+        "version": READER_VERSION,
+        "max_rows": max_rows,
+        "tables": tables,
+        "unread": unread,
+        "sheets": sheets_seen,
+    }
     (dest / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))

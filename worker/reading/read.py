@@ -61,16 +61,19 @@ def _load(folder: Path, display: str) -> FileTables:
     return out
 
 
-def _cached(folder: Path) -> bool | None:
-    """True when ``folder`` holds the reader's output of this version, False when of an
-    older one (read again), None when it holds none."""
+def _cached(folder: Path, max_rows: int) -> bool | None:
+    """True when ``folder`` holds the reader's output of this version and row limit, False
+    when of an older one or another limit (read again), None when it holds none."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
         return False
-    return isinstance(manifest, dict) and manifest.get("version") == READER_VERSION
+    return isinstance(manifest, dict) and (manifest.get("version"), manifest.get("max_rows")) == (
+        READER_VERSION,
+        max_rows,
+    )
 
 
 def describe(tables: Sequence[RawTable]) -> str:
@@ -107,7 +110,7 @@ def read_file(
     again in every reconciliation of those months).
     """
     name = safe_name(display or path.name)  # a name is shown, stored and keyed only escaped
-    cached = _cached(cache_dir) if cache_dir is not None else None
+    cached = _cached(cache_dir, settings.max_rows_per_table) if cache_dir is not None else None
     if cached:
         assert cache_dir is not None
         return _found(_load(cache_dir, name), name)
@@ -152,6 +155,7 @@ def _run_reader(path: Path, out: Path, settings: Settings) -> None:
         memory_bytes=reader_memory_bytes(settings),
         timeout_s=settings.reader_timeout_s,
         keep=settings.reader_processes,
+        options={"max_rows": settings.max_rows_per_table},
     )
 
 
