@@ -35,7 +35,7 @@ from worker.reading.schema import HeaderMatch, classify_header
 from worker.reading.skip import SKIP_REASONS, RowFilter
 from worker.reading.unread import UnreadSheet
 
-__all__ = ["READER_VERSION", "extract_tables"]
+__all__ = ["READER_VERSION", "UnreadableInputError", "extract_tables"]
 
 #: the form of the reader's output (manifest and Arrow files); a read cache of another
 #: version is read again. 2: rows that are no data skipped, counts in the manifest;
@@ -278,13 +278,18 @@ def _extract_arrow(
     return _table_info(writer, match, sheet, n)
 
 
+class UnreadableInputError(ValueError):
+    """A file our reader refuses, with a message for the clerk (Japanese, no cell value);
+    named in ``worker.reading.isolation_outcome.OWN_ERRORS``."""
+
+
 def _decode_csv(data: bytes) -> str:
     for enc in ("utf-8-sig", "cp932"):
         try:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise ValueError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
+    raise UnreadableInputError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
 
 
 def extract_tables(src: str, out: str, max_rows: int = 0) -> None:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -89,6 +90,12 @@ def describe(tables: Sequence[RawTable]) -> str:
     return "、".join(parts)
 
 
+#: a file this small that runs the reader out of memory is damaged (a bogus size inside), not big
+SMALL_FILE_BYTES: Final = 1024 * 1024
+_SMALL_BUT_MEMORY = (
+    "ファイルが壊れているため読み込めませんでした（ファイルの中の大きさの情報が正しくありません）。"
+    "元のファイルをもう一度保存するか、出力し直してから、もう一度実行してください。"
+)
 _NO_TABLE = "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。"
 
 
@@ -123,9 +130,20 @@ def read_file(
     try:
         tables = _parse(path, name, settings, cache_dir, replace=cached is False)
     except IsolatedFailure as exc:
-        log.warning("reader failed on a file (%s)", exc.reason)
+        log.warning("reader failed on a file (%s, %s)", exc.reason, exc.exc_type or "-")
+        # the library's text may quote cells and paths: for the developer, at debug level only
+        log.debug("reader failure detail: %s", exc.detail)
+        if exc.reason == "memory" and _size(path) < SMALL_FILE_BYTES:
+            return FileProblem(name, _SMALL_BUT_MEMORY)  # a small file that asks for more is damaged
         return FileProblem(name, str(exc))
     return _found(tables, name)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> FileTables:
