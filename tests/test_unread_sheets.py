@@ -19,6 +19,7 @@ import xlsxwriter
 
 from worker.config import Settings
 from worker.engine import read_inputs
+from worker.engine.pipeline import RunInfo
 from worker.reading.extract import extract_tables
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts" / "2026-10"
@@ -99,6 +100,8 @@ def test_a_damaged_sheet_is_reported_and_the_other_read(tmp_path: Path) -> None:
     assert status.unread == ({"sheet": "二枚目", "rows": None, "reason": "damaged"},)
     assert "二枚目" in status.message and "壊れて" in status.message
     assert "Error" not in status.message and "calamine" not in status.message.lower()
+    # a split month keeps its RunInfo as JSON between the parent and its parts
+    assert RunInfo.from_json(json.loads(json.dumps(info.to_json()))).files == info.files
 
 
 def test_a_sheet_without_header_is_in_every_summary(tmp_path: Path) -> None:
