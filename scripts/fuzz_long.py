@@ -34,7 +34,7 @@ GOOD_ROWS = 325
 SOURCES = {".csv": GOOD.read_bytes(), ".xlsx": (SAMPLES / "card_records_2026-10.xlsx").read_bytes()}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 #: a run of ASCII letters as an exception's or a library's text leaves it (a file's suffix is not one)
-LIBRARY_TEXT = re.compile(r"[A-Za-z]{4,}")
+LIBRARY_TEXT = re.compile(r"(?<![A-Za-z])[A-Za-z]{4,}(?![A-Za-z0-9])")
 ALLOWED_WORDS = {"Excel", "UTF", "Shift", "CP932", "xlsx", "XML", "CSV"}
 
 
