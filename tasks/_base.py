@@ -17,6 +17,7 @@ from celery.exceptions import Ignore, Reject, Retry, SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
+from worker.engine.deadline import RunTimeout, run_deadline
 from worker.jobs import Context, Delivery, TaskName, celery_context, fail_job, heartbeat, start_job
 from worker.jobs.celery_app import app
 
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 class JobError(Exception):
-    """A task's error with its text removed: ``args[0]`` is the original exception's type."""
+    """A task's error with its text removed: ``args[0]`` is the original exception's type;
+    ``args[1]``, when there, a message of ours for the clerk (no data: ``RunTimeout``)."""
 
 
 class ScrubbedTask(Task):  # type: ignore[misc]
@@ -47,7 +49,8 @@ class ScrubbedTask(Task):  # type: ignore[misc]
         except Exception as exc:
             frames = "; ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__))
             log.error("task %s failed with %s at %s", self.name, type(exc).__name__, frames)
-            raise JobError(type(exc).__name__) from None
+            said = (str(exc),) if isinstance(exc, RunTimeout) else ()  # our own words, never data
+            raise JobError(type(exc).__name__, *said) from None
 
 
 class JobTask(ScrubbedTask):
@@ -64,6 +67,8 @@ class JobTask(ScrubbedTask):
             return
         if isinstance(exc, SoftTimeLimitExceeded):
             message = "処理時間の上限を超えたため中止しました。ファイルを分けて再度アップロードしてください。"
+        elif isinstance(exc, JobError) and len(exc.args) > 1:
+            message = str(exc.args[1])  # the run's time limit (HENREI_RUN_TIMEOUT_S)
         else:
             kind = exc.args[0] if isinstance(exc, JobError) and exc.args else type(exc).__name__
             message = f"処理中にエラーが発生したため中止しました（{kind}）。IT担当者（ベンダー）に連絡してください。"
@@ -86,7 +91,9 @@ def job_task(name: TaskName) -> Callable[[Callable[[Context, int], None]], Task]
         def task(self: Task, job_id: int) -> None:
             ctx = celery_context()
             if start_job(ctx, job_id, delivery(self)):
-                with heartbeat(ctx, job_id):  # beats while this process works; stops when it dies
+                # beats while this process works; stops when it dies. The run's time limit
+                # (HENREI_RUN_TIMEOUT_S) fails the job with its message (not retried)
+                with heartbeat(ctx, job_id), run_deadline(ctx.settings.run_timeout_s):
                     run(ctx, job_id)
 
         return task

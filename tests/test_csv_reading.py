@@ -35,10 +35,9 @@ def _both(path: Path, tmp_path: Path) -> tuple[list[tuple[dict[str, object], pa.
     extract_tables(str(path), str(tmp_path / "arrow"))
     (tmp_path / "python").mkdir()
     text = _decode_csv(path.read_bytes())
-    info = _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), path.stem, tmp_path / "python", 0)
+    info = _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), "", tmp_path / "python", 0, [])
     python = []
     if info:
-        info["sheet"] = ""
         with pa.memory_map(str(tmp_path / "python" / "table0.arrow")) as source:
             python.append((info, ipc.open_file(source).read_all()))
     return _tables(tmp_path / "arrow"), python

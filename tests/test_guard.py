@@ -375,7 +375,13 @@ JAPANESE_ERROR = "文字コードを判別できません（UTF-8 または Shif
 
 
 def _raise_japanese(src: str, out: str) -> None:
-    raise ValueError(JAPANESE_ERROR)
+    from worker.reading.extract import UnreadableInputError
+
+    raise UnreadableInputError(JAPANESE_ERROR)
+
+
+def _raise_japanese_library_text(src: str, out: str) -> None:
+    raise ValueError(f"bad cell {JAPANESE_ERROR[:5]} /tmp/山田太郎.xlsx")
 
 
 def _spawn_grandchild_and_hang(src: str, out: str) -> None:
@@ -458,9 +464,9 @@ def test_exception_comes_back_with_type_and_text(tmp_path: Path) -> None:
     exc = _isolated_failure(_raise_value_error, tmp_path)
     assert exc.reason == "error"
     assert exc.exc_type == "ValueError"
-    assert "x" in str(exc)
-    assert "ValueError: x" in str(exc)
-    assert str(exc).startswith("ファイルを読み込めませんでした")
+    assert "ValueError: x" in exc.detail  # type and text for the developer log (issue 12) ...
+    assert "ValueError" not in str(exc)  # ... never for the clerk
+    assert str(exc).startswith("ファイルを読み込めませんでした") and "ください" in str(exc)
     assert "_raise_value_error" in exc.detail  # the traceback, for logs
 
 
@@ -468,6 +474,12 @@ def test_japanese_exception_text_is_shown_as_is(tmp_path: Path) -> None:
     exc = _isolated_failure(_raise_japanese, tmp_path)
     assert exc.reason == "error"
     assert str(exc) == "ファイルを読み込めませんでした：" + JAPANESE_ERROR
+
+
+def test_a_library_error_with_japanese_in_it_is_not_shown(tmp_path: Path) -> None:
+    """Japanese inside a library's text (a path, a cell) does not make it ours (issue 12)."""
+    exc = _isolated_failure(_raise_japanese_library_text, tmp_path)
+    assert "山田" not in str(exc) and "bad cell" not in str(exc) and "ください" in str(exc)
 
 
 def test_works_from_a_worker_thread(tmp_path: Path) -> None:

@@ -413,6 +413,20 @@ def test_an_error_in_a_task_fails_its_job_at_once_with_a_stored_message(make_env
     assert "山田" not in logs and "19510813" not in logs  # never the text
 
 
+def test_a_job_over_the_run_time_limit_fails_with_its_message(make_env: Callable[..., Env]) -> None:
+    """HENREI_RUN_TIMEOUT_S ends a job that runs too long (here a reconcile held up by the
+    fault hook) with the clerk's message, at once (no retry); the other clinic is done."""
+    env = make_env(HENREI_FAULT_KILL_MARKER="SLOW", HENREI_FAULT_HANG_S="120", HENREI_RUN_TIMEOUT_S="10")
+    env.start("worker", "-c", "2")
+    env.upload("SLOW", _renamed(env.tmp, "SLOW"))
+    env.upload("OK", _renamed(env.tmp, "fine"))
+    wait_until(lambda: env.all_finished("SLOW") and env.all_finished("OK"), what="both clinics", timeout=100)
+    [failed] = env.jobs("SLOW", "reconcile")
+    assert failed.status == "failed" and failed.attempts == 1, failed
+    assert (failed.error or "").startswith("処理が制限時間（10秒）内に終わらなかったため中止しました")
+    assert {j.status for j in env.jobs("OK")} == {"done"}
+
+
 def test_redis_flushed_sweeper_completes_every_upload(make_env: Callable[..., Env]) -> None:
     env = make_env()
     files = _sample_files()

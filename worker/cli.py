@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,22 +62,25 @@ def reconcile(
     and メモ to the same findings and lists its findings that are gone as 解消; ``settled``
     (a marked settlement list) carries the 状態 and メモ of 窓口精算リスト.xlsx."""
     from worker.engine import read_inputs, run
+    from worker.engine.deadline import run_deadline
     from worker.reports import write_reports
 
-    inputs = read_inputs(paths, config or settings(), progress=progress)
-    return run(
-        inputs,
-        lambda f, summary, reclaims, context: write_reports(
-            f,
-            summary,
-            out,
-            reclaims=reclaims,
-            context=context,
-            previous=previous,
-            settled=settled.marks if settled else None,
-        ),
-        progress,
-    )
+    config = config or settings()
+    with run_deadline(config.run_timeout_s):  # HENREI_RUN_TIMEOUT_S: RunTimeout, nothing written
+        inputs = read_inputs(paths, config, progress=progress)
+        return run(
+            inputs,
+            lambda f, summary, reclaims, context: write_reports(
+                f,
+                summary,
+                out,
+                reclaims=reclaims,
+                context=context,
+                previous=previous,
+                settled=settled.marks if settled else None,
+            ),
+            progress,
+        )
 
 
 def read_previous(paths: Sequence[Path] | None) -> HandedBack:
@@ -168,7 +171,8 @@ def _counts_table(f: pd.DataFrame) -> Table:
 
 
 def _show(result: RunResult) -> int:
-    """The run on the console; the exit status (2: a file or path unreadable, or no receipts)."""
+    """The run on the console; the exit status (2: a file or path unreadable or half read, or
+    no receipts)."""
     f, summary = result.findings, result.summary
     if summary.read:
         _say("読み込んだ表（診療年月ごとの行数）:")
@@ -191,6 +195,10 @@ def _show(result: RunResult) -> int:
         where = (f"{r['source_file']} / ", f"{r['sheet'] or 'CSV'} / ", f"{r['row']}行目 / ")
         column, sep, value = str(r["actual"]).partition(": ")  # 「生年月日」列: <the value as read, whole>
         _say("読み取れない値: ", *where, column + sep, value, style="yellow")
+    for fs in summary.files:
+        if fs.status == "partial":
+            style = "red" if fs.half_read else "yellow"
+            _say("一部を読み込まなかったファイル: ", f"{fs.path}: ", *phrases(fs.message), style=style)
     for p in result.problems:
         _say("読み込めないファイル: ", f"{p.file}: ", *phrases(p.message), style="red")
     for w in summary.warnings:
@@ -199,7 +207,22 @@ def _show(result: RunResult) -> int:
         _say("出力:")
     for path in result.outputs:
         console.print(Text(f"  {safe_name(path)}"), soft_wrap=True, highlight=False)  # a path on a line of its own
-    return 2 if result.problems or not summary.checked else 0
+    half_read = any(fs.half_read for fs in summary.files)
+    return 2 if result.problems or half_read or summary.months_refused or not summary.checked else 0
+
+
+def _run_shown(run: Callable[[Progress], RunResult]) -> int:
+    """A run with its progress on the console, then shown (``_show``); a run over its time
+    limit (HENREI_RUN_TIMEOUT_S) ends with the message and 2, nothing written."""
+    from worker.engine.deadline import RunTimeout
+
+    try:
+        with console.status("開始") as status:
+            result = run(lambda msg: status.update(msg))
+    except RunTimeout as exc:
+        _say("中止: ", *phrases(str(exc)), style="red")
+        return 2
+    return _show(result)
 
 
 @app.command("reconcile", cls=JaCommand)
@@ -229,11 +252,11 @@ def reconcile_cmd(
         raise typer.Exit(2)
     warm_readers(config, paths)
     handed = read_previous(previous)
-    with console.status("開始") as status:
-        result = reconcile(
-            paths, out, config, progress=lambda msg: status.update(msg), previous=handed.marked, settled=handed.settled
+    raise typer.Exit(
+        _run_shown(
+            lambda say: reconcile(paths, out, config, progress=say, previous=handed.marked, settled=handed.settled)
         )
-    raise typer.Exit(_show(result))
+    )
 
 
 @app.command("demo", cls=JaCommand)
@@ -250,9 +273,7 @@ def demo_cmd(
         _say("出力先の誤り: ", *phrases(problem), style="red")
         raise typer.Exit(2)
     warm_readers(config, [SAMPLES])
-    with console.status("開始") as status:
-        result = reconcile([SAMPLES], out, config, progress=lambda msg: status.update(msg))
-    raise typer.Exit(_show(result))
+    raise typer.Exit(_run_shown(lambda say: reconcile([SAMPLES], out, config, progress=say)))
 
 
 # ------------------------------------------------------------------ the worker (Celery on Redis)

@@ -46,6 +46,24 @@ class Settings:
     max_invalid_per_column: int = _setting(
         100, "unreadable-value findings kept per column per file; the rest are one finding with the count", minimum=1
     )
+    max_rows_per_table: int = _setting(
+        2_000_000,
+        "data rows of one table (a sheet or a CSV); a larger table is refused with a message (the reader stops"
+        " there), the other tables and files still run",
+        minimum=1,
+    )
+    max_rows_per_month: int = _setting(
+        2_000_000,
+        "receipts of one claim month in a run; a month with more is refused with a message (not checked),"
+        " the other months still run",
+        minimum=1,
+    )
+    run_timeout_s: float = _setting(
+        3000.0,
+        "wall-clock limit of a whole run: reading, checks and writing (s); the CLI then ends with exit 2, a job"
+        " fails with the same message; keep it below HENREI_TASK_TIME_LIMIT_S − 60",
+        minimum=1,
+    )
     # where things live
     data_dir: Path = _setting(Path("data"), "uploads, read cache, reports and the default SQLite database")
     database_url: str = _setting(

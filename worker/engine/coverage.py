@@ -25,7 +25,7 @@ from rules.registry import CATEGORY_LABELS_JA, CATEGORY_LIST, NEEDED_BY
 from worker.engine.results import MonthRead, RunWarning
 from worker.reading import TABLE_KINDS, TABLE_LABELS_JA
 
-__all__ = ["NO_MONTH_JA", "WARNED_KINDS", "months_text", "read_by_month", "run_warnings"]
+__all__ = ["NO_MONTH_JA", "WARNED_KINDS", "months_text", "read_by_month", "refuse_big_months", "run_warnings"]
 
 #: the kinds of table a month with receipts is warned about when it lacks them
 WARNED_KINDS: Final[tuple[str, ...]] = ("online", "cards")
@@ -127,3 +127,28 @@ def run_warnings(read: Sequence[MonthRead]) -> list[RunWarning]:
         )
         out.append(RunWarning(missing=missing, months=tuple(months), checks=checks, message=message))
     return out
+
+
+def refuse_big_months(receipts: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, list[RunWarning]]:
+    """The receipts without those of the claim months holding more than ``limit``
+    (``HENREI_MAX_ROWS_PER_MONTH``), and one warning per month refused: it is not checked
+    (its receipts are missing: the CLI exits 2)."""
+    keys = _month_keys(receipts["claim_month"])
+    months, counts = np.unique(keys, return_counts=True)
+    over = months[(counts > limit) & (months != _NAT)]
+    if not over.size:
+        return receipts, []
+    warnings = [
+        RunWarning(
+            missing=("receipts",),
+            months=(_month_text(int(k)),),
+            checks=tuple(c.name for c in CATEGORY_LIST if c.stage != "input"),
+            message=(
+                f"{_month_text(int(k))} 診療分のレセプトが{int(n):,}件あり、1か月の上限（{limit:,}件）を超えるため"
+                "点検しませんでした。診療科・保険の種類ごとなどにファイルを分けて、別々に実行してください。"
+            ),
+        )
+        for k, n in zip(months, counts, strict=True)
+        if k in over
+    ]
+    return receipts[~np.isin(keys, over)].reset_index(drop=True), warnings

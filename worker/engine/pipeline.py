@@ -22,11 +22,14 @@ from typing import Any
 import pandas as pd
 
 from worker.config import Settings
-from worker.engine.coverage import read_by_month, run_warnings
+from worker.engine.coverage import read_by_month, refuse_big_months, run_warnings
+from worker.engine.deadline import check, uninterrupted
 from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
 from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
 from worker.normalise import cap_input_invalid
 from worker.reading import FileProblem, discover, read_all
+from worker.reading.tables import FileRead
+from worker.reading.unread import unread_message
 
 __all__ = [
     "Inputs",
@@ -79,7 +82,7 @@ class RunInfo:
     def from_json(cls, data: Mapping[str, Any]) -> RunInfo:
         return cls(
             period=data["period"],
-            files=[FileStatus(**f) for f in data["files"]],
+            files=[FileStatus(**{**f, "unread": tuple(f.get("unread", ()))}) for f in data["files"]],
             problems=[FileProblem(**p) for p in data["problems"]],
             receipts=int(data["receipts"]),
             with_returns=bool(data["with_returns"]),
@@ -114,17 +117,25 @@ class RunResult:
 
 
 def file_statuses(
-    described: dict[str, str],
+    described: Mapping[str, FileRead],
     problems: list[FileProblem],
     *,
     skipped: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[FileStatus]:
     """The 概要 sheet's list of input files: read (with their tables and the rows skipped
-    as no data, by file) or not (with why). A run without receipts says so in its warnings."""
+    as no data, by file; "partial" with the sheets not read and why) or not (with why). A
+    run without receipts says so in its warnings."""
     skipped = skipped or {}
     statuses = [
-        FileStatus(path=name, status="ok", tables=desc, message="", skipped=dict(skipped.get(name, {})))
-        for name, desc in described.items()
+        FileStatus(
+            path=name,
+            status="partial" if read.unread else "ok",
+            tables=read.description,
+            message=unread_message(read.unread),
+            skipped=dict(skipped.get(name, {})),
+            unread=read.unread,
+        )
+        for name, read in described.items()
     ]
     statuses += [FileStatus(path=p.file, status="error", tables="", message=p.message) for p in problems]
     return statuses
@@ -153,13 +164,15 @@ def read_inputs(
     say(f"{len(files)}ファイルを読み込み中")
     tables, read_problems, described = read_all(files, settings, caches)
     problems += read_problems
+    check()  # the run's time limit (worker.engine.deadline), between the stages
     skipped: dict[str, Counter[str]] = {}
     for t in tables:
         skipped.setdefault(t.file, Counter()).update(t.skipped)
     t1 = time.perf_counter()
     stacked, input_findings = combine(tables, release=True)
     input_findings = cap_input_invalid(input_findings, settings.max_invalid_per_column)
-    receipts = stacked["receipts"]
+    receipts, refused = refuse_big_months(stacked["receipts"], settings.max_rows_per_month)
+    stacked["receipts"] = receipts
     read = read_by_month(stacked)
     info = RunInfo(
         period=period_of(receipts),
@@ -170,7 +183,7 @@ def read_inputs(
         started_at=started,
         timings={"read": t1 - t0, "normalise": time.perf_counter() - t1},
         read=read,
-        warnings=run_warnings(read),
+        warnings=run_warnings(read) + refused,
     )
     return Inputs(stacked, input_findings, info)
 
@@ -202,7 +215,8 @@ def conclude(
     if select is not None:
         result = select(result)
     summary = summarise(info, result.returns)
-    outputs = write(result.findings, summary, result.reclaims, result.context)
+    with uninterrupted():  # started before the run's deadline, never cut: all outputs or none
+        outputs = write(result.findings, summary, result.reclaims, result.context)
     seconds = {**info.timings, **(timings or {}), "write": time.perf_counter() - t0}
     log.info(
         "run done: %d receipts, %d findings, %d file problems", info.receipts, len(result.findings), len(info.problems)
@@ -214,6 +228,7 @@ def run(inputs: Inputs, write: Write, progress: Progress | None = None, select: 
     """Reconcile read inputs (link → rules → returns) and write the results (what ``select`` keeps)."""
     say = progress or (lambda _msg: None)
     say("照合中")
+    check()
     t0 = time.perf_counter()
     result = reconcile_stacked(inputs.tables, inputs.input_findings, with_returns=inputs.info.with_returns)
     rules_s = time.perf_counter() - t0

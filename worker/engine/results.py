@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from worker.reading.unread import HALF_READ_REASONS
 
 __all__ = ["FileStatus", "MonthRead", "ReturnsSummary", "RunSummary", "RunWarning"]
 
@@ -15,11 +18,18 @@ class FileStatus:
     """One input file of a run, as shown in the summary."""
 
     path: str  # as given (display name)
-    status: str  # "ok" | "error"
+    status: str  # "ok" | "partial" (sheets not read: ``unread``) | "error"
     tables: str  # e.g. "レセプト一覧（Sheet1、320行。見出しの繰り返し 8行を読み飛ばしました）、…" ; free text
-    message: str  # Japanese message when status == "error", else ""
+    message: str  # Japanese message when status is "error" or "partial", else ""
     #: rows read over as no data, by reason (worker.reading.skip.SKIP_REASONS), all its tables
     skipped: Mapping[str, int] = field(default_factory=dict)
+    #: the sheets not read (worker.reading.unread.UnreadSheet: sheet, rows, reason)
+    unread: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def half_read(self) -> bool:
+        """Rows of a table were lost (a damaged sheet, a table over the row limit)."""
+        return any(u.get("reason") in HALF_READ_REASONS for u in self.unread)
 
 
 @dataclass(frozen=True)
@@ -74,5 +84,11 @@ class RunSummary:
 
     @property
     def checked(self) -> bool:
-        """False when the run had no receipts: nothing was checked (the CLI exits 2)."""
-        return not any("receipts" in w.missing for w in self.warnings)
+        """False when the run had no receipts: nothing was checked (the CLI exits 2). A month
+        refused for its size (receipts missing for some months only) leaves it True."""
+        return not any("receipts" in w.missing and not w.months for w in self.warnings)
+
+    @property
+    def months_refused(self) -> tuple[str, ...]:
+        """Claim months whose receipts were not checked (over ``HENREI_MAX_ROWS_PER_MONTH``)."""
+        return tuple(m for w in self.warnings if "receipts" in w.missing for m in w.months)

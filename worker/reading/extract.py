@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import fastexcel
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -35,13 +36,15 @@ from worker.reading.discovery import CSV_SUFFIXES
 from worker.reading.native import NATIVE_SUFFIXES, extract_native, recognise
 from worker.reading.schema import HeaderMatch, classify_header
 from worker.reading.skip import SKIP_REASONS, RowFilter
+from worker.reading.unread import UnreadSheet
 
-__all__ = ["READER_VERSION", "extract_tables"]
+__all__ = ["READER_VERSION", "UnreadableInputError", "extract_tables"]
 
 #: the form of the reader's output (manifest and Arrow files); a read cache of another
 #: version is read again. 2: rows that are no data skipped, counts in the manifest;
-#: 3: workbooks read by fastexcel (Arrow text columns)
-READER_VERSION: Final = 3
+#: 3: workbooks read by fastexcel (Arrow text columns); 4: the sheets not read listed
+#: under "unread" (``worker.reading.unread``)
+READER_VERSION: Final = 4
 #: rows at the top of a sheet searched for the header row
 HEADER_SEARCH_ROWS: Final = 30
 #: rows per Arrow record batch
@@ -134,13 +137,27 @@ class _TableWriter:
             self.writer = ipc.new_file(str(self.path), self.schema)
         self.writer.close()
 
+    def abandon(self) -> None:
+        """The table is refused: what was written goes."""
+        if self.writer is not None:
+            self.writer.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _too_many(sheet: str, max_rows: int) -> UnreadSheet:
+    return {"sheet": sheet, "rows": None, "reason": "too_many_rows", "limit": max_rows}
+
 
 def _blank(row: Sequence[Any]) -> bool:
     return all(c is None or c == "" or (isinstance(c, str) and not c.strip()) for c in row)
 
 
-def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) -> dict[str, Any] | None:
-    """Find the header in ``rows`` and write the table below it; None if no table."""
+def _extract_rows(
+    rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int, unread: list[UnreadSheet], max_rows: int = 0
+) -> dict[str, Any] | None:
+    """Find the header in ``rows`` and write the table below it; None if no table (a sheet
+    with rows but no header recognised is added to ``unread``, and a table of more than
+    ``max_rows`` data rows: the reading stops there)."""
     head: list[Sequence[Any]] = []
     for r in rows:
         head.append(r)
@@ -148,6 +165,9 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
             break
     found = _find_header(head)
     if found is None:
+        filled = sum(not _blank(r) for r in head) + sum(not _blank(r) for r in rows)
+        if filled:
+            unread.append({"sheet": sheet, "rows": filled, "reason": "no_header"})
         return None
     at, match = found
     width = max((len(r) for r in head), default=0)
@@ -155,7 +175,7 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
     writer = _TableWriter(out / f"table{n}.arrow", match, header, head[:at])
     batch: list[Sequence[Any]] = []
     numbers: list[int] = []
-    blank = pending = 0
+    blank = pending = data = 0
 
     def data_rows() -> Iterator[tuple[int, Sequence[Any]]]:
         for i, r in enumerate(head[at + 1 :], start=at + 2):
@@ -167,7 +187,11 @@ def _extract_rows(rows: Iterator[Sequence[Any]], sheet: str, out: Path, n: int) 
         if _blank(r):
             pending += 1  # counted once a row follows: blank rows below the table are no gap
             continue
-        blank, pending = blank + pending, 0
+        blank, pending, data = blank + pending, 0, data + 1
+        if max_rows and data > max_rows:  # refused: the rest is not read
+            writer.abandon()
+            unread.append(_too_many(sheet, max_rows))
+            return None
         batch.append(r)
         numbers.append(excel_row)
         if len(batch) >= BATCH_ROWS:
@@ -205,10 +229,18 @@ def _text_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
 
 
-def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int) -> dict[str, Any] | None:
+def _filled(col: pa.Array) -> npt.NDArray[np.bool_]:
+    """Per row: the text column holds something other than spaces."""
+    return np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
+
+
+def _extract_arrow(
+    columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int, unread: list[UnreadSheet], max_rows: int = 0
+) -> dict[str, Any] | None:
     """Like ``_extract_rows`` on a whole sheet read to Arrow at once (row i = Excel row i+1):
     the header in the first rows, the data below it classified and written column-wise.
-    ``columns`` is emptied as the columns are converted (one sheet's text is held once)."""
+    ``columns`` is emptied as the columns are converted (one sheet's text is held once).
+    A table of more than ``max_rows`` data rows is refused (added to ``unread``)."""
     height = len(columns[0]) if columns else 0
     if height == 0:
         return None
@@ -216,35 +248,55 @@ def _extract_arrow(columns: list[pa.ChunkedArray], sheet: str, out: Path, n: int
     head = [[col[r] for col in head_cols] for r in range(min(height, HEADER_SEARCH_ROWS))]
     found = _find_header(head)
     if found is None:
+        anything = np.zeros(height, dtype=np.bool_)
+        for c in columns:
+            col = _text_column(c)
+            if col.null_count < len(col):
+                anything |= _filled(col)
+        if anything.any():
+            unread.append({"sheet": sheet, "rows": int(anything.sum()), "reason": "no_header"})
         return None
     at, match = found
     writer = _TableWriter(out / f"table{n}.arrow", match, head[at], head[:at])
     start = at + 1
-    # wholly blank rows: dropped; those between data rows counted (not those below the table)
     data: list[pa.Array] = []
     for i in range(len(columns)):
         data.append(_text_column(columns[i].slice(start)))
         columns[i] = None  # the sheet's copy goes now
-    _write_body(writer, data, start + 1)
+    if not _write_body(writer, data, start + 1, sheet, unread, max_rows):
+        return None
     return _table_info(writer, match, sheet, n)
 
 
-def _write_body(writer: _TableWriter, data: list[pa.Array], first_row: int) -> None:
+def _write_body(
+    writer: _TableWriter, data: list[pa.Array], first_row: int, sheet: str, unread: list[UnreadSheet], max_rows: int
+) -> bool:
     """Write the text columns ``data`` (row 0 = the row numbered ``first_row``) through
     ``writer`` and close it: wholly blank rows dropped, those between data rows counted
-    (not those below the table)."""
+    (not those below the table). False (the table abandoned, added to ``unread``) when it
+    has more than ``max_rows`` data rows."""
     height = len(data[0]) if data else 0
     filled = np.zeros(height, dtype=np.bool_)
     for col in data:
         if col.null_count < len(col):
-            filled |= np.asarray(pc.fill_null(pc.invert(pc.utf8_is_space(col)), False).to_numpy(zero_copy_only=False))
+            filled |= _filled(col)
     rows = np.flatnonzero(filled)
+    if max_rows and rows.size > max_rows:
+        writer.abandon()
+        unread.append(_too_many(sheet, max_rows))
+        return False
     blank = int(rows[-1] + 1 - rows.size) if rows.size else 0
     for lo in range(0, rows.size, BATCH_ROWS):
         take = pa.array(rows[lo : lo + BATCH_ROWS])
         writer.write_columns(pa.array(take.to_numpy() + first_row, type=pa.int64()), [c.take(take) for c in data])
     writer.close()
     writer.skipped["blank"] += blank
+    return True
+
+
+class UnreadableInputError(ValueError):
+    """A file our reader refuses, with a message for the clerk (Japanese, no cell value);
+    named in ``worker.reading.isolation_outcome.OWN_ERRORS``."""
 
 
 def _decode_csv(data: bytes) -> str:
@@ -253,7 +305,7 @@ def _decode_csv(data: bytes) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise ValueError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
+    raise UnreadableInputError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
 
 
 class _Lines:
@@ -303,7 +355,9 @@ def _csv_body(body: str, width: int) -> list[pa.Array] | None:
     return out
 
 
-def _extract_csv(text: str, sheet: str, out: Path, n: int) -> dict[str, Any] | None:
+def _extract_csv(
+    text: str, sheet: str, out: Path, n: int, unread: list[UnreadSheet], max_rows: int = 0
+) -> dict[str, Any] | None:
     """Like ``_extract_rows`` on the records of a CSV text: the header in the first records
     (Python's module), the body below it by pyarrow.csv (``_csv_body``) when it takes it."""
     lines = _Lines(text)
@@ -315,24 +369,27 @@ def _extract_csv(text: str, sheet: str, out: Path, n: int) -> dict[str, Any] | N
         if len(head) >= HEADER_SEARCH_ROWS:
             break
     found = _find_header(head)
-    if found is None:
-        return None
+    if found is None:  # the Python path says what a file without a header holds
+        return _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), sheet, out, n, unread, max_rows)
     at, match = found
     width = max(len(r) for r in head)
     data = _csv_body(text[ends[at] :], width)
     if data is None:
-        return _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), sheet, out, n)
+        return _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), sheet, out, n, unread, max_rows)
     header = [*head[at], *([None] * (width - len(head[at])))]
     writer = _TableWriter(out / f"table{n}.arrow", match, header, head[:at])
-    _write_body(writer, data, at + 2)
+    if not _write_body(writer, data, at + 2, sheet, unread, max_rows):
+        return None
     return _table_info(writer, match, sheet, n)
 
 
-def extract_tables(src: str, out: str) -> None:
-    """Child-process entry: write every table of ``src`` into the folder ``out``."""
+def extract_tables(src: str, out: str, max_rows: int = 0) -> None:
+    """Child-process entry: write every table of ``src`` into the folder ``out``; a table of
+    more than ``max_rows`` data rows (0: no limit) is refused, listed under "unread"."""
     path, dest = Path(src), Path(out)
     dest.mkdir(parents=True, exist_ok=True)
     tables: list[dict[str, Any]] = []
+    unread: list[UnreadSheet] = []
     sheets_seen: list[str] = []
     with path.open("rb") as fp:
         head = fp.read(64)
@@ -340,23 +397,45 @@ def extract_tables(src: str, out: str) -> None:
         # the clinic's systems' own files (UKE/HEN/SAH, result XML, zip of them): issue 15
         tables = extract_native(path.read_bytes(), path.name, dest)
         sheets_seen = [t["sheet"] for t in tables]
+        for t in [t for t in tables if max_rows and t["rows"] > max_rows]:
+            tables.remove(t)
+            (dest / t["file"]).unlink(missing_ok=True)
+            unread.append(_too_many(t["sheet"], max_rows))
     elif path.suffix.lower() in CSV_SUFFIXES:
-        info = _extract_csv(_decode_csv(path.read_bytes()), path.stem, dest, 0)
+        info = _extract_csv(_decode_csv(path.read_bytes()), "", dest, 0, unread, max_rows)
         sheets_seen.append("")
         if info:
-            info["sheet"] = ""
             tables.append(info)
     else:
         reader = fastexcel.read_excel(str(path))
+        damaged: fastexcel.FastExcelError | None = None
+        # no more rows than a table may hold (and its header rows, and one to tell it is more)
+        cap = max_rows + HEADER_SEARCH_ROWS + 1 if max_rows else None
         for n, name in enumerate(reader.sheet_names):
             sheets_seen.append(name)
             # every cell as text (no type guessing), from the sheet's first row (skip_rows=0)
-            sheet = reader.load_sheet(n, header_row=None, skip_rows=0, dtypes="string")
+            try:
+                sheet = reader.load_sheet(n, header_row=None, skip_rows=0, n_rows=cap, dtypes="string")
+            except fastexcel.FastExcelError as exc:  # this sheet alone: the others may read
+                damaged = damaged or exc
+                unread.append({"sheet": name, "rows": None, "reason": "damaged"})
+                continue
+            if cap is not None and sheet.height >= cap:  # more rows than the limit allows
+                unread.append(_too_many(name, max_rows))
+                continue
             columns = pa.table(sheet).columns
             del sheet  # calamine's cells, once in Arrow
-            info = _extract_arrow(columns, name, dest, n)
+            info = _extract_arrow(columns, name, dest, n, unread, max_rows)
             del columns
             if info:
                 tables.append(info)
-    manifest = {"version": READER_VERSION, "tables": tables, "sheets": sheets_seen}
+        if damaged is not None and not tables:
+            raise damaged  # nothing read: the file is the problem, not one sheet
+    manifest = {
+        "version": READER_VERSION,
+        "max_rows": max_rows,
+        "tables": tables,
+        "unread": unread,
+        "sheets": sheets_seen,
+    }
     (dest / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))

@@ -40,7 +40,8 @@ Design notes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from worker.reading.isolation_outcome import IsolatedFailure
 from worker.reading.isolation_server import give_back, take, warm
@@ -49,15 +50,17 @@ __all__ = ["IsolatedFailure", "run_isolated", "warm"]
 
 
 def run_isolated(
-    target: Callable[[str, str], None],
+    target: Callable[..., None],
     src: str,
     out: str,
     *,
     memory_bytes: int,
     timeout_s: float,
     keep: int = 2,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
-    """Run ``target(src, out)`` in a reader server; raise :class:`IsolatedFailure` if it fails.
+    """Run ``target(src, out, **options)`` in a reader server; raise :class:`IsolatedFailure`
+    if it fails. ``options``: keyword arguments as plain JSON values (e.g. a row limit).
 
     ``keep``: how many idle servers of this kind to keep for later files (the number of
     files read at the same time)."""
@@ -65,6 +68,6 @@ def run_isolated(
         raise ValueError("memory_bytes and timeout_s must be positive")
     server = take(target.__module__, memory_bytes)
     try:
-        server.run(target.__module__, target.__qualname__, src, out, timeout_s)
+        server.run(target.__module__, target.__qualname__, src, out, timeout_s, options)
     finally:
         give_back(server, keep)

@@ -6,7 +6,8 @@ import served_main; served_main()" <preload module> <memory> <request fd> <repor
 <parent pid>``. :func:`served_main` dies with its parent, disables core dumps, limits its
 own address space (``RLIMIT_AS``), makes pandas unimportable (see :data:`BLOCKED_MODULES`),
 imports the preload module, then answers requests: one JSON line per request on the request
-pipe (``module``, ``qualname``, ``src``, ``out``) → ``target(src, out)`` → one JSON line on
+pipe (``module``, ``qualname``, ``src``, ``out``, ``options``) → ``target(src, out, **options)``
+→ one JSON line on
 the report pipe (``{"ok": true}`` or the exception's type, module, message and traceback).
 After a failed target it leaves (the parent replaces it: a ``MemoryError`` may leave the heap
 in a poor state); at the end of the request pipe (the parent is done with it) it leaves
@@ -91,7 +92,7 @@ def _serve(requests: Any, report_fd: int) -> int:  # pragma: no cover - child
             target: Any = importlib.import_module(request["module"])
             for part in str(request["qualname"]).split("."):
                 target = getattr(target, part)
-            target(request["src"], request["out"])
+            target(request["src"], request["out"], **dict(request.get("options") or {}))
         except BaseException as exc:  # everything goes back to the parent
             _write_report(report_fd, _describe(exc))
             return 1

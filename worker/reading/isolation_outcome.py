@@ -12,7 +12,7 @@ import re
 import signal
 from typing import Any, Final
 
-__all__ = ["OOM_RSS_SHARE", "IsolatedFailure", "raise_for_outcome"]
+__all__ = ["OOM_RSS_SHARE", "OWN_ERRORS", "IsolatedFailure", "raise_for_outcome"]
 
 #: a SIGKILLed child whose peak RSS reached this share of the limit is counted as memory
 OOM_RSS_SHARE: Final = 0.9
@@ -139,11 +139,35 @@ def raise_for_outcome(
     )
 
 
+#: the exceptions our readers raise with a message written for the clerk (any other's text
+#: is a library's, even when it holds Japanese: a path, a cell)
+OWN_ERRORS: Final = ("NativeFormatError", "UnreadableInputError")
+#: exceptions of the workbook libraries (calamine through fastexcel, zipfile, the XML parser)
+_WORKBOOK_ERRORS: Final = ("Calamine", "FastExcel", "BadZipFile", "ParseError", "XMLSyntaxError", "ArrowError")
+_RETRY_ASK: Final = "Excelで開いて保存し直してから、もう一度実行してください。"
+_VENDOR_ASK: Final = "解決しない場合はIT担当者（ベンダー）に連絡してください。"
+
+
 def _error_message(exc_type: str, message: str) -> str:
+    """The clerk's message for an exception of the reader: our own readers' words (Japanese)
+    as they are, with what to do; a library's (English, may quote cells and paths) never —
+    a Japanese message chosen by the kind of exception instead (the text goes to the
+    developer log at debug level only, ``worker.reading.read``)."""
     text = " ".join(message.split())
     if len(text) > 300:
         text = text[:300] + "…"
-    if text and _JAPANESE.search(text):  # already written for the clerk (our own readers)
-        return f"ファイルを読み込めませんでした：{text}"
-    shown = f"{exc_type}: {text}" if text else exc_type
-    return f"ファイルを読み込めませんでした（{shown}）。ファイルが壊れているか、対応していない形式の可能性があります。"
+    if exc_type in OWN_ERRORS and text and _JAPANESE.search(text):  # our own readers' words for the clerk
+        ask = "" if "ください" in text else "正しいファイルを出力し直してから、もう一度実行してください。"
+        return f"ファイルを読み込めませんでした：{text}{ask}"
+    if any(k in exc_type for k in _WORKBOOK_ERRORS):
+        return (
+            "Excelファイルとして読み込めませんでした（壊れているか、対応していない形式です）。"
+            "Excelで開いて「Excel ブック (*.xlsx)」形式で保存し直してから、もう一度実行してください。"
+        )
+    if exc_type in ("UnicodeDecodeError", "UnicodeError"):
+        return (
+            "ファイルの文字コードを判別できませんでした。"
+            "UTF-8 または Shift_JIS（CP932）で保存し直してから、もう一度実行してください。"
+        )
+    unknown = "ファイルを読み込めませんでした（壊れているか、対応していない形式の可能性があります）。"
+    return unknown + _RETRY_ASK + _VENDOR_ASK

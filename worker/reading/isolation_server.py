@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, Final
 
@@ -101,11 +102,15 @@ class ReaderServer:
 
     # ------------------------------------------------------------------ one file
 
-    def run(self, module: str, qualname: str, src: str, out: str, timeout_s: float) -> None:
-        """``module.qualname(src, out)`` in the server; raise :class:`IsolatedFailure` when it
-        fails (the server is then gone: :attr:`alive` is False)."""
+    def run(
+        self, module: str, qualname: str, src: str, out: str, timeout_s: float, options: Mapping[str, Any] | None = None
+    ) -> None:
+        """``module.qualname(src, out, **options)`` in the server (``options``: plain JSON
+        values, e.g. a limit); raise :class:`IsolatedFailure` when it fails (the server is
+        then gone: :attr:`alive` is False)."""
         start = self._stderr.seek(0, os.SEEK_END)
-        request = json.dumps({"module": module, "qualname": qualname, "src": src, "out": out}).encode() + b"\n"
+        fields = {"module": module, "qualname": qualname, "src": src, "out": out, "options": dict(options or {})}
+        request = json.dumps(fields).encode() + b"\n"
         deadline = time.monotonic() + timeout_s
         try:
             with contextlib.suppress(BrokenPipeError):  # it died: the wait below says how

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -27,7 +28,8 @@ from worker.reading.guard import Limits, UnsafeFileError, check_file
 from worker.reading.isolation import IsolatedFailure, run_isolated
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
-from worker.reading.tables import FileProblem, RawTable
+from worker.reading.tables import FileProblem, FileRead, FileTables, RawTable
+from worker.reading.unread import unread_message
 from worker.reading.warmup import ReadGate, read_order, reader_memory_bytes, readers_for
 from worker.terminal import safe_name
 
@@ -36,10 +38,11 @@ __all__ = ["describe", "read_all", "read_file"]
 log = logging.getLogger(__name__)
 
 
-def _load(folder: Path, display: str) -> list[RawTable]:
-    """The tables ``extract_tables`` wrote into ``folder``, named as file ``display``."""
+def _load(folder: Path, display: str) -> FileTables:
+    """The tables ``extract_tables`` wrote into ``folder``, named as file ``display``, and
+    the sheets it did not read."""
     manifest = json.loads((folder / "manifest.json").read_text())
-    out: list[RawTable] = []
+    out = FileTables([], list(manifest.get("unread", [])))
     for t in manifest["tables"]:
         with pa.memory_map(str(folder / t["file"])) as source:
             table = ipc.open_file(source).read_all()
@@ -59,16 +62,19 @@ def _load(folder: Path, display: str) -> list[RawTable]:
     return out
 
 
-def _cached(folder: Path) -> bool | None:
-    """True when ``folder`` holds the reader's output of this version, False when of an
-    older one (read again), None when it holds none."""
+def _cached(folder: Path, max_rows: int) -> bool | None:
+    """True when ``folder`` holds the reader's output of this version and row limit, False
+    when of an older one or another limit (read again), None when it holds none."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
         return False
-    return isinstance(manifest, dict) and manifest.get("version") == READER_VERSION
+    return isinstance(manifest, dict) and (manifest.get("version"), manifest.get("max_rows")) == (
+        READER_VERSION,
+        max_rows,
+    )
 
 
 def describe(tables: Sequence[RawTable]) -> str:
@@ -84,12 +90,25 @@ def describe(tables: Sequence[RawTable]) -> str:
     return "、".join(parts)
 
 
+#: a file this small that runs the reader out of memory is damaged (a bogus size inside), not big
+SMALL_FILE_BYTES: Final = 1024 * 1024
+_SMALL_BUT_MEMORY = (
+    "ファイルが壊れているため読み込めませんでした（ファイルの中の大きさの情報が正しくありません）。"
+    "元のファイルをもう一度保存するか、出力し直してから、もう一度実行してください。"
+)
 _NO_TABLE = "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。"
+
+
+def _found(tables: FileTables, name: str) -> FileTables | FileProblem:
+    """The tables, or the problem of a file without any (naming the sheets not read)."""
+    if tables:
+        return tables
+    return FileProblem(name, unread_message(tables.unread) or _NO_TABLE)
 
 
 def read_file(
     path: Path, settings: Settings, display: str | None = None, cache_dir: Path | None = None
-) -> list[RawTable] | FileProblem:
+) -> FileTables | FileProblem:
     """Every table in one file, or the problem that stopped it (never raises for bad input).
 
     With ``cache_dir`` (a folder per file content, e.g. named by its SHA-256) the child's
@@ -98,11 +117,10 @@ def read_file(
     again in every reconciliation of those months).
     """
     name = safe_name(display or path.name)  # a name is shown, stored and keyed only escaped
-    cached = _cached(cache_dir) if cache_dir is not None else None
+    cached = _cached(cache_dir, settings.max_rows_per_table) if cache_dir is not None else None
     if cached:
         assert cache_dir is not None
-        tables = _load(cache_dir, name)
-        return tables or FileProblem(name, _NO_TABLE)
+        return _found(_load(cache_dir, name), name)
     try:
         check_file(path, Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024))
     except UnsafeFileError as exc:
@@ -112,12 +130,23 @@ def read_file(
     try:
         tables = _parse(path, name, settings, cache_dir, replace=cached is False)
     except IsolatedFailure as exc:
-        log.warning("reader failed on a file (%s)", exc.reason)
+        log.warning("reader failed on a file (%s, %s)", exc.reason, exc.exc_type or "-")
+        # the library's text may quote cells and paths: for the developer, at debug level only
+        log.debug("reader failure detail: %s", exc.detail)
+        if exc.reason == "memory" and _size(path) < SMALL_FILE_BYTES:
+            return FileProblem(name, _SMALL_BUT_MEMORY)  # a small file that asks for more is damaged
         return FileProblem(name, str(exc))
-    return tables or FileProblem(name, _NO_TABLE)
+    return _found(tables, name)
 
 
-def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> list[RawTable]:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> FileTables:
     """Parse ``path`` in a child process and load its tables; raises ``IsolatedFailure``.
 
     Without ``cache_dir`` the child writes to a scratch folder removed afterwards. With it,
@@ -144,15 +173,17 @@ def _run_reader(path: Path, out: Path, settings: Settings) -> None:
         memory_bytes=reader_memory_bytes(settings),
         timeout_s=settings.reader_timeout_s,
         keep=settings.reader_processes,
+        options={"max_rows": settings.max_rows_per_table},
     )
 
 
 def read_all(
     paths: Sequence[Path], settings: Settings, caches: Mapping[Path, Path] | None = None
-) -> tuple[list[RawTable], list[FileProblem], dict[str, str]]:
+) -> tuple[list[RawTable], list[FileProblem], dict[str, FileRead]]:
     """Read files concurrently (each in a reader child process; big files alone, first).
 
-    Returns the tables, the file problems, and a per-file description for the summary.
+    Returns the tables, the file problems, and per file read what the summary says of it
+    (its tables, the sheets not read).
     Display names are the file names, made unique with their parent folder when needed.
     ``caches`` maps a path to its cache folder (see ``read_file``).
     """
@@ -163,10 +194,10 @@ def read_all(
     ]
     tables: list[RawTable] = []
     problems: list[FileProblem] = []
-    described: dict[str, str] = {}
+    described: dict[str, FileRead] = {}
     gate = ReadGate()  # big files alone, biggest first (memory: see worker.reading.warmup)
 
-    def one(i: int) -> list[RawTable] | FileProblem:
+    def one(i: int) -> FileTables | FileProblem:
         with gate.slot(paths[i]):
             return read_file(paths[i], settings, display[i], caches.get(paths[i]))
 
@@ -179,7 +210,7 @@ def read_all(
             problems.append(res)
         else:
             tables.extend(res)
-            described[name] = describe(res)
+            described[name] = FileRead(describe(res), res.unread)
     return tables, problems, described
 
 

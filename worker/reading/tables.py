@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from worker.reading.schema import TableKind
 
@@ -30,6 +30,23 @@ class RawTable:
     #: lines of a UKE/HEN/XML file that could not be read into a row (``line``, ``column``,
     #: ``value``, ``message``): ``input_invalid`` findings naming file and line
     problems: list[dict[str, object]] = field(default_factory=list)
+
+
+class FileTables(list[RawTable]):
+    """The tables of one file, and the sheets of it the reader did not read
+    (``unread``: ``worker.reading.unread.UnreadSheet``, as the manifest lists them)."""
+
+    def __init__(self, tables: list[RawTable], unread: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(tables)
+        self.unread: tuple[dict[str, Any], ...] = tuple(unread or ())
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What the summary says of a file read: its tables (``describe``) and the sheets not read."""
+
+    description: str
+    unread: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass

@@ -64,6 +64,9 @@ def _summary_json(summary: RunSummary, stats: Stats) -> dict[str, Any]:
                 "message": fs.message,
                 # rows read over as no data, by reason: header, total, title, blank
                 "skipped_rows": {str(k): int(v) for k, v in fs.skipped.items()},
+                # sheets not read (status "partial"): sheet ("" for a CSV), rows (None: unknown),
+                # reason: no_header | damaged | too_many_rows (worker.reading.unread)
+                "unread_sheets": [dict(u) for u in fs.unread],
             }
             for fs in summary.files
         ],

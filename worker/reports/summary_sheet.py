@@ -24,7 +24,7 @@ from worker.reports.text_lines import fit_lines, phrases
 
 __all__ = ["write_summary_sheet"]
 
-_STATUS_LABELS_JA: Final[Mapping[str, str]] = {"ok": "読込済", "error": "読込エラー"}
+_STATUS_LABELS_JA: Final[Mapping[str, str]] = {"ok": "読込済", "partial": "一部読込", "error": "読込エラー"}
 
 _SEVERITY_NOTES_JA: Final[Mapping[str, str]] = {
     "error": "修正しないと返戻・誤請求になります。",
@@ -99,8 +99,8 @@ def write_summary_sheet(
         text(0, "（なし）", f.cell)
         r += 1
     for fs in summary.files:
-        is_error = fs.status == "error"
-        parts = (fs.message, fs.tables) if is_error else (fs.tables, fs.message)
+        is_error = fs.status == "error" or fs.half_read
+        parts = (fs.message, fs.tables) if fs.status == "error" else (fs.tables, fs.message)
         detail = " ／ ".join(part for part in parts if part)
         _fit_row(ws, r, ((fs.path, 44), (detail, 56)))
         text(0, fs.path, f.cell_wrap)
