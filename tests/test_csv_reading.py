@@ -18,7 +18,8 @@ import pyarrow.ipc as ipc
 import pytest
 
 from tests.test_skipped_rows import CASES, HEADERS, Case
-from worker.reading.extract import _csv_body, _decode_csv, _extract_rows, extract_tables
+from worker.reading.csv_body import csv_body
+from worker.reading.extract import _decode_csv, _extract_rows, extract_tables
 
 
 def _tables(out: Path) -> list[tuple[dict[str, object], pa.Table]]:
@@ -53,7 +54,7 @@ def test_skipped_rows_of_an_export_of_even_width(case: Case, tmp_path: Path) -> 
     rows = _padded(case.cells(HEADERS))
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    assert _csv_body(buffer.getvalue(), len(rows[0])) is not None  # pyarrow takes it
+    assert csv_body(buffer.getvalue(), len(rows[0])) is not None  # pyarrow takes it
     path = tmp_path / "sheet.csv"
     path.write_bytes(buffer.getvalue().encode("cp932"))
     arrow, python = _both(path, tmp_path)
@@ -98,7 +99,7 @@ def test_a_line_of_another_width_is_read_as_before(line: str, by_pyarrow: bool, 
     """pyarrow would stop at (or skip) a line of another width: the body is then read by
     Python's module. An empty line pyarrow reads as a blank row, as Python's module does."""
     rows = [HEADER, "000123,2026/10/01,1,01040013,,12,,3", line, "000124,2026/10/02,1,01040013,,13,,3"]
-    assert (_csv_body("\r\n".join(rows[1:]) + "\r\n", 8) is not None) is by_pyarrow
+    assert (csv_body("\r\n".join(rows[1:]) + "\r\n", 8) is not None) is by_pyarrow
     path = tmp_path / "online.csv"
     path.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp932"))
     arrow, python = _both(path, tmp_path)

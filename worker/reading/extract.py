@@ -29,9 +29,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 
+from worker.reading.csv_body import CsvLines, csv_body
 from worker.reading.discovery import CSV_SUFFIXES
 from worker.reading.native import NATIVE_SUFFIXES, extract_native, recognise
 from worker.reading.schema import HeaderMatch, classify_header
@@ -308,59 +308,12 @@ def _decode_csv(data: bytes) -> str:
     raise UnreadableInputError("文字コードを判別できません（UTF-8 または Shift_JIS/CP932 で保存してください）")
 
 
-class _Lines:
-    """The lines of ``text`` for ``csv.reader`` (which takes one at a time, never ahead), and
-    how many characters it has taken: where the records read so far end."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = iter(io.StringIO(text, newline=""))
-        self.taken = 0
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.taken += len(line)
-        return line
-
-
-def _csv_body(body: str, width: int) -> list[pa.Array] | None:
-    """The records of ``body`` as ``width`` text columns (null = empty) read by pyarrow.csv,
-    or None when a record has another number of fields (a blank line, a note line below the
-    table) or pyarrow cannot parse it: the caller then reads it with Python's module."""
-    if not body:
-        return [pa.array([], pa.string()) for _ in range(width)]
-    names = [str(i) for i in range(width)]
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=lambda _row: "error"
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    empty = pa.scalar(None, pa.string())
-    out = []
-    for column in table.columns:
-        col = column.combine_chunks()
-        out.append(pc.if_else(pc.equal(col, ""), empty, col))
-    return out
-
-
 def _extract_csv(
     text: str, sheet: str, out: Path, n: int, unread: list[UnreadSheet], max_rows: int = 0
 ) -> dict[str, Any] | None:
     """Like ``_extract_rows`` on the records of a CSV text: the header in the first records
-    (Python's module), the body below it by pyarrow.csv (``_csv_body``) when it takes it."""
-    lines = _Lines(text)
+    (Python's module), the body below it by pyarrow.csv (``csv_body``) when it takes it."""
+    lines = CsvLines(text)
     head: list[list[str]] = []
     ends: list[int] = []
     for record in csv.reader(lines):
@@ -373,7 +326,7 @@ def _extract_csv(
         return _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), sheet, out, n, unread, max_rows)
     at, match = found
     width = max(len(r) for r in head)
-    data = _csv_body(text[ends[at] :], width)
+    data = csv_body(text[ends[at] :], width)
     if data is None:
         return _extract_rows(iter(csv.reader(io.StringIO(text, newline=""))), sheet, out, n, unread, max_rows)
     header = [*head[at], *([None] * (width - len(head[at])))]
