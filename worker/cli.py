@@ -14,14 +14,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from worker.cli_ja import JaCommand, JaGroup
+from worker.cli_ja import JaCommand, JaGroup, settings_or_exit
 from worker.clinic_ids import ClinicIdError, canonical_clinic_id
-from worker.config import Settings, SettingsError
+from worker.config import Settings
 from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA
 from worker.reading.warmup import warm_readers
 from worker.reports.text_lines import fit_lines, phrases
 from worker.survey.cli import survey_app
 from worker.terminal import safe_name, safe_text
+from worker.web.cli import serve_cmd, users_app
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,11 +43,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_receipts"
 
 def settings() -> Settings:
     """The environment's settings; a bad ``HENREI_*`` value ends the command with its message."""
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        console.print(f"[red]設定の誤り[/]: {escape(safe_text(exc))}", highlight=False)
-        raise typer.Exit(2) from None
+    return settings_or_exit(console)
 
 
 def reconcile(
@@ -396,72 +393,9 @@ def status_cmd(
             )
 
 
-# ------------------------------------------------------------------ the clerks' web page
-
-users_app = typer.Typer(help="ウェブ画面の利用者を管理します。", cls=JaGroup)
+# the clerks' web page (worker/web/cli.py), listed after the commands above
 app.add_typer(users_app, name="users")
-
-ROLE_HELP = (
-    "役割: clerk（事務）、clinic_admin（医療機関の管理者）、vendor_admin（ベンダーの管理者）、"
-    "association（協会：集計だけ）"
-)
-
-
-@users_app.command("add", cls=JaCommand)
-def users_add_cmd(
-    login: Annotated[str, typer.Argument(help="ログイン名", metavar="ログイン名")],
-    role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="役割")] = "clinic_admin",
-    clinic: Annotated[str | None, typer.Option("--clinic", help="医療機関ID", metavar="ID")] = None,
-    clinic_name: Annotated[
-        str | None, typer.Option("--clinic-name", help="医療機関の名称（画面に出ます）", metavar="名称")
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="表示名（省略時: ログイン名）", metavar="名前")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="パスワードを標準入力の1行目から読みます（スクリプト用）")
-    ] = False,
-) -> None:
-    """ウェブ画面の利用者を作ります（最初の管理者もこれで作ります）。"""
-    import sys
-
-    from worker.jobs import Role, celery_context
-    from worker.web import add_user
-
-    roles = {str(r) for r in Role}
-    if role not in roles:
-        console.print(f"[red]役割「{escape(role)}」はありません[/]（{ROLE_HELP}）", highlight=False)
-        raise typer.Exit(2)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("パスワード", hide_input=True, confirmation_prompt="パスワード（確認）")
-    ctx = celery_context(settings())
-    try:
-        user_id = add_user(
-            ctx.engine, login, password, Role(role), clinic_id=clinic, clinic_name=clinic_name, display_name=name
-        )
-    except ValueError as exc:
-        console.print(f"[red]作れませんでした[/]: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
-    console.print(f"利用者 {escape(login)} を作りました（ID {user_id}、役割 {role}）。", highlight=False)
-
-
-@app.command("serve", cls=JaCommand)
-def serve_cmd(
-    host: Annotated[str | None, typer.Option("--host", help="待ち受けるアドレス（省略時: HENREI_WEB_HOST）")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="ポート番号（省略時: HENREI_WEB_PORT）")] = None,
-) -> None:
-    """医療事務の方が使うウェブ画面を起動します（ブラウザで http://アドレス:ポート/ を開きます）。"""
-    import uvicorn
-
-    from worker.web import JobRunner, create_app
-
-    config = settings()
-    logging.basicConfig(level=logging.INFO)
-    runner = JobRunner(config)
-    web = create_app(config, runner)
-    host, port = host or config.web_host, port or config.web_port
-    console.print(f"ウェブ画面: http://{host}:{port}/ （{runner.mode_ja}）。止めるときは Ctrl+C", highlight=False)
-    uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False)
+app.command("serve", cls=JaCommand)(serve_cmd)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,14 @@ from typing import Any, Final
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["JaCommand", "JaGroup", "usage_error_ja"]
+from worker.config import Settings, SettingsError
+from worker.terminal import safe_text
+
+__all__ = ["JaCommand", "JaGroup", "settings_or_exit", "usage_error_ja"]
 
 HELP_OPTION_JA: Final = "このヘルプを表示して終了します。"
 PANEL_JA: Final = {"argument": "引数", "option": "オプション", "command": "コマンド"}
@@ -172,3 +176,13 @@ class JaGroup(_Japanese, TyperGroup):
         if not standalone_mode:
             return rv
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def settings_or_exit(console: Console) -> Settings:
+    """The environment's settings; a bad ``HENREI_*`` value ends the command (exit 2) with its
+    Japanese message — the one loader of every command (``henrei``, ``henrei survey``, ``henrei users``)."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        console.print(f"[red]設定の誤り[/]: {escape(safe_text(exc))}", highlight=False)
+        raise typer.Exit(2) from None

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from worker.cli_ja import JaCommand, JaGroup
-from worker.config import Settings, SettingsError
+from worker.cli_ja import JaCommand, JaGroup, settings_or_exit
+from worker.config import Settings
 
 # The engine, the jobs (SQLAlchemy) and the reports are imported by the commands that use
 # them: ``henrei`` loads this module at every start, whatever the command (issue 11).
@@ -25,11 +25,7 @@ _MONTH = re.compile(r"^20\d\d-(0[1-9]|1[0-2])$")
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        console.print(f"[red]設定の誤り[/]: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
+    return settings_or_exit(console)
 
 
 def _fail(message: str) -> typer.Exit:
