@@ -125,14 +125,14 @@ def test_reader_crash_is_contained(tmp_path: Path) -> None:
     the child dies, the run goes on and says so."""
     bad = hostile.huge_dimension_xlsx(tmp_path)
     loose = Settings(reader_memory_mb=2048)
-    from worker.reading import read as reading
+    from worker.reading import parse
 
-    original = reading.check_file
+    original = parse.check_file
     try:
-        reading.check_file = lambda *_a, **_k: None  # type: ignore[assignment]
+        parse.check_file = lambda *_a, **_k: None  # type: ignore[assignment]
         tables, problems, _ = read_all([bad], loose)
     finally:
-        reading.check_file = original  # type: ignore[assignment]
+        parse.check_file = original  # type: ignore[assignment]
     assert tables == [] and len(problems) == 1
     assert problems[0].file == bad.name
 
@@ -148,7 +148,7 @@ def test_cache_reads_a_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def no_parse(*_a: object, **_k: object) -> None:
         raise AssertionError("the cached content was parsed again")
 
-    monkeypatch.setattr(reading, "run_isolated", no_parse)
+    monkeypatch.setattr(reading, "run_reader", no_parse)
     second = reading.read_file(path, SETTINGS, display="renamed.xlsx", cache_dir=cache)
     assert not isinstance(second, reading.FileProblem)
     assert [t.kind for t in second] == [t.kind for t in first]

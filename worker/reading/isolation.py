@@ -46,7 +46,7 @@ from typing import Any
 from worker.reading.isolation_outcome import IsolatedFailure
 from worker.reading.isolation_server import give_back, take, warm
 
-__all__ = ["IsolatedFailure", "run_isolated", "warm"]
+__all__ = ["IsolatedFailure", "run_isolated", "run_isolated_named", "warm"]
 
 
 def run_isolated(
@@ -64,10 +64,35 @@ def run_isolated(
 
     ``keep``: how many idle servers of this kind to keep for later files (the number of
     files read at the same time)."""
+    run_isolated_named(
+        target.__module__,
+        target.__qualname__,
+        src,
+        out,
+        memory_bytes=memory_bytes,
+        timeout_s=timeout_s,
+        keep=keep,
+        options=options,
+    )
+
+
+def run_isolated_named(
+    module: str,
+    qualname: str,
+    src: str,
+    out: str,
+    *,
+    memory_bytes: int,
+    timeout_s: float,
+    keep: int = 2,
+    options: Mapping[str, Any] | None = None,
+) -> None:
+    """``run_isolated`` of the function ``module.qualname``, named rather than imported (the
+    caller need not import the reader's module and what it imports)."""
     if memory_bytes <= 0 or timeout_s <= 0:
         raise ValueError("memory_bytes and timeout_s must be positive")
-    server = take(target.__module__, memory_bytes)
+    server = take(module, memory_bytes)
     try:
-        server.run(target.__module__, target.__qualname__, src, out, timeout_s, options)
+        server.run(module, qualname, src, out, timeout_s, options)
     finally:
         give_back(server, keep)

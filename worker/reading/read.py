@@ -16,21 +16,21 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Final
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from worker.config import Settings
 from worker.files import atomic_dir
-from worker.reading.extract import READER_VERSION, extract_tables
-from worker.reading.guard import Limits, UnsafeFileError, check_file
-from worker.reading.isolation import IsolatedFailure, run_isolated
+from worker.reading.extract import READER_VERSION
+from worker.reading.isolation import IsolatedFailure
+from worker.reading.parse import check, failure_message, run_reader
+from worker.reading.read_ahead import taken
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
 from worker.reading.tables import FileProblem, FileRead, FileTables, RawTable
 from worker.reading.unread import unread_message
-from worker.reading.warmup import ReadGate, read_order, reader_memory_bytes, readers_for
+from worker.reading.warmup import ReadGate, read_order, readers_for
 from worker.terminal import safe_name
 
 __all__ = ["describe", "read_all", "read_file"]
@@ -90,12 +90,6 @@ def describe(tables: Sequence[RawTable]) -> str:
     return "、".join(parts)
 
 
-#: a file this small that runs the reader out of memory is damaged (a bogus size inside), not big
-SMALL_FILE_BYTES: Final = 1024 * 1024
-_SMALL_BUT_MEMORY = (
-    "ファイルが壊れているため読み込めませんでした（ファイルの中の大きさの情報が正しくありません）。"
-    "元のファイルをもう一度保存するか、出力し直してから、もう一度実行してください。"
-)
 _NO_TABLE = "表が見つかりません。見出し行（患者ID・診療年月・保険者番号など）がある表を含めてください。"
 
 
@@ -114,36 +108,26 @@ def read_file(
     With ``cache_dir`` (a folder per file content, e.g. named by its SHA-256) the child's
     Arrow output is kept there, and a later read of the same content loads it instead of
     parsing the file again (the worker reads each upload once to find its months, then
-    again in every reconciliation of those months).
+    again in every reconciliation of those months). Without it, a file the read-ahead
+    (``worker.reading.read_ahead``) already parsed for these settings is loaded from there.
     """
     name = safe_name(display or path.name)  # a name is shown, stored and keyed only escaped
+    if cache_dir is None:
+        with taken(path, settings) as ahead:
+            if ahead is not None:
+                return FileProblem(name, ahead) if isinstance(ahead, str) else _found(_load(ahead, name), name)
     cached = _cached(cache_dir, settings.max_rows_per_table) if cache_dir is not None else None
     if cached:
         assert cache_dir is not None
         return _found(_load(cache_dir, name), name)
-    try:
-        check_file(path, Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024))
-    except UnsafeFileError as exc:
-        return FileProblem(name, str(exc))
-    except OSError as exc:
-        return FileProblem(name, f"ファイルを開けません（{exc.strerror or exc}）。")
+    problem = check(path, settings)
+    if problem is not None:
+        return FileProblem(name, problem)
     try:
         tables = _parse(path, name, settings, cache_dir, replace=cached is False)
     except IsolatedFailure as exc:
-        log.warning("reader failed on a file (%s, %s)", exc.reason, exc.exc_type or "-")
-        # the library's text may quote cells and paths: for the developer, at debug level only
-        log.debug("reader failure detail: %s", exc.detail)
-        if exc.reason == "memory" and _size(path) < SMALL_FILE_BYTES:
-            return FileProblem(name, _SMALL_BUT_MEMORY)  # a small file that asks for more is damaged
-        return FileProblem(name, str(exc))
+        return FileProblem(name, failure_message(exc, path))
     return _found(tables, name)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> FileTables:
@@ -157,24 +141,11 @@ def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *,
     """
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix=".henrei-read-", ignore_cleanup_errors=True) as scratch:
-            _run_reader(path, Path(scratch), settings)
+            run_reader(path, Path(scratch), settings)
             return _load(Path(scratch), name)
     with atomic_dir(cache_dir, mode=0o700, keep_existing=not replace) as tmp:
-        _run_reader(path, tmp, settings)
+        run_reader(path, tmp, settings)
         return _load(tmp, name)
-
-
-def _run_reader(path: Path, out: Path, settings: Settings) -> None:
-    """``extract_tables(path, out)`` in an isolated child, with the configured limits."""
-    run_isolated(
-        extract_tables,
-        str(path),
-        str(out),
-        memory_bytes=reader_memory_bytes(settings),
-        timeout_s=settings.reader_timeout_s,
-        keep=settings.reader_processes,
-        options={"max_rows": settings.max_rows_per_table},
-    )
 
 
 def read_all(
