@@ -17,3 +17,6 @@ if [ "${1:-}" = "dev" ]; then
 else
   .venv/bin/python -m pip install --quiet -e .
 fi
+# byte-compile henrei's own packages now (an editable install does not): the first run
+# would otherwise compile them, and every run where PYTHONDONTWRITEBYTECODE is set
+.venv/bin/python -m compileall -q worker rules tasks > /dev/null
