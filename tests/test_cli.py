@@ -29,6 +29,10 @@ def test_reconcile_samples_exit_0_and_outputs(tmp_path: Path) -> None:
     assert "照合結果" in res.stdout and "請求した負担割合の誤り" in res.stdout
     data = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
     assert data["findings"] and (tmp_path / "corrections.xlsx").exists()
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(["corrections.xlsx", "findings.json", "保険者照会票.xlsx", "窓口精算リスト.xlsx"])
+    listed = res.stdout[res.stdout.index("出力:") :]
+    assert all(name in listed for name in written)  # every file written is named on the console
 
 
 def test_broken_file_among_good_ones_exit_2_named(tmp_path: Path) -> None:

@@ -68,24 +68,27 @@ def reconcile(
     (a marked settlement list) carries the 状態 and メモ of 窓口精算リスト.xlsx."""
     from worker.engine import read_inputs, run
     from worker.engine.deadline import run_deadline
-    from worker.reports import write_reports
+    from worker.reports import DOCUMENT_NAMES, write_reports
+
+    def write(
+        f: pd.DataFrame, summary: RunSummary, reclaims: pd.DataFrame | None, context: pd.DataFrame | None
+    ) -> tuple[Path, ...]:
+        lists = write_reports(
+            f,
+            summary,
+            out,
+            reclaims=reclaims,
+            context=context,
+            previous=previous,
+            settled=settled.marks if settled else None,
+        )
+        # the documents this run had something for (an earlier run's were removed)
+        return (*lists, *(p for p in (out / name for name in DOCUMENT_NAMES) if p.exists()))
 
     config = config or settings()
     with run_deadline(config.run_timeout_s):  # HENREI_RUN_TIMEOUT_S: RunTimeout, nothing written
         inputs = read_inputs(paths, config, progress=progress)
-        return run(
-            inputs,
-            lambda f, summary, reclaims, context: write_reports(
-                f,
-                summary,
-                out,
-                reclaims=reclaims,
-                context=context,
-                previous=previous,
-                settled=settled.marks if settled else None,
-            ),
-            progress,
-        )
+        return run(inputs, write, progress)
 
 
 def read_previous(paths: Sequence[Path] | None) -> HandedBack:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from worker.reports.carry import Statuses
+    from worker.reports.documents import DOCUMENT_NAMES
     from worker.reports.formats import FINDINGS_HEADERS, FINDINGS_SHEET, RECLAIMS_SHEET, SUMMARY_SHEET
     from worker.reports.handed_back import HandedBack, read_handed_back
     from worker.reports.marked import MarkedLine, MarkedList, NotMarkedListError, is_marked_list, read_marked
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "Statuses": "carry",
+    "DOCUMENT_NAMES": "documents",
     "FINDINGS_HEADERS": "formats",
     "FINDINGS_SHEET": "formats",
     "RECLAIMS_SHEET": "formats",
@@ -53,6 +55,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "DOCUMENT_NAMES",
     "FINDINGS_HEADERS",
     "FINDINGS_SHEET",
     "JSON_NAME",
