@@ -64,8 +64,10 @@ def test_findings_name_file_sheet_row(run: RunResult) -> None:
 
 
 def test_reports_written_and_consistent(run: RunResult) -> None:
-    xlsx, js = run.outputs
+    xlsx, js, *documents = run.outputs
     assert xlsx.exists() and js.exists()
+    assert sorted(p.name for p in documents) == ["保険者照会票.xlsx", "窓口精算リスト.xlsx"]
+    assert all(p.parent == xlsx.parent and p.exists() for p in documents)
     data = json.loads(js.read_text(encoding="utf-8"))
     assert len(data["findings"]) == len(run.findings)
     back = pd.read_excel(xlsx, sheet_name="指摘一覧", dtype=str, engine="calamine")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 from era_cases import EraCase, load
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.domain.eras import OutOfEraError
 from worker.normalise import values as v
@@ -187,3 +190,31 @@ def test_text_fast_and_slow_paths_agree_with_nfkc() -> None:
     assert v.parse_text(col).tolist() == ["山田 太郎", "ヤマダ タロウ", "x", "", "A1", "髙橋"]
     ids = pd.Series(["123", "123.0", " 1 23", "Ａ１", None], dtype="object")
     assert v.parse_ids(ids).tolist() == ["123", "123", "123", "A1", ""]
+
+
+_ISO_LIKE = st.builds(
+    lambda y, m, d, sep, time: f"{y:04d}{sep}{m:02d}{sep}{d:02d}{time}",
+    st.one_of(st.integers(1890, 2210), st.integers(0, 9999)),
+    st.integers(0, 13),
+    st.one_of(st.integers(27, 32), st.integers(0, 32)),
+    st.sampled_from(["-", "-", "-", "/", "－"]),
+    st.sampled_from(["", "", " 09:30:00", "T09:30:00", " 00:00:00", " x", "\n"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_ISO_LIKE, st.text(max_size=12), st.none()), max_size=40))
+def test_dates_read_by_arrow_are_read_as_one_by_one(texts: list[str | None]) -> None:
+    """The vectorised common form (``iso_dates``) gives what ``parse_date_text`` gives, value
+    by value: the same dates, the same invalid ones (2026-02-30, 0000-01-01, 2026-13-01)."""
+    col = pd.Series(texts, dtype=object)
+    fast = v.map_array(col, v.parse_date_text, "datetime64[ns]", np.datetime64("NaT"), fast=v.iso_dates)
+    slow = v.map_array(col, v.parse_date_text, "datetime64[ns]", np.datetime64("NaT"))
+    np.testing.assert_array_equal(fast[0], slow[0])
+    assert fast[1].tolist() == slow[1].tolist()
+
+
+def test_a_day_that_does_not_exist_is_invalid_not_rolled_over() -> None:
+    values, invalid = v.parse_dates(pd.Series(["2026-02-30", "2025-02-29", "2024-02-29", "2026-10-03 09:30:00"]))
+    assert invalid.tolist() == [True, True, False, False]
+    assert values.iloc[2:].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-29", "2026-10-03"]

@@ -62,13 +62,33 @@ def map_distinct(col: pd.Series, parse: Callable[[str], Any], dtype: str | None 
     return values, invalid
 
 
-def map_array(col: pd.Series, parse: Callable[[str], Any], dtype: str, missing: Any) -> tuple[np.ndarray, pd.Series]:
-    """Like ``map_distinct`` but the result is a numpy array of ``dtype`` (for dates, numbers)."""
+#: a vectorised parser of distinct texts: (values, read) — values where ``read`` is True
+FastParse = Callable[[pa.Array], tuple[np.ndarray, np.ndarray]]
+
+
+def map_array(
+    col: pd.Series, parse: Callable[[str], Any], dtype: str, missing: Any, fast: FastParse | None = None
+) -> tuple[np.ndarray, pd.Series]:
+    """Like ``map_distinct`` but the result is a numpy array of ``dtype`` (for dates, numbers).
+
+    ``fast`` reads the distinct values of the common form in one vectorised call; only the
+    others go through ``parse`` (so ``fast`` must give what ``parse`` gives, or leave it)."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    out = np.full(len(uniques) + 1, missing, dtype=dtype)
-    bad = np.zeros(len(uniques) + 1, dtype=bool)
-    for i, u in enumerate(uniques):
-        text = str(u)
+    distinct = np.asarray(uniques, dtype=object)
+    out = np.full(len(distinct) + 1, missing, dtype=dtype)
+    bad = np.zeros(len(distinct) + 1, dtype=bool)
+    todo: Any = range(len(distinct))
+    if fast is not None and len(distinct):
+        try:
+            texts = pa.array(distinct, type=pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each value its own way
+            texts = None
+        if texts is not None:
+            values, read = fast(texts)
+            out[: len(distinct)][read] = values[read]
+            todo = np.flatnonzero(~read).tolist()
+    for i in todo:
+        text = str(distinct[i])
         if not text.strip():
             continue
         try:
@@ -187,9 +207,25 @@ def era_span_problems(col: pd.Series, *, month: bool = False) -> pd.Series:
     return values.fillna("")
 
 
+#: the form of nearly every date cell (the reader writes a date cell so, a date-time cell
+#: with its time): read by Arrow, in years where nothing else can differ
+_ISO_DATE: Final = r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2})?$"
+
+
+def iso_dates(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``parse_date_text`` of the texts of ``_ISO_DATE``'s form, vectorised: (datetime64[ns]
+    days, read). A day that does not exist (2026-02-30) is left to ``parse_date_text``."""
+    form = pc.fill_null(pc.match_substring_regex(texts, _ISO_DATE), False)
+    day = pc.utf8_slice_codeunits(pc.if_else(form, texts, None), 0, 10)
+    stamp = pc.strptime(day, format="%Y-%m-%d", unit="ns", error_is_null=True)
+    same = pc.fill_null(pc.equal(pc.strftime(stamp, format="%Y-%m-%d"), day), False)  # no rolled-over day
+    values = stamp.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    return values, same.to_numpy(zero_copy_only=False).astype(bool)
+
+
 def parse_dates(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Column of dates -> (datetime64[ns] with NaT, invalid mask)."""
-    values, invalid = map_array(col, parse_date_text, "datetime64[ns]", np.datetime64("NaT"))
+    values, invalid = map_array(col, parse_date_text, "datetime64[ns]", np.datetime64("NaT"), fast=iso_dates)
     return pd.Series(values, index=col.index), invalid
 
 
