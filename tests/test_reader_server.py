@@ -85,7 +85,10 @@ def test_the_reader_never_loads_pandas(tmp_path: Path) -> None:
 
 
 def test_the_warmed_module_is_the_reader() -> None:
-    assert extract_tables.__module__ == READER_MODULE
+    from worker.reading import checked, parse
+
+    reader = getattr(checked, parse.READER_FUNCTION)
+    assert reader is checked.read_checked and reader.__module__ == READER_MODULE
 
 
 def test_rows_keep_their_excel_numbers_when_the_sheet_starts_low_and_right(tmp_path: Path) -> None:

@@ -121,20 +121,21 @@ def test_corrupt_copies_of_a_good_file(tmp_path: Path) -> None:
 
 
 def test_reader_crash_is_contained(tmp_path: Path) -> None:
-    """Without the guard's protection (limits off), calamine aborts on the far cell:
-    the child dies, the run goes on and says so."""
-    bad = hostile.huge_dimension_xlsx(tmp_path)
-    loose = Settings(reader_memory_mb=2048)
-    from worker.reading import parse
+    """Without the guard's protection (the extraction alone), calamine aborts on the far
+    cell: the child dies and the caller gets the failure. With it, the reader's guard refuses
+    the file with its message, and the run goes on with the others."""
+    from worker.reading.extract import extract_tables
+    from worker.reading.isolation import IsolatedFailure, run_isolated
 
-    original = parse.check_file
-    try:
-        parse.check_file = lambda *_a, **_k: None  # type: ignore[assignment]
-        tables, problems, _ = read_all([bad], loose)
-    finally:
-        parse.check_file = original  # type: ignore[assignment]
-    assert tables == [] and len(problems) == 1
-    assert problems[0].file == bad.name
+    bad = hostile.huge_dimension_xlsx(tmp_path)
+    with pytest.raises(IsolatedFailure) as failed:
+        run_isolated(extract_tables, str(bad), str(tmp_path / "out"), memory_bytes=2048 * 1024**2, timeout_s=120)
+    assert failed.value.reason in ("crashed", "memory")
+    good = tmp_path / "receipts.xlsx"
+    shutil.copy(SAMPLES / "2026-10" / "receipts_2026-10.xlsx", good)
+    tables, problems, _ = read_all([bad, good], Settings(reader_memory_mb=2048))
+    assert [p.file for p in problems] == [bad.name] and "範囲" in problems[0].message
+    assert tables and all(t.file == good.name for t in tables)
 
 
 def test_cache_reads_a_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,29 +1,40 @@
 """One file checked and parsed into a folder of Arrow files (standard library only: the
 read-ahead runs it before the parent has imported pyarrow or pandas).
 
-``parse_into(path, settings, out)`` runs the pre-parse guard (``worker.reading.guard``),
-then ``extract_tables(path, out)`` in a reader server (``worker.reading.isolation``) with
-the configured limits, and returns the Japanese message of what stopped the file, or None.
-Loading the folder's tables is ``worker.reading.read``'s part.
+``parse_into(path, settings, out)`` runs ``worker.reading.checked.read_checked`` — the
+pre-parse guard (``worker.reading.guard``), then ``extract_tables`` — in a reader server
+(``worker.reading.isolation``) with the configured limits, and returns the Japanese message
+of what stopped the file, or None. Loading the folder's tables is ``worker.reading.read``'s
+part.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Final
 
 from worker.config import Settings
-from worker.reading.guard import Limits, UnsafeFileError, check_file
 from worker.reading.isolation import IsolatedFailure, run_isolated_named
 from worker.reading.warmup import READER_MODULE, reader_memory_bytes
 
-__all__ = ["READER_FUNCTION", "SMALL_FILE_BYTES", "check", "parse_into", "run_reader"]
+__all__ = [
+    "READER_FUNCTION",
+    "REFUSED_FILE",
+    "SMALL_FILE_BYTES",
+    "RefusedFile",
+    "failure_message",
+    "parse_into",
+    "run_reader",
+]
 
 log = logging.getLogger(__name__)
 
 #: the function the reader server runs on a file (in :data:`READER_MODULE`; a test checks it)
-READER_FUNCTION: Final = "extract_tables"
+READER_FUNCTION: Final = "read_checked"
+#: the file in the output folder holding the guard's message (no tables are written then)
+REFUSED_FILE: Final = "refused.json"
 #: a file this small that runs the reader out of memory is damaged (a bogus size inside), not big
 SMALL_FILE_BYTES: Final = 1024 * 1024
 _SMALL_BUT_MEMORY: Final = (
@@ -32,20 +43,14 @@ _SMALL_BUT_MEMORY: Final = (
 )
 
 
-def check(path: Path, settings: Settings) -> str | None:
-    """The guard's message for ``path`` (too big, not a workbook, a zip bomb...), or None."""
-    try:
-        check_file(path, Limits(max_file_bytes=settings.max_file_mb * 1024 * 1024))
-    except UnsafeFileError as exc:
-        return str(exc)
-    except OSError as exc:
-        return f"ファイルを開けません（{exc.strerror or exc}）。"
-    return None
+class RefusedFile(Exception):
+    """The guard refused the file (too big, not a workbook, a zip bomb...); ``str()`` is its
+    Japanese message for the clerk."""
 
 
 def run_reader(path: Path, out: Path, settings: Settings) -> None:
-    """``extract_tables(path, out)`` in an isolated reader, with the configured limits;
-    raises ``IsolatedFailure``."""
+    """``read_checked(path, out)`` in an isolated reader, with the configured limits; raises
+    ``IsolatedFailure`` when the reader fails, ``RefusedFile`` when the guard refused it."""
     run_isolated_named(
         READER_MODULE,
         READER_FUNCTION,
@@ -54,8 +59,13 @@ def run_reader(path: Path, out: Path, settings: Settings) -> None:
         memory_bytes=reader_memory_bytes(settings),
         timeout_s=settings.reader_timeout_s,
         keep=settings.reader_processes,
-        options={"max_rows": settings.max_rows_per_table},
+        options={"max_rows": settings.max_rows_per_table, "max_file_bytes": settings.max_file_mb * 1024 * 1024},
     )
+    try:
+        refused = (out / REFUSED_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    raise RefusedFile(str(json.loads(refused)["message"]))
 
 
 def failure_message(exc: IsolatedFailure, path: Path) -> str:
@@ -70,11 +80,10 @@ def failure_message(exc: IsolatedFailure, path: Path) -> str:
 
 def parse_into(path: Path, settings: Settings, out: Path) -> str | None:
     """Check ``path`` and parse it into the folder ``out``; the message of what stopped it, or None."""
-    problem = check(path, settings)
-    if problem is not None:
-        return problem
     try:
         run_reader(path, out, settings)
+    except RefusedFile as exc:
+        return str(exc)
     except IsolatedFailure as exc:
         return failure_message(exc, path)
     return None

@@ -1,9 +1,9 @@
 """Read clinic exports (.xlsx/.xlsm/.xls/.ods with calamine, .csv in UTF-8 or CP932).
 
-Each file is checked by ``worker.reading.guard`` first, then parsed in a child process
-(``worker.reading.isolation`` running ``worker.reading.extract``) with a memory limit and a
-timeout, so a hostile or broken file cannot take the run down: it becomes a ``FileProblem``
-and the other files go on. The child's tables come back as Arrow IPC files, optionally kept
+Each file is checked by ``worker.reading.guard`` first, then parsed, both in a child process
+(``worker.reading.isolation`` running ``worker.reading.checked``: the guard, then
+``worker.reading.extract``) with a memory limit and a timeout, so a hostile or broken file
+cannot take the run down: it becomes a ``FileProblem`` and the other files go on. The child's tables come back as Arrow IPC files, optionally kept
 in a read cache per file content.
 """
 
@@ -24,7 +24,7 @@ from worker.config import Settings
 from worker.files import atomic_dir
 from worker.reading.extract import READER_VERSION
 from worker.reading.isolation import IsolatedFailure
-from worker.reading.parse import check, failure_message, run_reader
+from worker.reading.parse import RefusedFile, failure_message, run_reader
 from worker.reading.read_ahead import taken
 from worker.reading.schema import TABLE_LABELS_JA
 from worker.reading.skip import skipped_text
@@ -120,18 +120,18 @@ def read_file(
     if cached:
         assert cache_dir is not None
         return _found(_load(cache_dir, name), name)
-    problem = check(path, settings)
-    if problem is not None:
-        return FileProblem(name, problem)
     try:
         tables = _parse(path, name, settings, cache_dir, replace=cached is False)
+    except RefusedFile as exc:  # the guard's words (worker.reading.guard)
+        return FileProblem(name, str(exc))
     except IsolatedFailure as exc:
         return FileProblem(name, failure_message(exc, path))
     return _found(tables, name)
 
 
 def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *, replace: bool) -> FileTables:
-    """Parse ``path`` in a child process and load its tables; raises ``IsolatedFailure``.
+    """Check and parse ``path`` in a child process and load its tables; raises
+    ``IsolatedFailure`` or ``RefusedFile``.
 
     Without ``cache_dir`` the child writes to a scratch folder removed afterwards. With it,
     the child writes to a folder built aside and renamed into ``cache_dir`` (private, 0700);

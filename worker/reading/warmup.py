@@ -36,9 +36,9 @@ __all__ = [
     "warm_readers",
 ]
 
-#: the module the reader servers import at start (where ``extract_tables`` lives; a test
-#: checks they agree)
-READER_MODULE: Final = "worker.reading.extract"
+#: the module the reader servers import at start (where ``read_checked`` lives: the guard,
+#: then ``extract_tables``; a test checks they agree)
+READER_MODULE: Final = "worker.reading.checked"
 #: inputs smaller than this in all are read by one reader: each reader's start costs ~0.3 s
 #: of CPU (on 2 cores, that of the parent's own imports), more than reading them takes
 SMALL_INPUT_BYTES: Final = 4 * 1024 * 1024
