@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from worker.config import Settings
-from worker.reading import discover, read_ahead, read_all
+from worker.reading import RawTable, discover, read_ahead, read_all
 from worker.reading.warmup import SMALL_INPUT_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +101,23 @@ def test_a_run_that_stops_before_reading_leaves_no_folder(tmp_path: Path) -> Non
     )
     assert done.returncode == 0
     assert not list(scratch.glob(".henrei-read-*"))
+
+
+def test_each_file_is_handed_over_as_soon_as_read(tmp_path: Path) -> None:
+    """``read_all(on_file=...)``: every file's tables once, in the caller's thread, before
+    read_all returns; what the summary says of a file is taken before the hook may drop its rows."""
+    import threading
+
+    files = _copy_samples(tmp_path)
+    expected = read_all(files, Settings())
+    seen: list[tuple[str, int, bool]] = []
+
+    def hook(file_tables: list[RawTable]) -> None:
+        for t in file_tables:
+            seen.append((t.file, len(t.frame), threading.current_thread() is threading.main_thread()))
+            t.frame = t.frame.iloc[:0]  # as the engine's release does
+
+    tables, problems, described = read_all(files, Settings(), on_file=hook)
+    assert sorted(seen) == sorted((t.file, len(t.frame), True) for t in expected[0])
+    assert described == expected[2] and problems == expected[1] == []
+    assert [t.sheet for t in tables] == [t.sheet for t in expected[0]] and all(t.frame.empty for t in tables)

@@ -24,12 +24,13 @@ import pandas as pd
 from worker.config import Settings
 from worker.engine.coverage import read_by_month, refuse_big_months, run_warnings
 from worker.engine.deadline import check, uninterrupted
-from worker.engine.reconcile import EngineResult, combine, reconcile_stacked
+from worker.engine.reconcile import EngineResult, normalised, reconcile_stacked, stack
 from worker.engine.results import FileStatus, MonthRead, ReturnsSummary, RunSummary, RunWarning
 from worker.normalise import cap_input_invalid
-from worker.reading import FileProblem, discover, read_all
+from worker.reading import FileProblem, RawTable, discover, read_all
 from worker.reading.tables import FileRead
 from worker.reading.unread import unread_message
+from worker.reading.warmup import is_big
 
 __all__ = [
     "Inputs",
@@ -162,14 +163,25 @@ def read_inputs(
     t0 = time.perf_counter()
     files, problems = discover(paths)
     say(f"{len(files)}ファイルを読み込み中")
-    tables, read_problems, described = read_all(files, settings, caches)
+    # a file read is normalised while the others are still being read, unless a file is big:
+    # those are read alone so that the parent holds little meanwhile (worker.reading.warmup)
+    typed: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def normalise_early(file_tables: Sequence[RawTable]) -> None:
+        for t in file_tables:
+            typed[id(t)] = normalised(t, release=True)
+
+    early = None if any(is_big(f) for f in files) else normalise_early
+    tables, read_problems, described = read_all(files, settings, caches, on_file=early)
     problems += read_problems
     check()  # the run's time limit (worker.engine.deadline), between the stages
     skipped: dict[str, Counter[str]] = {}
     for t in tables:
         skipped.setdefault(t.file, Counter()).update(t.skipped)
     t1 = time.perf_counter()
-    stacked, input_findings = combine(tables, release=True)
+    stacked, input_findings = stack(
+        tables, [typed[id(t)] if id(t) in typed else normalised(t, release=True) for t in tables]
+    )
     input_findings = cap_input_invalid(input_findings, settings.max_invalid_per_column)
     receipts, refused = refuse_big_months(stacked["receipts"], settings.max_rows_per_month)
     stacked["receipts"] = receipts

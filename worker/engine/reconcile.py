@@ -16,25 +16,34 @@ from worker.normalise import empty_table, normalise
 from worker.reading import TABLE_KINDS, RawTable
 
 
-def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Normalise every table and stack them by kind; return them and the input findings.
+def normalised(t: RawTable, *, release: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One table normalised: (typed table, input findings). With ``release`` the raw table's
+    text frame is dropped once normalised, so a large month does not hold both forms."""
+    typed, bad = normalise(t)
+    if release:
+        t.frame = t.frame.iloc[:0]
+    return typed, bad
 
-    With ``release`` each raw table's text frame is dropped once normalised, so a large
-    month does not hold both forms in memory.
-    """
+
+def stack(
+    tables: Sequence[RawTable], typed: Sequence[tuple[pd.DataFrame, pd.DataFrame]]
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The normalised ``typed`` of ``tables`` (one each, in order) stacked by kind, and the
+    input findings."""
     by_kind: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLE_KINDS}
-    input_findings: list[pd.DataFrame] = []
-    for t in tables:
-        typed, bad = normalise(t)
-        by_kind[t.kind].append(typed)
-        input_findings.append(bad)
-        if release:
-            t.frame = t.frame.iloc[:0]
+    for t, (table, _) in zip(tables, typed, strict=True):
+        by_kind[t.kind].append(table)
     stacked = {
         k: (pd.concat(v, ignore_index=True) if v else empty_table(k))  # type: ignore[arg-type]
         for k, v in by_kind.items()
     }
-    return stacked, concat_findings(input_findings)
+    return stacked, concat_findings([bad for _, bad in typed])
+
+
+def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Normalise every table and stack them by kind; return them and the input findings
+    (``release``: see ``normalised``)."""
+    return stack(tables, [normalised(t, release=release) for t in tables])
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Each file is checked by ``worker.reading.guard`` first, then parsed, both in a child process
 (``worker.reading.isolation`` running ``worker.reading.checked``: the guard, then
 ``worker.reading.extract``) with a memory limit and a timeout, so a hostile or broken file
-cannot take the run down: it becomes a ``FileProblem`` and the other files go on. The child's tables come back as Arrow IPC files, optionally kept
-in a read cache per file content.
+cannot take the run down: it becomes a ``FileProblem`` and the other files go on. The
+child's tables come back as Arrow IPC files, optionally kept in a read cache per file
+content.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import pyarrow as pa
@@ -149,14 +150,19 @@ def _parse(path: Path, name: str, settings: Settings, cache_dir: Path | None, *,
 
 
 def read_all(
-    paths: Sequence[Path], settings: Settings, caches: Mapping[Path, Path] | None = None
+    paths: Sequence[Path],
+    settings: Settings,
+    caches: Mapping[Path, Path] | None = None,
+    on_file: Callable[[FileTables], None] | None = None,
 ) -> tuple[list[RawTable], list[FileProblem], dict[str, FileRead]]:
     """Read files concurrently (each in a reader child process; big files alone, first).
 
     Returns the tables, the file problems, and per file read what the summary says of it
     (its tables, the sheets not read).
     Display names are the file names, made unique with their parent folder when needed.
-    ``caches`` maps a path to its cache folder (see ``read_file``).
+    ``caches`` maps a path to its cache folder (see ``read_file``). ``on_file`` is called in
+    the caller's thread with each file's tables as soon as that file is read, while the
+    others are still being read (e.g. to normalise them meanwhile).
     """
     caches = caches or {}
     names = [safe_name(p.name) for p in paths]
@@ -172,16 +178,24 @@ def read_all(
         with gate.slot(paths[i]):
             return read_file(paths[i], settings, display[i], caches.get(paths[i]))
 
-    order = read_order(paths)
+    done: dict[int, FileTables | FileProblem] = {}
+    read: dict[int, FileRead] = {}
     with ThreadPoolExecutor(max_workers=readers_for(settings, paths)) as pool:
-        done = dict(zip(order, pool.map(one, order), strict=True))
-    results = [done[i] for i in range(len(paths))]
-    for name, res in zip(display, results, strict=True):
+        futures = {pool.submit(one, i): i for i in read_order(paths)}
+        for future in as_completed(futures):
+            i = futures[future]
+            res = done[i] = future.result()
+            if not isinstance(res, FileProblem):
+                read[i] = FileRead(describe(res), res.unread)  # before on_file may release the rows
+                if on_file is not None:
+                    on_file(res)
+    for i, name in enumerate(display):
+        res = done[i]
         if isinstance(res, FileProblem):
             problems.append(res)
         else:
             tables.extend(res)
-            described[name] = FileRead(describe(res), res.unread)
+            described[name] = read[i]
     return tables, problems, described
 
 
