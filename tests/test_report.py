@@ -61,8 +61,9 @@ DANGEROUS = [
     "0012",
 ]
 
-# OOXML escapes a literal "_x0041_" as "_x005F_x0041_"; Excel shows "_x0041_", openpyxl
-# returns the escaped form (without the escape Excel would show "A").
+# OOXML escapes a literal "_x0041_" as "_x005F_x0041_"; Excel shows "_x0041_" (without the
+# escape Excel would show "A"). openpyxl unescapes a shared string (a small workbook, built
+# in memory) but returns an inline string (a big one, streamed) in its escaped form.
 LITERAL_ESCAPE = "_x0041_"
 LITERAL_ESCAPE_XML = "_x005F_x0041_"
 
@@ -161,6 +162,9 @@ def test_workbook_layout_and_safety(tmp_path: Path, findings: pd.DataFrame, summ
     assert js == out / "findings.json" and js.is_file()
     assert sorted(p.name for p in out.iterdir()) == ["corrections.xlsx", "findings.json"]
 
+    with zipfile.ZipFile(xlsx) as z:  # the literal is escaped in the file (Excel shows it as is)
+        xml = z.read("xl/sharedStrings.xml").decode()
+    assert f"<t>{LITERAL_ESCAPE_XML}</t>" in xml and f"<t>{LITERAL_ESCAPE}</t>" not in xml
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["概要", "指摘一覧"]
     ws = wb["指摘一覧"]
@@ -184,8 +188,6 @@ def test_workbook_layout_and_safety(tmp_path: Path, findings: pd.DataFrame, summ
         ]:
             cell = ws.cell(i, COL[header])
             want = str(rec[field]).replace("\x01", "")
-            if want == LITERAL_ESCAPE:
-                want = LITERAL_ESCAPE_XML
             if want == "":
                 assert cell.value is None
             else:
@@ -257,7 +259,8 @@ def test_summary_sheet(tmp_path: Path, findings: pd.DataFrame, summary: RunSumma
 
 def _assert_dangerous_text_stays_text(xlsx: Path, ws: Any, sheet_file: str, dangerous: Sequence[str]) -> str:
     """Every dangerous string is in the sheet as text; no cell is a formula or a link, and
-    the sheet's XML has no formula, injected markup or control character. Returns the XML."""
+    the sheet's XML and its texts have no formula, injected markup or control character.
+    Returns the XML."""
     seen = {c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
     for text in dangerous:
         assert text in seen, text
@@ -268,6 +271,8 @@ def _assert_dangerous_text_stays_text(xlsx: Path, ws: Any, sheet_file: str, dang
     with zipfile.ZipFile(xlsx) as z:
         names = z.namelist()
         sheet_xml = z.read(f"xl/worksheets/{sheet_file}").decode("utf-8")
+        if "xl/sharedStrings.xml" in names:  # a small workbook's texts (a big one's are inline)
+            sheet_xml += z.read("xl/sharedStrings.xml").decode("utf-8")
     assert not any("hyperlink" in n or "externalLink" in n for n in names)
     assert "<f>" not in sheet_xml and "<f " not in sheet_xml
     assert "<t>injected</t>" not in sheet_xml  # "<r>..</r>" text is escaped, not markup
@@ -739,3 +744,23 @@ def test_reclaims_duplicate_columns_rejected(tmp_path: Path, summary: RunSummary
     with pytest.raises(ValueError, match="氏名"):
         write_reports(empty_findings(), summary, tmp_path, reclaims=df)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_streamed_workbook_reads_as_one_built_in_memory(
+    tmp_path: Path, findings: pd.DataFrame, summary: RunSummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to IN_MEMORY_ROWS lines the workbook is built in memory (shared strings), above it
+    streamed row by row (constant memory, inline strings): the same cells, the same safety."""
+    small, _ = write_reports(findings, summary, tmp_path / "small")
+    monkeypatch.setattr(workbook, "IN_MEMORY_ROWS", 0)
+    big, _ = write_reports(findings, summary, tmp_path / "big")
+    with zipfile.ZipFile(small) as a, zipfile.ZipFile(big) as b:
+        assert "xl/sharedStrings.xml" in a.namelist()
+        assert "<is>" in b.read("xl/worksheets/sheet2.xml").decode()  # streamed: inline strings
+    for sheet in ("概要", "指摘一覧"):
+        one = pd.read_excel(small, sheet_name=sheet, header=None, dtype=str, engine="calamine")
+        two = pd.read_excel(big, sheet_name=sheet, header=None, dtype=str, engine="calamine")
+        pd.testing.assert_frame_equal(one, two)
+    ws = openpyxl.load_workbook(big)["指摘一覧"]
+    xml = _assert_dangerous_text_stays_text(big, ws, "sheet2.xml", [d for d in DANGEROUS if d != LITERAL_ESCAPE])
+    assert LITERAL_ESCAPE_XML in xml

@@ -162,7 +162,7 @@ def _sheet_name(insurer: str, taken: set[str]) -> str:
 
 def write_inquiry(path: Path, items: pd.DataFrame, page: PageHeader, clinic: str = "") -> None:
     """Write ``items`` (``inquiry_items``) to ``path``: one sheet, one A4 portrait page, per insurer."""
-    wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS})
+    wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "in_memory": True})
     base = {"font_name": "Meiryo UI", "font_size": 10, "valign": "vcenter", "text_wrap": True, "border": 1}
     fmt = {
         "title": wb.add_format({"font_name": "Meiryo UI", "font_size": 16, "bold": True, "align": "center"}),

@@ -119,7 +119,7 @@ def settlement_rows(
 
 def write_settlement(path: Path, rows: pd.DataFrame, page: PageHeader) -> None:
     """Write ``rows`` (``settlement_rows``) to ``path``: one sheet, A4 landscape, one page wide."""
-    wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS})
+    wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "in_memory": True})
     font = {"font_name": "Meiryo UI", "font_size": 10, "valign": "top", "text_wrap": True, "border": 1}
     head = wb.add_format({**font, "bold": True, "bg_color": "#DDEBF7", "valign": "vcenter"})
     cell = wb.add_format(font)

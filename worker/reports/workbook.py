@@ -15,7 +15,7 @@ from xlsxwriter.utility import xl_col_to_name
 from worker.engine.results import RunSummary
 from worker.reports.carry import Carried, key_month, line_marks
 from worker.reports.clerk_list import clerk_list
-from worker.reports.excel_safe import WORKBOOK_OPTIONS
+from worker.reports.excel_safe import IN_MEMORY_ROWS, WORKBOOK_OPTIONS
 from worker.reports.findings_sheet import KEY_COLUMN, write_findings_sheets
 from worker.reports.formats import FINDINGS_SHEET, RECLAIMS_SHEET, SUMMARY_SHEET, Formats
 from worker.reports.page_setup import PageHeader, period_label, print_setup
@@ -63,9 +63,10 @@ def write_xlsx(
     if carried is not None:
         lines["status"], lines["memo"] = line_marks(lines["keys"], carried.statuses)
     page = PageHeader(clinic, period_label(claim_month or summary.period), _format_dt(summary))
+    rows = len(lines) + (len(reclaims) if reclaims is not None else 0)
+    streamed = {"constant_memory": True, "tmpdir": str(work_dir)}
     wb = xlsxwriter.Workbook(
-        str(path),
-        {"constant_memory": True, **WORKBOOK_OPTIONS, "tmpdir": str(work_dir)},
+        str(path), {**WORKBOOK_OPTIONS, **({"in_memory": True} if rows <= IN_MEMORY_ROWS else streamed)}
     )
     closed = False
     try:
