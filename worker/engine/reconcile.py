@@ -29,12 +29,19 @@ def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[
         by_kind[t.kind].append(typed)
         input_findings.append(bad)
         if release:
-            t.frame = t.frame.iloc[:0]
+            t.frame = _emptied(t.frame)
     stacked = {
         k: (pd.concat(v, ignore_index=True) if v else empty_table(k))  # type: ignore[arg-type]
         for k, v in by_kind.items()
     }
     return stacked, concat_findings(input_findings)
+
+
+def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s columns with no rows, holding none of its buffers (a slice such as
+    ``frame.iloc[:0]`` keeps every Arrow buffer, and the reader's memory-mapped file, alive)."""
+    empty = pd.DataFrame({i: pd.Series(dtype=dtype) for i, dtype in enumerate(frame.dtypes)})
+    return empty.set_axis(frame.columns, axis=1)
 
 
 @dataclass
