@@ -207,12 +207,12 @@ def _unreadable(table: RawTable, base: pd.DataFrame, f: str, invalid: pd.Series)
     A 和暦 date or month outside its era says why (「令和は2019年5月1日からです」).
     """
     header = table.headers.get(f, f)
-    raw = table.frame[f]
-    value = raw.astype("object").where(invalid, "").astype(str)
+    raw = table.frame.loc[invalid.to_numpy(), f]  # the texts of these rows only, not of every row
+    value = raw.astype("object").astype(str)
     form = _EXPECTED_FORM.get(f, _DATE_FORM)
     reason = pd.Series("", index=raw.index, dtype="object")
     if f in _ERA_FIELDS:
-        reason[invalid] = v.era_span_problems(raw[invalid], month=f in _MONTH_FIELDS)
+        reason = v.era_span_problems(raw, month=f in _MONTH_FIELDS)
     out_of_era = reason.ne("")
     nothing = "年月" if f in _MONTH_FIELDS else "日付"
     return make_findings(
