@@ -132,17 +132,24 @@ def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     out["_sheet"] = table.sheet
     out["_row"] = raw["_row"].astype("int64")
     findings: list[pd.DataFrame] = []
+    # the fields the file lacks share one blank column per dtype (columns are never
+    # written in place), not a million-row array each
+    absent: dict[Parser | None, pd.Series] = {}
     for f in TEXT_FIELDS:
         if f in CLEANED and f in raw:
             out[f] = CLEANED[f](raw[f]).fillna("")
         elif f in raw:
             out[f] = v.parse_text(raw[f])
         else:
-            out[f] = ""
+            if None not in absent:
+                absent[None] = pd.Series("", index=out.index, dtype="str")
+            out[f] = absent[None]
     invalid_by_field: dict[str, pd.Series] = {}
     for f, parse in CHECKED.items():
         if f not in raw:
-            out[f] = _empty_like(parse, len(out), out.index)
+            if parse not in absent:
+                absent[parse] = _empty_like(parse, len(out), out.index)
+            out[f] = absent[parse]
             continue
         values, invalid = parse(raw[f])
         out[f] = values
