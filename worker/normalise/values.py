@@ -101,14 +101,16 @@ def map_text(col: pd.Series, parse: Callable[[str], str], stable: str | None = N
     arr = pc.replace_substring(arr, "\u3000", " ")
     ok = pc.fill_null(pc.match_substring_regex(arr, stable), True)
     out = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
-    slow = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+    is_slow = ~ok.to_numpy(zero_copy_only=False)
+    slow = np.flatnonzero(is_slow)
     if len(slow):
         sub = pd.Series(arr.take(pa.array(slow)).to_numpy(zero_copy_only=False), index=col.index[slow])
         fixed, _ = map_distinct(sub, parse, dtype="str")
-        values = out.to_numpy(zero_copy_only=False).astype(object)
-        values[slow] = fixed.fillna("").to_numpy(dtype=object)
-        return pd.Series(values, index=col.index, dtype="str")
-    return pd.Series(out.to_pandas(), index=col.index, dtype="str")
+        # the parsed values put in place in Arrow: no Python string per row of the column
+        fixed_arr = pa.array(fixed.fillna("").to_numpy(dtype=object), type=pa.large_string())
+        whole = out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+        out = pc.replace_with_mask(whole, pa.array(is_slow), fixed_arr)
+    return pd.Series(out.to_pandas().array, index=col.index, dtype="str")  # by position, whatever the index
 
 
 # ---------------------------------------------------------------- dates and months
