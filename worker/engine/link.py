@@ -41,7 +41,8 @@ def link_online(receipts: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
     result = pd.Series(-1, index=receipts.index, dtype="int64")
     if online.empty or receipts.empty:
         return result
-    o = online.loc[online["patient_id"].ne("") & online["checked_on"].notna()]
+    o = online[["patient_id", "checked_on"]]  # the columns needed, then the rows: not a copy of the table
+    o = o.loc[o["patient_id"].ne("") & o["checked_on"].notna()]
     o = pd.DataFrame(
         {
             "patient_id": o["patient_id"].astype(str),
@@ -85,7 +86,8 @@ def link_cards(receipts: pd.DataFrame, cards: pd.DataFrame) -> pd.Series:
         return result
     on = receipts["service_date"].fillna(receipts["claim_month"]).astype("datetime64[ns]")
     r = pd.DataFrame({"patient_id": receipts["patient_id"].astype(str), "_on": on, "_ri": receipts.index})
-    c = cards.loc[cards["patient_id"].ne("")]
+    c = cards[["patient_id", "doc_type", "card_valid_until", "effective_from", "issued_on", "card_ratio"]]
+    c = c.loc[c["patient_id"].ne("")]  # the columns needed, then the rows: not a copy of the table
     # an old 健康保険証 is in force until the end of the provisional period at most
     until = effective_until(card_kind(c["doc_type"]), c["card_valid_until"].astype("datetime64[ns]"))
     c = pd.DataFrame(

@@ -9,7 +9,7 @@ import pandas as pd
 
 from rules import concat_findings, registry, return_unmatched, returned
 from rules.domain.return_reasons import CLASS_LABELS_JA
-from worker.engine.finding_context import finding_context
+from worker.engine.finding_context import TABLE_COLUMNS, finding_context
 from worker.engine.link import latest_online_after, link, link_returns
 from worker.engine.results import ReturnsSummary
 from worker.normalise import empty_table, normalise
@@ -122,13 +122,18 @@ def reconcile_stacked(
     *,
     with_returns: bool,
     keep_input: bool = True,
+    release: bool = False,
 ) -> EngineResult:
     """The findings of typed tables (``combine``'s output): link -> receipt rules -> returns.
 
     ``input_findings`` always feed the returns' claim context; ``keep_input=False`` leaves
     them out of the result (a part of a split month: the parent adds them once).
+    ``release`` (the run's last use of ``stacked``) drops in ``stacked`` itself, once linked,
+    the online and card columns nothing after the link reads (see ``_after_link``).
     """
     linked = link(stacked["receipts"], stacked["online"], stacked["cards"])
+    if release:
+        _after_link(stacked, with_returns=with_returns)
     receipt_findings = registry.run(linked)
     findings = concat_findings([input_findings, receipt_findings])
     own = findings if keep_input else receipt_findings
@@ -140,6 +145,15 @@ def reconcile_stacked(
     # takes the linked columns at each origin (the input findings' too) from the part that linked it
     context = finding_context(own if keep_input else concat_findings([input_findings, own]), stacked, linked)
     return EngineResult(own, stacked, reclaims, summary, context)
+
+
+def _after_link(stacked: dict[str, pd.DataFrame], *, with_returns: bool) -> None:
+    """Keep of the card table, and of the online table unless returns are linked to it
+    (``lo_*``: every column), only what the findings' context reads (``TABLE_COLUMNS``): the
+    linked table holds the ``on_*`` and ``cd_*`` columns the rules read."""
+    for kind in ("cards",) if with_returns else ("online", "cards"):
+        table = stacked[kind]
+        stacked[kind] = table[[c for c in TABLE_COLUMNS if c in table.columns]]
 
 
 def reconcile_tables(tables: Sequence[RawTable], *, release: bool = False) -> EngineResult:
