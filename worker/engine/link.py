@@ -14,22 +14,28 @@ columns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from rules.domain.cards import card_kind, effective_until
 from rules.domain.codes import MatchMethod
 from rules.domain.names import kana_readings, name_readings, names_match
 
+#: what a receipt takes of its online result and its card (not their origin: no rule cites
+#: it, and a million receipts would carry ~110 MB of it)
 ONLINE_FIELDS = (
     "checked_on", "validity", "insurer_no", "card_symbol", "card_number", "card_branch",
     "relation", "name", "name_kana", "sex", "birth_date", "online_ratio", "limit_category",
-    "ecert_expiry", "card_valid_until", "address", "_file", "_sheet", "_row",
+    "ecert_expiry", "card_valid_until", "address",
 )  # fmt: skip
 CARD_FIELDS = (
     "doc_type", "insurer_no", "card_symbol", "card_number", "card_branch", "relation",
     "name", "name_kana", "sex", "birth_date", "card_ratio", "effective_from",
-    "card_valid_until", "issued_on", "limit_category", "address", "_file", "_sheet", "_row",
+    "card_valid_until", "issued_on", "limit_category", "address",
 )  # fmt: skip
+#: (kind, a source table) -> what is kept of it once its columns are taken (``link_stacked``)
+Keep = Callable[[str, pd.DataFrame], pd.DataFrame]
 
 
 def _month_start(s: pd.Series) -> pd.Series:
@@ -124,12 +130,23 @@ def _take(table: pd.DataFrame, fields: tuple[str, ...], at: pd.Series, prefix: s
 
 def link(receipts: pd.DataFrame, online: pd.DataFrame, cards: pd.DataFrame) -> pd.DataFrame:
     """Receipts with their linked online result (``on_*``) and card (``cd_*``)."""
-    oi = link_online(receipts, online) if len(online) else pd.Series(-1, index=receipts.index)
-    ci = link_cards(receipts, cards) if len(cards) else pd.Series(-1, index=receipts.index)
-    out = pd.concat(
-        [receipts, _take(online, ONLINE_FIELDS, oi, "on_"), _take(cards, CARD_FIELDS, ci, "cd_")],
-        axis=1,
-    )
+    return link_stacked({"receipts": receipts, "online": online, "cards": cards})
+
+
+def link_stacked(tables: dict[str, pd.DataFrame], keep: Keep | None = None) -> pd.DataFrame:
+    """``link`` on the typed tables by kind. With ``keep``, each source's entry in ``tables``
+    becomes ``keep(kind, table)`` as soon as its columns are taken, so what is not kept goes
+    before the next source is taken (when ``tables`` holds the only reference)."""
+    receipts = tables["receipts"]
+    none = pd.Series(-1, index=receipts.index)
+    oi = link_online(receipts, tables["online"]) if len(tables["online"]) else none
+    ci = link_cards(receipts, tables["cards"]) if len(tables["cards"]) else none
+    taken = []
+    for kind, fields, at, prefix in (("online", ONLINE_FIELDS, oi, "on_"), ("cards", CARD_FIELDS, ci, "cd_")):
+        taken.append(_take(tables[kind], fields, at, prefix))
+        if keep is not None:
+            tables[kind] = keep(kind, tables[kind])
+    out = pd.concat([receipts, *taken], axis=1)
     out["on_linked"] = oi.to_numpy() >= 0
     out["cd_linked"] = ci.to_numpy() >= 0
     return out

@@ -10,7 +10,7 @@ import pandas as pd
 from rules import concat_findings, registry, return_unmatched, returned
 from rules.domain.return_reasons import CLASS_LABELS_JA
 from worker.engine.finding_context import TABLE_COLUMNS, finding_context
-from worker.engine.link import latest_online_after, link, link_returns
+from worker.engine.link import Keep, latest_online_after, link_returns, link_stacked
 from worker.engine.results import ReturnsSummary
 from worker.normalise import empty_table, normalise
 from worker.reading import TABLE_KINDS, RawTable
@@ -128,12 +128,10 @@ def reconcile_stacked(
 
     ``input_findings`` always feed the returns' claim context; ``keep_input=False`` leaves
     them out of the result (a part of a split month: the parent adds them once).
-    ``release`` (the run's last use of ``stacked``) drops in ``stacked`` itself, once linked,
-    the online and card columns nothing after the link reads (see ``_after_link``).
+    ``release`` (the run's last use of ``stacked``) drops in ``stacked`` itself, as each is
+    linked, the online and card columns nothing after the link reads (``_for_context``).
     """
-    linked = link(stacked["receipts"], stacked["online"], stacked["cards"])
-    if release:
-        _after_link(stacked, with_returns=with_returns)
+    linked = link_stacked(stacked, _for_context(with_returns=with_returns) if release else None)
     receipt_findings = registry.run(linked)
     findings = concat_findings([input_findings, receipt_findings])
     own = findings if keep_input else receipt_findings
@@ -147,13 +145,17 @@ def reconcile_stacked(
     return EngineResult(own, stacked, reclaims, summary, context)
 
 
-def _after_link(stacked: dict[str, pd.DataFrame], *, with_returns: bool) -> None:
-    """Keep of the card table, and of the online table unless returns are linked to it
-    (``lo_*``: every column), only what the findings' context reads (``TABLE_COLUMNS``): the
-    linked table holds the ``on_*`` and ``cd_*`` columns the rules read."""
-    for kind in ("cards",) if with_returns else ("online", "cards"):
-        table = stacked[kind]
-        stacked[kind] = table[[c for c in TABLE_COLUMNS if c in table.columns]]
+def _for_context(*, with_returns: bool) -> Keep:
+    """What is kept of a source table once linked: of the card table, and of the online table
+    unless returns are linked to it (``lo_*``: every column), only what the findings' context
+    reads (``TABLE_COLUMNS``); the linked table holds the ``on_*``/``cd_*`` columns the rules read."""
+
+    def keep(kind: str, table: pd.DataFrame) -> pd.DataFrame:
+        if kind == "online" and with_returns:
+            return table
+        return table[[c for c in TABLE_COLUMNS if c in table.columns]]
+
+    return keep
 
 
 def reconcile_tables(tables: Sequence[RawTable], *, release: bool = False) -> EngineResult:
