@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from rules.domain.cards import card_kind, effective_until
@@ -38,6 +39,13 @@ CARD_FIELDS = (
 Keep = Callable[[str, pd.DataFrame], pd.DataFrame]
 
 
+def _patient_keys(receipts: pd.Series, other: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys of two columns of patient IDs (as text): equal IDs, equal keys, so the
+    joins compare integers, not a million strings on each side."""
+    codes, _ = pd.factorize(pd.concat([receipts.astype(str), other.astype(str)], ignore_index=True))
+    return codes[: len(receipts)], codes[len(receipts) :]
+
+
 def _month_start(s: pd.Series) -> pd.Series:
     return s.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
 
@@ -49,9 +57,10 @@ def link_online(receipts: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
         return result
     o = online[["patient_id", "checked_on"]]  # the columns needed, then the rows: not a copy of the table
     o = o.loc[o["patient_id"].ne("") & o["checked_on"].notna()]
+    r_key, o_key = _patient_keys(receipts["patient_id"], o["patient_id"])
     o = pd.DataFrame(
         {
-            "patient_id": o["patient_id"].astype(str),
+            "patient_id": o_key,
             "_month": _month_start(o["checked_on"]),
             "checked_on": o["checked_on"],
             "_oi": o.index.to_numpy(dtype="int64"),
@@ -59,7 +68,7 @@ def link_online(receipts: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
     ).sort_values(["checked_on", "_oi"], kind="stable")
     r = pd.DataFrame(
         {
-            "patient_id": receipts["patient_id"].astype(str),
+            "patient_id": r_key,
             "_month": receipts["claim_month"].astype("datetime64[ns]"),
             "service_date": receipts["service_date"].astype("datetime64[ns]"),
             "_ri": receipts.index.to_numpy(dtype="int64"),
@@ -91,14 +100,15 @@ def link_cards(receipts: pd.DataFrame, cards: pd.DataFrame) -> pd.Series:
     if cards.empty or receipts.empty:
         return result
     on = receipts["service_date"].fillna(receipts["claim_month"]).astype("datetime64[ns]")
-    r = pd.DataFrame({"patient_id": receipts["patient_id"].astype(str), "_on": on, "_ri": receipts.index})
     c = cards[["patient_id", "doc_type", "card_valid_until", "effective_from", "issued_on", "card_ratio"]]
     c = c.loc[c["patient_id"].ne("")]  # the columns needed, then the rows: not a copy of the table
+    r_key, c_key = _patient_keys(receipts["patient_id"], c["patient_id"])
+    r = pd.DataFrame({"patient_id": r_key, "_on": on, "_ri": receipts.index})
     # an old 健康保険証 is in force until the end of the provisional period at most
     until = effective_until(card_kind(c["doc_type"]), c["card_valid_until"].astype("datetime64[ns]"))
     c = pd.DataFrame(
         {
-            "patient_id": c["patient_id"].astype(str),
+            "patient_id": c_key,
             "_from": c["effective_from"].astype("datetime64[ns]"),
             "_until": until,
             "_newest": c["effective_from"].fillna(c["issued_on"]).astype("datetime64[ns]"),
