@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain.insurer import InsuranceKind, insurance_kind
@@ -100,7 +101,9 @@ def finding_context(
             "claim_month": _text(findings["claim_month"]),
         }
     ).drop_duplicates(subset=list(ORIGIN))
-    inputs = _input_rows(tables)
+    # only the input rows a finding is about: a million-row month has a few thousand
+    rows = pd.Index(origins["row"].unique())
+    inputs = _input_rows({kind: _at_rows(t, rows) for kind, t in tables.items()})
     out = origins.merge(inputs, how="left", on=list(ORIGIN), validate="one_to_one")
     out["name"] = out["name"].fillna("").astype(object)
     out["kana"] = out["kana"].fillna("").astype(object)
@@ -108,7 +111,8 @@ def finding_context(
     # not a receipt (a return, an online or card row): the patient's receipt of that month
     other = out["kind"].ne("receipts") & out["patient_id"].ne("")
     if bool(other.any()) and "receipts" in tables:
-        claims = _claims_by_patient_month(tables["receipts"])
+        wanted = out.loc[other, "patient_id"].unique()
+        claims = _claims_by_patient_month(_of_patients(tables["receipts"], wanted))
         key = pd.MultiIndex.from_arrays([out["patient_id"], out["claim_month"]])
         found = claims.reindex(key)
         found.index = out.index
@@ -122,8 +126,25 @@ def finding_context(
     out = out.loc[:, list(CONTEXT_COLUMNS)].reset_index(drop=True)
     out["service_date"] = pd.to_datetime(out["service_date"]).astype("datetime64[ns]")
     if linked is not None and {"_file", "_sheet", "_row"}.issubset(linked.columns):
-        out = _with_linked(out, linked)
+        out = _with_linked(out, _at_rows(linked, rows))
     return out
+
+
+def _at_rows(table: pd.DataFrame, rows: pd.Index) -> pd.DataFrame:
+    """The rows of ``table`` whose ``_row`` is one of ``rows`` (the findings' origins): what
+    follows keys on the origin, of which the row is part, so the rows left out change nothing."""
+    if table.empty or "_row" not in table.columns:
+        return table
+    own = pd.to_numeric(table["_row"], errors="coerce").fillna(0).astype("int64")
+    return table.loc[own.isin(rows).to_numpy()]
+
+
+def _of_patients(receipts: pd.DataFrame, patients: np.ndarray) -> pd.DataFrame:
+    """The receipts of ``patients`` (IDs as text): grouped by patient, the others change nothing."""
+    ids = receipts["patient_id"]
+    if not isinstance(ids.dtype, pd.StringDtype):  # text as ``_text`` makes it (a typed table's is)
+        ids = _text(ids)
+    return receipts.loc[ids.isin(patients).to_numpy()]
 
 
 def _with_linked(out: pd.DataFrame, linked: pd.DataFrame) -> pd.DataFrame:

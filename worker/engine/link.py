@@ -14,22 +14,36 @@ columns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 
 from rules.domain.cards import card_kind, effective_until
 from rules.domain.codes import MatchMethod
 from rules.domain.names import kana_readings, name_readings, names_match
 
+#: what a receipt takes of its online result and its card (not their origin: no rule cites
+#: it, and a million receipts would carry ~110 MB of it)
 ONLINE_FIELDS = (
     "checked_on", "validity", "insurer_no", "card_symbol", "card_number", "card_branch",
     "relation", "name", "name_kana", "sex", "birth_date", "online_ratio", "limit_category",
-    "ecert_expiry", "card_valid_until", "address", "_file", "_sheet", "_row",
+    "ecert_expiry", "card_valid_until", "address",
 )  # fmt: skip
 CARD_FIELDS = (
     "doc_type", "insurer_no", "card_symbol", "card_number", "card_branch", "relation",
     "name", "name_kana", "sex", "birth_date", "card_ratio", "effective_from",
-    "card_valid_until", "issued_on", "limit_category", "address", "_file", "_sheet", "_row",
+    "card_valid_until", "issued_on", "limit_category", "address",
 )  # fmt: skip
+#: (kind, a source table) -> what is kept of it once its columns are taken (``link_stacked``)
+Keep = Callable[[str, pd.DataFrame], pd.DataFrame]
+
+
+def _patient_keys(receipts: pd.Series, other: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys of two columns of patient IDs (as text): equal IDs, equal keys, so the
+    joins compare integers, not a million strings on each side."""
+    codes, _ = pd.factorize(pd.concat([receipts.astype(str), other.astype(str)], ignore_index=True))
+    return codes[: len(receipts)], codes[len(receipts) :]
 
 
 def _month_start(s: pd.Series) -> pd.Series:
@@ -41,10 +55,12 @@ def link_online(receipts: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
     result = pd.Series(-1, index=receipts.index, dtype="int64")
     if online.empty or receipts.empty:
         return result
-    o = online.loc[online["patient_id"].ne("") & online["checked_on"].notna()]
+    o = online[["patient_id", "checked_on"]]  # the columns needed, then the rows: not a copy of the table
+    o = o.loc[o["patient_id"].ne("") & o["checked_on"].notna()]
+    r_key, o_key = _patient_keys(receipts["patient_id"], o["patient_id"])
     o = pd.DataFrame(
         {
-            "patient_id": o["patient_id"].astype(str),
+            "patient_id": o_key,
             "_month": _month_start(o["checked_on"]),
             "checked_on": o["checked_on"],
             "_oi": o.index.to_numpy(dtype="int64"),
@@ -52,7 +68,7 @@ def link_online(receipts: pd.DataFrame, online: pd.DataFrame) -> pd.Series:
     ).sort_values(["checked_on", "_oi"], kind="stable")
     r = pd.DataFrame(
         {
-            "patient_id": receipts["patient_id"].astype(str),
+            "patient_id": r_key,
             "_month": receipts["claim_month"].astype("datetime64[ns]"),
             "service_date": receipts["service_date"].astype("datetime64[ns]"),
             "_ri": receipts.index.to_numpy(dtype="int64"),
@@ -84,13 +100,15 @@ def link_cards(receipts: pd.DataFrame, cards: pd.DataFrame) -> pd.Series:
     if cards.empty or receipts.empty:
         return result
     on = receipts["service_date"].fillna(receipts["claim_month"]).astype("datetime64[ns]")
-    r = pd.DataFrame({"patient_id": receipts["patient_id"].astype(str), "_on": on, "_ri": receipts.index})
-    c = cards.loc[cards["patient_id"].ne("")]
+    c = cards[["patient_id", "doc_type", "card_valid_until", "effective_from", "issued_on", "card_ratio"]]
+    c = c.loc[c["patient_id"].ne("")]  # the columns needed, then the rows: not a copy of the table
+    r_key, c_key = _patient_keys(receipts["patient_id"], c["patient_id"])
+    r = pd.DataFrame({"patient_id": r_key, "_on": on, "_ri": receipts.index})
     # an old 健康保険証 is in force until the end of the provisional period at most
     until = effective_until(card_kind(c["doc_type"]), c["card_valid_until"].astype("datetime64[ns]"))
     c = pd.DataFrame(
         {
-            "patient_id": c["patient_id"].astype(str),
+            "patient_id": c_key,
             "_from": c["effective_from"].astype("datetime64[ns]"),
             "_until": until,
             "_newest": c["effective_from"].fillna(c["issued_on"]).astype("datetime64[ns]"),
@@ -122,12 +140,23 @@ def _take(table: pd.DataFrame, fields: tuple[str, ...], at: pd.Series, prefix: s
 
 def link(receipts: pd.DataFrame, online: pd.DataFrame, cards: pd.DataFrame) -> pd.DataFrame:
     """Receipts with their linked online result (``on_*``) and card (``cd_*``)."""
-    oi = link_online(receipts, online) if len(online) else pd.Series(-1, index=receipts.index)
-    ci = link_cards(receipts, cards) if len(cards) else pd.Series(-1, index=receipts.index)
-    out = pd.concat(
-        [receipts, _take(online, ONLINE_FIELDS, oi, "on_"), _take(cards, CARD_FIELDS, ci, "cd_")],
-        axis=1,
-    )
+    return link_stacked({"receipts": receipts, "online": online, "cards": cards})
+
+
+def link_stacked(tables: dict[str, pd.DataFrame], keep: Keep | None = None) -> pd.DataFrame:
+    """``link`` on the typed tables by kind. With ``keep``, each source's entry in ``tables``
+    becomes ``keep(kind, table)`` as soon as its columns are taken, so what is not kept goes
+    before the next source is taken (when ``tables`` holds the only reference)."""
+    receipts = tables["receipts"]
+    none = pd.Series(-1, index=receipts.index)
+    oi = link_online(receipts, tables["online"]) if len(tables["online"]) else none
+    ci = link_cards(receipts, tables["cards"]) if len(tables["cards"]) else none
+    taken = []
+    for kind, fields, at, prefix in (("online", ONLINE_FIELDS, oi, "on_"), ("cards", CARD_FIELDS, ci, "cd_")):
+        taken.append(_take(tables[kind], fields, at, prefix))
+        if keep is not None:
+            tables[kind] = keep(kind, tables[kind])
+    out = pd.concat([receipts, *taken], axis=1)
     out["on_linked"] = oi.to_numpy() >= 0
     out["cd_linked"] = ci.to_numpy() >= 0
     return out

@@ -242,7 +242,10 @@ def run(inputs: Inputs, write: Write, progress: Progress | None = None, select: 
     say("照合中")
     check()
     t0 = time.perf_counter()
-    result = reconcile_stacked(inputs.tables, inputs.input_findings, with_returns=inputs.info.with_returns)
+    # the run is the tables' last use: what the link has taken of them goes (``release``)
+    result = reconcile_stacked(
+        inputs.tables, inputs.input_findings, with_returns=inputs.info.with_returns, release=True
+    )
     rules_s = time.perf_counter() - t0
     say("訂正リストを書き出し中")
     return conclude(inputs.info, result, write, {"rules": rules_s}, select)

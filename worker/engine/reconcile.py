@@ -9,8 +9,8 @@ import pandas as pd
 
 from rules import concat_findings, registry, return_unmatched, returned
 from rules.domain.return_reasons import CLASS_LABELS_JA
-from worker.engine.finding_context import finding_context
-from worker.engine.link import latest_online_after, link, link_returns
+from worker.engine.finding_context import TABLE_COLUMNS, finding_context
+from worker.engine.link import Keep, latest_online_after, link_returns, link_stacked
 from worker.engine.results import ReturnsSummary
 from worker.normalise import empty_table, normalise
 from worker.reading import TABLE_KINDS, RawTable
@@ -21,7 +21,7 @@ def normalised(t: RawTable, *, release: bool = False) -> tuple[pd.DataFrame, pd.
     text frame is dropped once normalised, so a large month does not hold both forms."""
     typed, bad = normalise(t)
     if release:
-        t.frame = t.frame.iloc[:0]
+        t.frame = _emptied(t.frame)
     return typed, bad
 
 
@@ -44,6 +44,13 @@ def combine(tables: Sequence[RawTable], *, release: bool = False) -> tuple[dict[
     """Normalise every table and stack them by kind; return them and the input findings
     (``release``: see ``normalised``)."""
     return stack(tables, [normalised(t, release=release) for t in tables])
+
+
+def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s columns with no rows, holding none of its buffers (a slice such as
+    ``frame.iloc[:0]`` keeps every Arrow buffer, and the reader's memory-mapped file, alive)."""
+    empty = pd.DataFrame({i: pd.Series(dtype=dtype) for i, dtype in enumerate(frame.dtypes)})
+    return empty.set_axis(frame.columns, axis=1)
 
 
 @dataclass
@@ -124,13 +131,16 @@ def reconcile_stacked(
     *,
     with_returns: bool,
     keep_input: bool = True,
+    release: bool = False,
 ) -> EngineResult:
     """The findings of typed tables (``combine``'s output): link -> receipt rules -> returns.
 
     ``input_findings`` always feed the returns' claim context; ``keep_input=False`` leaves
     them out of the result (a part of a split month: the parent adds them once).
+    ``release`` (the run's last use of ``stacked``) drops in ``stacked`` itself, as each is
+    linked, the online and card columns nothing after the link reads (``_for_context``).
     """
-    linked = link(stacked["receipts"], stacked["online"], stacked["cards"])
+    linked = link_stacked(stacked, _for_context(with_returns=with_returns) if release else None)
     receipt_findings = registry.run(linked)
     findings = concat_findings([input_findings, receipt_findings])
     own = findings if keep_input else receipt_findings
@@ -142,6 +152,19 @@ def reconcile_stacked(
     # takes the linked columns at each origin (the input findings' too) from the part that linked it
     context = finding_context(own if keep_input else concat_findings([input_findings, own]), stacked, linked)
     return EngineResult(own, stacked, reclaims, summary, context)
+
+
+def _for_context(*, with_returns: bool) -> Keep:
+    """What is kept of a source table once linked: of the card table, and of the online table
+    unless returns are linked to it (``lo_*``: every column), only what the findings' context
+    reads (``TABLE_COLUMNS``); the linked table holds the ``on_*``/``cd_*`` columns the rules read."""
+
+    def keep(kind: str, table: pd.DataFrame) -> pd.DataFrame:
+        if kind == "online" and with_returns:
+            return table
+        return table[[c for c in TABLE_COLUMNS if c in table.columns]]
+
+    return keep
 
 
 def reconcile_tables(tables: Sequence[RawTable], *, release: bool = False) -> EngineResult:

@@ -132,17 +132,24 @@ def normalise(table: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     out["_sheet"] = table.sheet
     out["_row"] = raw["_row"].astype("int64")
     findings: list[pd.DataFrame] = []
+    # the fields the file lacks share one blank column per dtype (columns are never
+    # written in place), not a million-row array each
+    absent: dict[Parser | None, pd.Series] = {}
     for f in TEXT_FIELDS:
         if f in CLEANED and f in raw:
             out[f] = CLEANED[f](raw[f]).fillna("")
         elif f in raw:
             out[f] = v.parse_text(raw[f])
         else:
-            out[f] = ""
+            if None not in absent:
+                absent[None] = pd.Series("", index=out.index, dtype="str")
+            out[f] = absent[None]
     invalid_by_field: dict[str, pd.Series] = {}
     for f, parse in CHECKED.items():
         if f not in raw:
-            out[f] = _empty_like(parse, len(out), out.index)
+            if parse not in absent:
+                absent[parse] = _empty_like(parse, len(out), out.index)
+            out[f] = absent[parse]
             continue
         values, invalid = parse(raw[f])
         out[f] = values
@@ -207,12 +214,12 @@ def _unreadable(table: RawTable, base: pd.DataFrame, f: str, invalid: pd.Series)
     A 和暦 date or month outside its era says why (「令和は2019年5月1日からです」).
     """
     header = table.headers.get(f, f)
-    raw = table.frame[f]
-    value = raw.astype("object").where(invalid, "").astype(str)
+    raw = table.frame.loc[invalid.to_numpy(), f]  # the texts of these rows only, not of every row
+    value = raw.astype("object").astype(str)
     form = _EXPECTED_FORM.get(f, _DATE_FORM)
     reason = pd.Series("", index=raw.index, dtype="object")
     if f in _ERA_FIELDS:
-        reason[invalid] = v.era_span_problems(raw[invalid], month=f in _MONTH_FIELDS)
+        reason = v.era_span_problems(raw, month=f in _MONTH_FIELDS)
     out_of_era = reason.ne("")
     nothing = "年月" if f in _MONTH_FIELDS else "日付"
     return make_findings(

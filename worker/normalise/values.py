@@ -121,14 +121,13 @@ def map_text(col: pd.Series, parse: Callable[[str], str], stable: str | None = N
     arr = pc.replace_substring(arr, "\u3000", " ")
     ok = pc.fill_null(pc.match_substring_regex(arr, stable), True)
     out = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
-    slow = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
-    if len(slow):
+    slow = np.flatnonzero(is_slow := ~ok.to_numpy(zero_copy_only=False))
+    if len(slow):  # parsed, and put in place in Arrow: no Python string per row of the column
         sub = pd.Series(arr.take(pa.array(slow)).to_numpy(zero_copy_only=False), index=col.index[slow])
-        fixed, _ = map_distinct(sub, parse, dtype="str")
-        values = out.to_numpy(zero_copy_only=False).astype(object)
-        values[slow] = fixed.fillna("").to_numpy(dtype=object)
-        return pd.Series(values, index=col.index, dtype="str")
-    return pd.Series(out.to_pandas(), index=col.index, dtype="str")
+        fixed = pa.array(map_distinct(sub, parse, dtype="str")[0].fillna("").to_numpy(dtype=object), pa.large_string())
+        whole = out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+        out = pc.replace_with_mask(whole, pa.array(is_slow), fixed)
+    return pd.Series(out.to_pandas().array, index=col.index, dtype="str")  # by position, whatever the index
 
 
 # ---------------------------------------------------------------- dates and months

@@ -49,6 +49,9 @@ READER_VERSION: Final = 4
 HEADER_SEARCH_ROWS: Final = 30
 #: rows per Arrow record batch
 BATCH_ROWS: Final = 50_000
+#: the type of the text columns written: pandas holds text as large_string, so the parent
+#: maps the file as it is (no copy; pages read when normalised, ``worker.reading.read._load``)
+TEXT: Final = pa.large_string()
 
 
 def _cell_text(value: Any) -> str | None:
@@ -94,7 +97,7 @@ class _TableWriter:
             taken.add(name)
             self.columns.append((i, name))
         self.path = path
-        self.schema = pa.schema([pa.field("_row", pa.int64())] + [pa.field(n, pa.string()) for _, n in self.columns])
+        self.schema = pa.schema([pa.field("_row", pa.int64())] + [pa.field(n, TEXT) for _, n in self.columns])
         self.writer: ipc.RecordBatchFileWriter | None = None
         self.rows = 0
         self.skipped: Counter[str] = Counter()
@@ -126,7 +129,7 @@ class _TableWriter:
         self.skipped.update(skipped)
         kept = pa.array(keep)
         arrays = [row_numbers.filter(kept)]
-        arrays += [cells[i].filter(kept) for i, _ in self.columns]
+        arrays += [cells[i].filter(kept).cast(TEXT) for i, _ in self.columns]
         batch = pa.record_batch(arrays, schema=self.schema)
         if batch.num_rows:
             self.writer.write_batch(batch)

@@ -132,8 +132,9 @@ def _arrow_columns(t: NativeTable) -> tuple[pa.Schema, list[pa.Array]]:
     arrays: list[pa.Array] = [pa.array(t.rows, type=pa.int64())]
     for n in names:
         col = t.columns[n]
-        arrays.append(col if isinstance(col, pa.Array) else pa.array(col, type=pa.string()))
-    schema = pa.schema([pa.field("_row", pa.int64())] + [pa.field(n, pa.string()) for n in names])
+        arrays.append((col if isinstance(col, pa.Array) else pa.array(col, type=pa.string())).cast(pa.large_string()))
+    # large_string: the form pandas holds text in, so the parent maps the file without a copy
+    schema = pa.schema([pa.field("_row", pa.int64())] + [pa.field(n, pa.large_string()) for n in names])
     return schema, arrays
 
 

@@ -41,7 +41,11 @@ log = logging.getLogger(__name__)
 
 def _load(folder: Path, display: str) -> FileTables:
     """The tables ``extract_tables`` wrote into ``folder``, named as file ``display``, and
-    the sheets it did not read."""
+    the sheets it did not read.
+
+    The files are mapped, not read: their text columns (large_string, ``extract.TEXT``) become
+    pandas' text columns without a copy, so a table costs memory only as its pages are read
+    (normalise) and until its frame is released (an older cache's string columns are converted)."""
     manifest = json.loads((folder / "manifest.json").read_text())
     out = FileTables([], list(manifest.get("unread", [])))
     for t in manifest["tables"]:
