@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.domain.eras import OutOfEraError
+from worker.normalise import dates as d
+from worker.normalise import mapping as m
 from worker.normalise import values as v
 
 
@@ -35,43 +37,43 @@ from worker.normalise import values as v
     ],
 )
 def test_date_forms(text: str, expected: date) -> None:
-    assert v.parse_date_text(text) == expected
+    assert d.parse_date_text(text) == expected
 
 
 @pytest.mark.parametrize("text", ["令和99年13月40日", "2026-02-30", "明日", "R8", "12/5"])
 def test_unreadable_dates(text: str) -> None:
     with pytest.raises(ValueError):
-        v.parse_date_text(text)
+        d.parse_date_text(text)
 
 
 @pytest.mark.parametrize("case", load("date"), ids=lambda c: c.text)
 def test_era_date_edges(case: EraCase) -> None:
     """Each 和暦 date reads only inside its era's span (tests/fixtures/values/era_dates.toml)."""
     if case.value is not None:
-        assert v.parse_date_text(case.text) == case.value
-        assert v.era_span_problem(case.text) == ""
+        assert d.parse_date_text(case.text) == case.value
+        assert d.era_span_problem(case.text) == ""
         return
     with pytest.raises(OutOfEraError if case.problem else ValueError):
-        v.parse_date_text(case.text)
-    assert v.era_span_problem(case.text) == case.problem
+        d.parse_date_text(case.text)
+    assert d.era_span_problem(case.text) == case.problem
 
 
 @pytest.mark.parametrize("case", load("month"), ids=lambda c: c.text)
 def test_era_month_edges(case: EraCase) -> None:
     """A 和暦 month reads when one of its days is inside its era (R1.4 and H31.5 do not)."""
     if case.value is not None:
-        assert v.parse_month_text(case.text) == case.value
+        assert d.parse_month_text(case.text) == case.value
         return
     with pytest.raises(OutOfEraError):
-        v.parse_month_text(case.text)
-    assert v.era_span_problem(case.text, month=True) == case.problem
+        d.parse_month_text(case.text)
+    assert d.era_span_problem(case.text, month=True) == case.problem
 
 
 def test_era_problems_per_column() -> None:
     col = pd.Series(["R1.4.1", None, "bad", "R1.4.1", "H32.1.1"], dtype="object")
     reiwa, heisei = "令和は2019年5月1日からです", "平成は1989年1月8日から2019年4月30日までです"
-    assert v.era_span_problems(col).tolist() == [reiwa, "", "", reiwa, heisei]
-    values, invalid = v.parse_dates(col)
+    assert d.era_span_problems(col).tolist() == [reiwa, "", "", reiwa, heisei]
+    values, invalid = d.parse_dates(col)
     assert invalid.tolist() == [True, False, True, True, True]
     assert values.isna().all()
 
@@ -88,7 +90,7 @@ def test_era_problems_per_column() -> None:
     ],
 )
 def test_month_forms(text: str, expected: date) -> None:
-    assert v.parse_month_text(text) == expected
+    assert d.parse_month_text(text) == expected
 
 
 @pytest.mark.parametrize("text", ["3", "3割", "30", "30%", "0.3", "030", "３割", "３０％", " 3 割 "])
@@ -139,7 +141,7 @@ def test_branch_keeps_two_digits() -> None:
 
 def test_parse_column_reports_only_bad_nonblank_values() -> None:
     col = pd.Series(["R8.10.1", "", None, "bad", "R8.10.1"], dtype="object")
-    values, invalid = v.parse_dates(col)
+    values, invalid = d.parse_dates(col)
     assert invalid.tolist() == [False, False, False, True, False]
     assert values.iloc[0] == pd.Timestamp("2026-10-01")
     assert pd.isna(values.iloc[1]) and pd.isna(values.iloc[3])
@@ -208,13 +210,13 @@ def test_dates_read_by_arrow_are_read_as_one_by_one(texts: list[str | None]) -> 
     """The vectorised common form (``iso_dates``) gives what ``parse_date_text`` gives, value
     by value: the same dates, the same invalid ones (2026-02-30, 0000-01-01, 2026-13-01)."""
     col = pd.Series(texts, dtype=object)
-    fast = v.map_array(col, v.parse_date_text, "datetime64[ns]", np.datetime64("NaT"), fast=v.iso_dates)
-    slow = v.map_array(col, v.parse_date_text, "datetime64[ns]", np.datetime64("NaT"))
+    fast = m.map_array(col, d.parse_date_text, "datetime64[ns]", np.datetime64("NaT"), fast=d.iso_dates)
+    slow = m.map_array(col, d.parse_date_text, "datetime64[ns]", np.datetime64("NaT"))
     np.testing.assert_array_equal(fast[0], slow[0])
     assert fast[1].tolist() == slow[1].tolist()
 
 
 def test_a_day_that_does_not_exist_is_invalid_not_rolled_over() -> None:
-    values, invalid = v.parse_dates(pd.Series(["2026-02-30", "2025-02-29", "2024-02-29", "2026-10-03 09:30:00"]))
+    values, invalid = d.parse_dates(pd.Series(["2026-02-30", "2025-02-29", "2024-02-29", "2026-10-03 09:30:00"]))
     assert invalid.tolist() == [True, True, False, False]
     assert values.iloc[2:].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-29", "2026-10-03"]

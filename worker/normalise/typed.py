@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rules import make_findings
+from worker.normalise import dates as d
 from worker.normalise import values as v
 from worker.reading import RawTable, TableKind
 
@@ -20,15 +21,15 @@ Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 #: fields parsed with an invalid mask (these can produce input_invalid)
 CHECKED: dict[str, Parser] = {
-    "claim_month": v.parse_months,
-    "return_month": v.parse_months,
-    "service_date": v.parse_dates,
-    "birth_date": v.parse_dates,
-    "checked_on": v.parse_dates,
-    "ecert_expiry": v.parse_dates,
-    "card_valid_until": v.parse_dates,
-    "effective_from": v.parse_dates,
-    "issued_on": v.parse_dates,
+    "claim_month": d.parse_months,
+    "return_month": d.parse_months,
+    "service_date": d.parse_dates,
+    "birth_date": d.parse_dates,
+    "checked_on": d.parse_dates,
+    "ecert_expiry": d.parse_dates,
+    "card_valid_until": d.parse_dates,
+    "effective_from": d.parse_dates,
+    "issued_on": d.parse_dates,
     "sex": v.parse_sex,
     "relation": v.parse_relation,
     "validity": v.parse_validity,
@@ -71,7 +72,7 @@ _DATE_FORM = "日付（2026-10-01、R8.10.1、令和8年10月1日など）"
 #: the month fields (a 和暦 month outside its era is refused like a date)
 _MONTH_FIELDS = frozenset({"claim_month", "return_month"})
 #: the date and month fields, whose 和暦 values may lie outside their era (R1.4.1, H32.1.1)
-_ERA_FIELDS = frozenset(f for f, p in CHECKED.items() if p in (v.parse_dates, v.parse_months))
+_ERA_FIELDS = frozenset(f for f, p in CHECKED.items() if p in (d.parse_dates, d.parse_months))
 
 #: A date that cannot be later than another date of its row (checked in this order; a
 #: reference that is itself impossible or missing checks nothing):
@@ -110,7 +111,7 @@ def empty_table(kind: TableKind) -> pd.DataFrame:
 
 
 #: the fields that say which month a row belongs to (a receipt's claim, an online check's date)
-MONTH_FIELDS: dict[str, Parser] = {"claim_month": v.parse_months, "checked_on": v.parse_dates}
+MONTH_FIELDS: dict[str, Parser] = {"claim_month": d.parse_months, "checked_on": d.parse_dates}
 
 
 def months_of(table: RawTable) -> set[str]:
@@ -219,7 +220,7 @@ def _unreadable(table: RawTable, base: pd.DataFrame, f: str, invalid: pd.Series)
     form = _EXPECTED_FORM.get(f, _DATE_FORM)
     reason = pd.Series("", index=raw.index, dtype="object")
     if f in _ERA_FIELDS:
-        reason = v.era_span_problems(raw, month=f in _MONTH_FIELDS)
+        reason = d.era_span_problems(raw, month=f in _MONTH_FIELDS)
     out_of_era = reason.ne("")
     nothing = "年月" if f in _MONTH_FIELDS else "日付"
     return make_findings(
