@@ -50,16 +50,32 @@ def empty_findings() -> pd.DataFrame:
 Text = str | pd.Series | Callable[[pd.DataFrame], "pd.Series | str"] | None
 
 
-def _resolve(value: Text, sub: pd.DataFrame) -> pd.Series:
-    """A text argument on the selected rows: a constant, a column, or f(selected rows)."""
+def _on_rows(value: pd.Series, table: pd.DataFrame, sub: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """``value`` on the selected rows, in their order: a column of ``table`` (taken by position)
+    or a column of the selected rows ``sub`` (as it is); anything else aligned by label."""
+    if value.index is sub.index or (len(value) == len(rows) and value.index.equals(sub.index)):
+        return value
+    if value.index is table.index or (len(value) == len(table) and value.index.equals(table.index)):
+        return value.iloc[rows]
+    return value.reindex(sub.index)
+
+
+def _texts(value: Text, table: pd.DataFrame, sub: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """A text argument on the selected rows as an object array ('' for missing): a constant,
+    a column, or f(selected rows)."""
     if callable(value):
         value = value(sub)
     if value is None:
-        return pd.Series("", index=sub.index, dtype="object")
+        value = ""
     if isinstance(value, str):
-        return pd.Series(value, index=sub.index, dtype="object")
-    v = value.reindex(sub.index)
-    return v.astype("object").where(v.notna(), "")
+        return np.full(len(rows), value, dtype=object)
+    out = np.array(_on_rows(value, table, sub, rows).astype("object"), dtype=object)
+    out[pd.isna(out)] = ""
+    return out
+
+
+def _object(values: np.ndarray, index: pd.RangeIndex) -> pd.Series:
+    return pd.Series(values, index=index, dtype="object", copy=False)
 
 
 def make_findings(
@@ -80,49 +96,53 @@ def make_findings(
     ``table`` must carry ``_file``, ``_sheet``, ``_row``, ``patient_id`` and ``claim_month``
     (the row's origin). Text arguments are one string for all rows, a column, or — best on
     large tables — a function of the selected rows, so text is only built for findings.
+    The table is built from NumPy arrays of the selected rows (no index alignment).
     """
     from rules.registry import CATEGORIES  # here: the registry imports the rule modules, which import this
 
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
-    m = np.asarray(mask, dtype=bool)
-    if not m.any():
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if not len(rows):
         return empty_findings()
-    sub = table.iloc[np.flatnonzero(m)]
-    idx = sub.index
-    month = sub["claim_month"] if "claim_month" in sub else pd.Series(pd.NaT, index=idx)
+    sub = table.iloc[rows]
     if callable(copay_diff_yen):
         copay_diff_yen = copay_diff_yen(sub)
     diff = (
-        copay_diff_yen.reindex(idx).round().astype("Int64")
-        if copay_diff_yen is not None
-        else pd.Series(pd.NA, index=idx, dtype="Int64")
+        pd.array(np.full(len(rows), pd.NA), dtype="Int64")
+        if copay_diff_yen is None
+        else _on_rows(copay_diff_yen, table, sub, rows).round().astype("Int64").array
     )
-    out = pd.DataFrame(
-        {
-            "source_file": sub["_file"].astype("object"),
-            "sheet": sub["_sheet"].astype("object"),
-            "row": sub["_row"].astype("int64"),
-            "patient_id": _resolve(sub.get("patient_id"), sub),
-            "claim_month": _month_text(month),
-            "category": category,
-            "rule_id": rule_id,
-            "severity": severity,
-            "expected": _resolve(expected, sub),
-            "actual": _resolve(actual, sub),
-            "message": _resolve(message, sub),
-            "action": _resolve(action, sub),
-            "copay_diff_yen": diff,
-        },
-        index=idx,
-    )
-    return out.reset_index(drop=True)
+    ix = pd.RangeIndex(len(rows))
+    columns: dict[str, object] = {
+        "source_file": _object(np.array(sub["_file"].astype("object"), dtype=object), ix),
+        "sheet": _object(np.array(sub["_sheet"].astype("object"), dtype=object), ix),
+        "row": pd.Series(sub["_row"].to_numpy(dtype="int64"), index=ix, copy=False),
+        "patient_id": _object(_texts(sub.get("patient_id"), table, sub, rows), ix),
+        "claim_month": _object(_month_text(sub.get("claim_month"), len(rows)), ix),
+        "category": category,
+        "rule_id": rule_id,
+        "severity": severity,
+        "expected": _object(_texts(expected, table, sub, rows), ix),
+        "actual": _object(_texts(actual, table, sub, rows), ix),
+        "message": _object(_texts(message, table, sub, rows), ix),
+        "action": _object(_texts(action, table, sub, rows), ix),
+        "copay_diff_yen": pd.Series(diff, index=ix, copy=False),
+    }
+    return pd.DataFrame(columns, index=ix)
 
 
-def _month_text(month: pd.Series) -> pd.Series:
+def _month_text(month: pd.Series | None, n: int) -> np.ndarray:
+    """'YYYY-MM' of each row's claim month ('' for missing), formatted once per distinct month."""
+    if month is None:
+        return np.full(n, "", dtype=object)
     if pd.api.types.is_datetime64_any_dtype(month):
-        return month.dt.strftime("%Y-%m").astype("object").where(month.notna(), "")
-    return month.astype("object").where(month.notna(), "")
+        codes, uniques = pd.factorize(month, use_na_sentinel=True)
+        names = [*pd.DatetimeIndex(uniques).strftime("%Y-%m"), ""]
+        return np.array(names, dtype=object)[codes]
+    out = np.array(month.astype("object"), dtype=object)
+    out[pd.isna(out)] = ""
+    return out
 
 
 def concat_findings(parts: list[pd.DataFrame]) -> pd.DataFrame:

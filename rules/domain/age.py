@@ -110,6 +110,55 @@ class Boundaries:
         return cls(birth, spread(pre), spread(e70), spread(nth(75)), spread(nth(65)))
 
 
+_NAT: Final = np.iinfo(np.int64).min
+_DAY_NS: Final = 86_400_000_000_000
+
+
+def _ns(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A datetime column as int64 nanoseconds (NaT: the smallest int64)."""
+    arr = values.to_numpy(dtype="datetime64[ns]") if isinstance(values, pd.Series) else values
+    return np.asarray(arr, dtype="datetime64[ns]").view("int64")
+
+
+@dataclass(frozen=True)
+class RowBounds:
+    """``Boundaries`` as int64 nanoseconds per row (NaT birth: the smallest int64), computed
+    once per distinct birth date and spread by code — what ``AgeBands.on`` compares with."""
+
+    birth: np.ndarray
+    preschool_end: np.ndarray
+    elderly_start: np.ndarray
+    kouki_start: np.ndarray
+    age65: np.ndarray
+
+    @classmethod
+    def of(cls, birth: pd.Series) -> RowBounds:
+        ns = _ns(birth)
+        nat = ns == _NAT
+        codes, distinct = pd.factorize(np.where(nat, _NAT, ns // _DAY_NS))
+        days = np.where(distinct == _NAT, 0, distinct).astype("datetime64[D]")
+        months = days.astype("datetime64[M]")
+        day = (days - months.astype("datetime64[D]")).astype("int64")  # day of month - 1
+
+        def nth(years: int) -> np.ndarray:  # the Nth birthday, in days
+            return (months + 12 * years).astype("datetime64[D]") + day
+
+        r6 = (nth(6) - 1).astype("datetime64[M]").astype("int64")
+        pre = ((r6 // 12 + (r6 % 12 >= 3)) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1
+        e70 = ((nth(70) - 1).astype("datetime64[M]") + 1).astype("datetime64[D]")
+
+        def spread(values: np.ndarray) -> np.ndarray:
+            out = values.astype("int64")[codes] * _DAY_NS
+            out[nat] = _NAT
+            return out
+
+        return cls(ns, spread(pre), spread(e70), spread(nth(75)), spread(nth(65)))
+
+    def column(self, values: np.ndarray, index: pd.Index) -> pd.Series:
+        """One of the boundaries as a ``datetime64[ns]`` column (NaT where the birth is unknown)."""
+        return pd.Series(values.view("datetime64[ns]"), index=index)
+
+
 @dataclass(frozen=True)
 class AgeBands:
     """Where each row stands on one date: the age-only ratio mask and the 65–74 band.
@@ -123,30 +172,35 @@ class AgeBands:
     known: np.ndarray
 
     @classmethod
-    def on(cls, b: Boundaries, on: pd.Series) -> AgeBands:
-        d = on.to_numpy(dtype="datetime64[ns]")
-        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
-        birth = b.birth.to_numpy(dtype="datetime64[ns]")
-        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3])
-        k75 = b.kouki_start.to_numpy(dtype="datetime64[ns]")
-        base = np.select(
-            [
-                d <= b.preschool_end.to_numpy(dtype="datetime64[ns]"),
-                d < b.elderly_start.to_numpy(dtype="datetime64[ns]"),
-                d < k75,
-            ],
-            [BIT[2], BIT[3], elderly],
-            default=kouki_ratios,
-        )
-        band = (d >= b.age65.to_numpy(dtype="datetime64[ns]")) & (d < k75)
-        known = ~np.isnat(birth) & ~np.isnat(d)
+    def on(cls, b: Boundaries | RowBounds, on: pd.Series | np.ndarray) -> AgeBands:
+        rb = b if isinstance(b, RowBounds) else None
+        birth = rb.birth if rb else _ns(b.birth)
+        pre = rb.preschool_end if rb else _ns(b.preschool_end)
+        e70 = rb.elderly_start if rb else _ns(b.elderly_start)
+        k75 = rb.kouki_start if rb else _ns(b.kouki_start)
+        a65 = rb.age65 if rb else _ns(b.age65)
+        d = _ns(on)
+        # NaT is the smallest int64: the comparisons below are wrong there, but every row
+        # with a NaT birth or date is cut by ``known``
+        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.value, BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
+        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.value, BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3])
+        base = np.select([d <= pre, d < e70, d < k75], [BIT[2], BIT[3], elderly], default=kouki_ratios)
+        band = (d >= a65) & (d < k75)
+        known = (birth != _NAT) & (d != _NAT)
         return cls(base, kouki_ratios, band, known)
 
-    def allowed(self, kouki_insurer: pd.Series) -> pd.Series:
+    def allowed(self, kouki_insurer: pd.Series | np.ndarray) -> pd.Series:
         """Bit mask (1割=1, 2割=2, 3割=4) of possible ratios for rows with that insurer kind."""
-        kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
+        return pd.Series(self.allowed_array(kouki_insurer), index=getattr(kouki_insurer, "index", None), dtype="int64")
+
+    def allowed_array(self, kouki_insurer: pd.Series | np.ndarray) -> np.ndarray:
+        """``allowed`` as an int64 array."""
+        if isinstance(kouki_insurer, pd.Series):
+            kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
+        else:
+            kouki = np.asarray(kouki_insurer, dtype=bool)
         mask = np.where(kouki & self.band_65_74, self.kouki_ratios, self.base)
-        return pd.Series(np.where(self.known, mask, 0), index=kouki_insurer.index, dtype="int64")
+        return np.where(self.known, mask, 0).astype("int64")
 
 
 def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd.Series:
@@ -160,9 +214,15 @@ def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd
 
 def ratio_allowed(ratio: pd.Series, mask: pd.Series) -> pd.Series:
     """True where ``ratio`` (in 割) is one of the ratios in ``mask``; NA ratios are True."""
-    r = ratio.fillna(-1).astype("int64")
-    bit = r.map({1: BIT[1], 2: BIT[2], 3: BIT[3]}).fillna(0).astype("int64")
-    return ratio.isna() | (mask == 0) | ((bit & mask) != 0)
+    values = ratio.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.Series(ratio_allowed_array(values, mask.to_numpy()), index=ratio.index)
+
+
+def ratio_allowed_array(ratio: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``ratio_allowed`` on arrays (float ratios, NaN for NA; int masks)."""
+    r = np.trunc(ratio)  # as int64 would: 2.5 is read as 2
+    bit = (r == 1) * BIT[1] | (r == 2) * BIT[2] | (r == 3) * BIT[3]
+    return np.isnan(ratio) | (mask == 0) | ((bit & mask) != 0)
 
 
 def describe_mask(mask: pd.Series) -> pd.Series:

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
-from rules.domain.cards import card_kind, in_force
-from rules.domain.codes import OnlineValidity
-from rules.domain.insurer import is_fusho, is_fusho_claim, is_kouki
+from rules.domain.cards import card_kind, in_force_array
+from rules.domain.codes import CardKind, OnlineValidity
+from rules.domain.insurer import fusho_array, fusho_claim_array, kouki_array
 
 
 def text(col: pd.Series) -> pd.Series:
@@ -84,52 +84,85 @@ def online_usable(df: pd.DataFrame) -> pd.Series:
     return df["on_linked"] & (df["on_validity"].isna() | df["on_validity"].eq(OnlineValidity.VALID))
 
 
+def _month_ends(months: pd.Series) -> np.ndarray:
+    """The last day of each row's month (``datetime64[ns]``), computed once per distinct month."""
+    codes, uniques = pd.factorize(months, use_na_sentinel=True)
+    ends = (pd.DatetimeIndex(uniques) + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[ns]")
+    return np.append(ends, np.datetime64("NaT", "ns"))[codes]
+
+
+def _fill(values: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """A datetime array with its NaT taken from ``other``."""
+    return np.where(np.isnat(values), other, values)
+
+
+_VERIFIED_SOURCES = np.array(["", "オンライン資格確認と券面", "オンライン資格確認", "券面"], dtype=object)
+
+
 def prepare(linked: pd.DataFrame) -> pd.DataFrame:
-    """Add the shared derived columns to ``linked`` (in place) and return it."""
+    """Add the shared derived columns to ``linked`` (in place) and return it.
+
+    Computed on NumPy arrays (text columns once per distinct value), so that the fixed cost
+    on a small month and the cost per row on a large one stay low."""
     df = linked
-    month_end = df["claim_month"] + pd.offsets.MonthEnd(0)
-    df["on_date"] = df["service_date"].fillna(month_end)
-    df["on_date_first"] = df["service_date"].fillna(df["claim_month"])
-    birth = df["birth_date"].fillna(df["on_birth_date"]).fillna(df["cd_birth_date"])
-    df["birth"] = birth
-    bounds = _age.Boundaries.of(birth)
-    no_service_date = df["service_date"].isna()
-    df["k75"] = bounds.kouki_start
+    ix = df.index
+    service = df["service_date"].to_numpy(dtype="datetime64[ns]")
+    claim = df["claim_month"].to_numpy(dtype="datetime64[ns]")
+    on_date = _fill(service, _month_ends(df["claim_month"]))
+    on_date_first = _fill(service, claim)
+    df["on_date"] = pd.Series(on_date, index=ix)
+    df["on_date_first"] = pd.Series(on_date_first, index=ix)
+    birth = _fill(
+        _fill(df["birth_date"].to_numpy(dtype="datetime64[ns]"), df["on_birth_date"].to_numpy(dtype="datetime64[ns]")),
+        df["cd_birth_date"].to_numpy(dtype="datetime64[ns]"),
+    )
+    df["birth"] = pd.Series(birth, index=ix)
+    bounds = _age.RowBounds.of(df["birth"])
+    no_service_date = np.isnat(service)
+    df["k75"] = bounds.column(bounds.kouki_start, ix)
 
-    at_last = _age.AgeBands.on(bounds, df["on_date"])
-    at_first = _age.AgeBands.on(bounds, df["on_date_first"]) if no_service_date.any() else None
+    at_last = _age.AgeBands.on(bounds, on_date)
+    at_first = _age.AgeBands.on(bounds, on_date_first) if no_service_date.any() else None
 
-    def allowed(insurer: pd.Series) -> pd.Series:
-        kouki = is_kouki(insurer)
-        last = at_last.allowed(kouki)
+    def allowed(kouki: np.ndarray) -> np.ndarray:
+        last = at_last.allowed_array(kouki)
         if at_first is None:
             return last
         # no service date: the claim month may span a boundary (e.g. the 75th birthday)
-        return last | at_first.allowed(kouki).where(no_service_date, 0)
+        return last | np.where(no_service_date, at_first.allowed_array(kouki), 0)
 
-    df["allowed_billed"] = allowed(df["insurer_no"])
-    df["allowed_online"] = allowed(df["on_insurer_no"].fillna(df["insurer_no"]))
-    df["allowed_card"] = allowed(df["cd_insurer_no"].fillna(df["insurer_no"]))
-    df["is_fusho"] = is_fusho(df["insurer_no"])
-    df["is_fusho_claim"] = is_fusho_claim(df["insurer_no"], df["card_number"], df["tekiyo"])
-    df["online_ok"] = online_usable(df)
+    insurer = df["insurer_no"]
+    kouki_billed = kouki_array(insurer)
+    allowed_billed = allowed(kouki_billed)
+    df["allowed_billed"] = pd.Series(allowed_billed, index=ix)
+    sources = {}
+    for side in ("on_", "cd_"):
+        other = df[side + "insurer_no"]
+        sources[side] = allowed(np.where(other.isna().to_numpy(), kouki_billed, kouki_array(other)))
+    df["allowed_online"] = pd.Series(sources["on_"], index=ix)
+    df["allowed_card"] = pd.Series(sources["cd_"], index=ix)
+    fusho = fusho_array(insurer)
+    df["is_fusho"] = pd.Series(fusho, index=ix)
+    df["is_fusho_claim"] = pd.Series(fusho_claim_array(fusho, df["card_number"], df["tekiyo"]), index=ix)
+    online_ok = online_usable(df).to_numpy(dtype=bool)
+    df["online_ok"] = pd.Series(online_ok, index=ix)
     df["card_kind"] = card_kind(df["cd_doc_type"])
-    df["card_in_force"] = df["cd_linked"] & in_force(
-        df["card_kind"], df["cd_effective_from"], df["cd_card_valid_until"], df["on_date"]
-    )
+    paper = df["card_kind"].to_numpy(dtype=object) == CardKind.PAPER
+    in_force_now = in_force_array(paper, df["cd_effective_from"], df["cd_card_valid_until"], df["on_date"])
+    df["card_in_force"] = pd.Series(df["cd_linked"].to_numpy(dtype=bool) & in_force_now, index=ix)
 
-    on = df["on_online_ratio"].where(df["online_ok"])
-    cd = df["cd_card_ratio"]
-    on_ok = on.notna() & _age.ratio_allowed(on, df["allowed_online"]) & on.ne(10)
-    cd_ok = cd.notna() & _age.ratio_allowed(cd, df["allowed_card"]) & cd.ne(10)
-    agree = (on.notna() & cd.notna() & on.eq(cd)).to_numpy()
-    only_on = (on_ok & cd.isna()).to_numpy()
-    only_cd = (cd_ok & on.isna()).to_numpy()
-    df["verified_ratio"] = np.select(
-        [agree, only_on, only_cd], [on.to_numpy(), on.to_numpy(), cd.to_numpy()], default=np.nan
-    ).astype("float64")
-    df["verified_source"] = pd.Series(np.select([agree, only_on, only_cd], [1, 2, 3], default=0), index=df.index).map(
-        {0: "", 1: "オンライン資格確認と券面", 2: "オンライン資格確認", 3: "券面"}
+    on = np.where(online_ok, df["on_online_ratio"].to_numpy(dtype="float64"), np.nan)
+    cd = df["cd_card_ratio"].to_numpy(dtype="float64")
+    on_na, cd_na = np.isnan(on), np.isnan(cd)
+    on_ok = ~on_na & _age.ratio_allowed_array(on, sources["on_"]) & (on != 10)
+    cd_ok = ~cd_na & _age.ratio_allowed_array(cd, sources["cd_"]) & (cd != 10)
+    agree = ~on_na & ~cd_na & (on == cd)
+    only_on = on_ok & cd_na
+    only_cd = cd_ok & on_na
+    df["verified_ratio"] = pd.Series(
+        np.select([agree, only_on, only_cd], [on, on, cd], default=np.nan).astype("float64"), index=ix
     )
-    df["usable_online_ratio"] = on
+    source = np.select([agree, only_on, only_cd], [1, 2, 3], default=0)
+    df["verified_source"] = pd.Series(_VERIFIED_SOURCES[source], index=ix, dtype="object")
+    df["usable_online_ratio"] = pd.Series(on, index=ix)
     return df

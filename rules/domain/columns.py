@@ -1,0 +1,72 @@
+"""Fast whole-column primitives the rules share (pure): distinct values of a text column and
+per-distinct tests, set membership, present-and-not-blank — as NumPy arrays.
+
+The linked table's text columns are Arrow-backed; pandas' own ``factorize`` and ``isin`` on
+them cost twice what Arrow's ``dictionary_encode`` and ``is_in`` do, and a rule needs only
+the resulting NumPy array. Any other column (object dtype, a test's small table) takes the
+plain pandas path, with the same results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def _arrow(col: pd.Series) -> pa.Array | None:
+    """The Arrow array behind an Arrow-backed text column (one chunk); None for any other."""
+    dtype = col.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    arr = pa.array(col.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def distinct(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """(codes, uniques) of a column: ``uniques[codes[i]]`` is row i's value; code -1 for missing."""
+    arr = _arrow(col)
+    if arr is None:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.intp), list(uniques)
+    encoded = pc.dictionary_encode(arr)
+    codes_arr = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return codes_arr.astype(np.intp, copy=False), encoded.dictionary.to_pylist()
+
+
+def per_distinct_values(col: pd.Series, fn: Callable[[str], Any], missing: Any, dtype: Any) -> np.ndarray:
+    """``fn(str(value))`` once per distinct value of a text column, spread to the rows
+    (``missing`` for missing values), as an array of ``dtype``."""
+    codes, uniques = distinct(col)
+    table = np.array([*(fn(str(u)) for u in uniques), missing], dtype=dtype)
+    return table[codes]
+
+
+def isin(col: pd.Series, values: Iterable[str]) -> np.ndarray:
+    """Rows whose value is one of ``values`` (missing: False), as a boolean array."""
+    arr = _arrow(col)
+    wanted = list(values)
+    if arr is None:
+        return col.isin(wanted).to_numpy(dtype=bool)
+    hit = pc.is_in(arr, value_set=pa.array(wanted, type=arr.type))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+
+def contains(col: pd.Series, needle: str) -> np.ndarray:
+    """Rows whose text contains ``needle`` (missing: False), as a boolean array."""
+    arr = _arrow(col)
+    if arr is None:
+        return col.str.contains(needle, regex=False).fillna(False).to_numpy(dtype=bool)
+    return pc.fill_null(pc.match_substring(arr, needle), False).to_numpy(zero_copy_only=False)
+
+
+def filled(col: pd.Series) -> np.ndarray:
+    """Rows with a value that is not the empty text, as a boolean array."""
+    arr = _arrow(col)
+    if arr is None:
+        return (col.notna() & col.ne("")).to_numpy(dtype=bool, na_value=False)
+    return pc.fill_null(pc.not_equal(arr, ""), False).to_numpy(zero_copy_only=False)
