@@ -35,15 +35,15 @@ NEWBORN_DAYS = 28
 
 def contact_dates(df: pd.DataFrame) -> pd.Series:
     """The patient-contact date written in the 摘要 of each 不詳 claim (NaT if none)."""
-    out = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    sel = df.index[df["is_fusho_claim"]]
-    for i in sel:
-        month = df.at[i, "claim_month"]
-        hint = month.date() if isinstance(month, pd.Timestamp) and not pd.isna(month) else None
-        found: date | None = parse_tekiyo(str(df.at[i, "tekiyo"] or ""), claim_month=hint).contact_date
+    out = np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]")
+    rows = np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))
+    sub = df.iloc[rows]
+    months = sub["claim_month"].to_numpy(dtype="datetime64[D]")
+    for k, (text, month) in enumerate(zip(sub["tekiyo"].tolist(), months.tolist(), strict=True)):
+        found: date | None = parse_tekiyo(str(text or ""), claim_month=month).contact_date
         if found is not None:
-            out.at[i] = pd.Timestamp(found)
-    return out
+            out[rows[k]] = np.datetime64(found, "ns")
+    return pd.Series(out, index=df.index)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:

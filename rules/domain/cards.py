@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -60,6 +61,7 @@ def is_paper(col: pd.Series) -> np.ndarray:
     return per_distinct_values(col, lambda t: card_kind_text(t) == CardKind.PAPER, False, bool)
 
 
+@lru_cache(maxsize=1 << 16)
 def id_key_text(value: str) -> str:
     """The comparison form of one 記号 or 番号 (see the module docstring)."""
     s = _DASHES.sub("-", re.sub(r"\s", "", unicodedata.normalize("NFKC", value)))

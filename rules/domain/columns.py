@@ -70,3 +70,21 @@ def filled(col: pd.Series) -> np.ndarray:
     if arr is None:
         return (col.notna() & col.ne("")).to_numpy(dtype=bool, na_value=False)
     return pc.fill_null(pc.not_equal(arr, ""), False).to_numpy(zero_copy_only=False)
+
+
+def ne_text(col: pd.Series, value: str) -> np.ndarray:
+    """``col.ne(value)`` as a boolean array: missing values differ from every text."""
+    arr = _arrow(col)
+    if arr is None:
+        return col.ne(value).to_numpy(dtype=bool, na_value=True)
+    return pc.fill_null(pc.not_equal(arr, value), True).to_numpy(zero_copy_only=False)
+
+
+def both_differ(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """Rows where both texts are present, not empty, and different, as a boolean array."""
+    ax, ay = _arrow(x), _arrow(y)
+    if ax is None or ay is None:
+        a, b = x.fillna(""), y.fillna("")
+        return (a.ne("") & b.ne("") & a.ne(b)).to_numpy(dtype=bool, na_value=False)
+    both = pc.and_(pc.not_equal(ax, ""), pc.not_equal(ay, ""))
+    return pc.fill_null(pc.and_(both, pc.not_equal(ax, ay)), False).to_numpy(zero_copy_only=False)
