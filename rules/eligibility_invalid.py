@@ -16,6 +16,7 @@ from typing import Final
 import pandas as pd
 
 from rules.domain.codes import OnlineValidity
+from rules.domain.columns import eq_text
 from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
@@ -30,9 +31,10 @@ NEEDS: Final[tuple[str, ...]] = ("online",)
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     validity = df["on_validity"]
+    invalid, invalid_new = eq_text(validity, OnlineValidity.INVALID), eq_text(validity, OnlineValidity.INVALID_NEW)
     lost = make_findings(
         df,
-        validity.eq(OnlineValidity.INVALID),
+        invalid,
         category=CATEGORY,
         rule_id="ELIG_INVALID",
         severity="error",
@@ -46,7 +48,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     )
     new = make_findings(
         df,
-        validity.eq(OnlineValidity.INVALID_NEW),
+        invalid_new,
         category=CATEGORY,
         rule_id="ELIG_INVALID_NEW",
         severity="error",

@@ -16,6 +16,7 @@ from typing import Final
 import pandas as pd
 
 from rules.domain.codes import OnlineValidity
+from rules.domain.columns import eq_text, flags
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "eligibility_not_found"
@@ -28,8 +29,8 @@ NEEDS: Final[tuple[str, ...]] = ("online",)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    none = df["on_validity"].eq(OnlineValidity.NOT_FOUND)
-    fusho = df["is_fusho"]
+    none = eq_text(df["on_validity"], OnlineValidity.NOT_FOUND)
+    fusho = flags(df, "is_fusho")
     open_ = make_findings(
         df,
         none & ~fusho,

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
+from rules.domain.columns import flags, numbers
 from rules.domain.context import ratio_text, yen, yen_text
 from rules.findings import make_findings
 
@@ -46,10 +48,11 @@ def _refund(d: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    points = df["points"]
-    collected = df["copay_collected"]
-    charged_full = df["billed_ratio"].eq(10) | (collected.notna() & points.gt(0) & collected.ge(points * 10 - 10))
-    insured = df["verified_ratio"].notna() | df["cd_linked"] | df["online_ok"]
+    points, collected = numbers(df, "points"), numbers(df, "copay_collected")
+    charged_full = (numbers(df, "billed_ratio") == 10) | (
+        ~np.isnan(collected) & (points > 0) & (collected >= points * 10 - 10)
+    )
+    insured = ~np.isnan(numbers(df, "verified_ratio")) | flags(df, "cd_linked") | flags(df, "online_ok")
 
     def right_t(d: pd.DataFrame) -> pd.Series:
         return ratio_text(_right_ratio(d)).replace("", "正しい負担割合")

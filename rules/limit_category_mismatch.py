@@ -12,6 +12,7 @@ from typing import Final
 
 import pandas as pd
 
+from rules.domain.columns import flags, present_differ
 from rules.domain.context import text
 from rules.findings import make_findings
 
@@ -25,8 +26,7 @@ NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    on, cd = df["on_limit_category"], df["cd_limit_category"]
-    mask = df["online_ok"] & on.notna() & cd.notna() & on.ne(cd)
+    mask = flags(df, "online_ok") & present_differ(df["on_limit_category"], df["cd_limit_category"])
     return make_findings(
         df,
         mask,

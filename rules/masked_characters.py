@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import contains
 from rules.domain.context import text
-from rules.domain.names import has_mask
+from rules.domain.names import MASK_CHAR, has_mask
 from rules.findings import make_findings
 
 CATEGORY: Final = "masked_characters"
@@ -41,9 +43,9 @@ def _where(d: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    masked = pd.Series(False, index=df.index)
+    masked = np.zeros(len(df), dtype=bool)
     for c in _LABELS:
-        masked |= has_mask(df[c])
+        masked |= contains(df[c], MASK_CHAR)
     return make_findings(
         df,
         masked,

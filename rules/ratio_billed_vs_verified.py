@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import numbers
 from rules.domain.context import ratio_text, text, yen
 from rules.findings import make_findings
 
@@ -27,8 +29,8 @@ NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    billed, ver = df["billed_ratio"], df["verified_ratio"]
-    mask = billed.notna() & ver.notna() & billed.ne(ver) & billed.ne(10)
+    billed, ver = numbers(df, "billed_ratio"), numbers(df, "verified_ratio")
+    mask = ~np.isnan(billed) & ~np.isnan(ver) & (billed != ver) & (billed != 10)
 
     def diff(d: pd.DataFrame) -> pd.Series:
         return yen(d["points"], d["billed_ratio"]) - yen(d["points"], d["verified_ratio"])

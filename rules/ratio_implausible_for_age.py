@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
+from rules.domain.columns import distinct, ne_text, per_distinct_values
 from rules.domain.context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
@@ -64,12 +65,14 @@ def _implied_text(d: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Serie
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
+    fusho = df["is_fusho"].to_numpy(dtype=bool)
     for col, allowed, label, severity, rule_id, action in _SOURCES:
-        ratio = df[col]
-        judged = ratio.notna() & ratio.ne(10) & df[allowed].ne(0)
+        ratio = df[col].to_numpy(dtype="float64", na_value=np.nan)
+        allowed_mask = df[allowed].to_numpy()
+        judged = ~np.isnan(ratio) & (ratio != 10) & (allowed_mask != 0)
         if col == "billed_ratio":
-            judged &= ~df["is_fusho"]
-        mask = judged & ~_age.ratio_allowed(ratio, df[allowed])
+            judged &= ~fusho
+        mask = judged & ~_age.ratio_allowed_array(ratio, allowed_mask)
 
         def message(d: pd.DataFrame, col: str = col, allowed: str = allowed, label: str = label) -> pd.Series:
             age = _age.age_on(d["birth"], d["on_date"]).map(lambda a: "" if pd.isna(a) else f"{a}歳")
@@ -102,11 +105,11 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     parts.extend(_limit_category_checks(df))
     ins = df["insurer_no"]
     not_kouki = (
-        df["on_date"].ge(df["k75"])
-        & ins.ne("")
-        & ~ins.str.startswith("39")
-        & ~df["is_fusho"]
-        & df["service_date"].notna()
+        _reached_75(df)
+        & ne_text(ins, "")
+        & ~per_distinct_values(ins, lambda n: n.startswith("39"), False, bool)
+        & ~fusho
+        & df["service_date"].notna().to_numpy()
     )
     parts.append(
         make_findings(
@@ -144,13 +147,19 @@ _LIMIT_SOURCES = (
 )  # fmt: skip
 
 
+def _reached_75(df: pd.DataFrame) -> np.ndarray:
+    """On or after the 75th birthday on the judged date (unknown: False)."""
+    return df["on_date"].to_numpy(dtype="datetime64[ns]") >= df["k75"].to_numpy(dtype="datetime64[ns]")
+
+
 def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
     """The ratio the 限度額区分 implies for that row's age band; NA where it implies none."""
-    codes, uniques = pd.factorize(df[limit_col], use_na_sentinel=True)
+    codes, uniques = distinct(df[limit_col])
     kouki = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
     elderly = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
-    kouki_band = (df["on_date"].ge(df["k75"]) | df[allowed_col].eq(_age.BIT[1] | _age.BIT[2] | _age.BIT[3])).to_numpy()
-    elderly_band = df[allowed_col].eq(_age.BIT[2] | _age.BIT[3]).to_numpy()
+    allowed = df[allowed_col].to_numpy()
+    kouki_band = _reached_75(df) | (allowed == _age.BIT[1] | _age.BIT[2] | _age.BIT[3])
+    elderly_band = allowed == _age.BIT[2] | _age.BIT[3]
     implied = np.where(kouki_band, kouki, np.nan)
     implied = np.where(np.isnan(implied) & elderly_band, elderly, implied)
     return pd.Series(implied, index=df.index, dtype="float64")
@@ -160,9 +169,9 @@ def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
     """A ratio that contradicts the 限度額区分 of the same source (e.g. 後期 3割 with 一般Ⅰ)."""
     out = []
     for ratio_col, limit_col, allowed_col, label, rule_id in _LIMIT_SOURCES:
-        ratio = df[ratio_col]
-        implied = _implied(df, limit_col, allowed_col)
-        mask = ratio.notna() & implied.notna() & ratio.ne(implied) & ratio.ne(10)
+        ratio = df[ratio_col].to_numpy(dtype="float64", na_value=np.nan)
+        implied = _implied(df, limit_col, allowed_col).to_numpy()
+        mask = ~np.isnan(ratio) & ~np.isnan(implied) & (ratio != implied) & (ratio != 10)
 
         def message(
             d: pd.DataFrame,

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import numbers
 from rules.domain.context import ratio_text, text
 from rules.findings import make_findings
 
@@ -27,9 +29,8 @@ NEEDS: Final[tuple[str, ...]] = ("online", "cards")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    on = df["usable_online_ratio"]
-    cd = df["cd_card_ratio"]
-    mask = on.notna() & cd.notna() & on.ne(cd)
+    on, cd = numbers(df, "usable_online_ratio"), numbers(df, "cd_card_ratio")
+    mask = ~np.isnan(on) & ~np.isnan(cd) & (on != cd)
 
     def doc(d: pd.DataFrame) -> pd.Series:
         return text(d["cd_doc_type"]).replace("", "券面")

@@ -88,3 +88,31 @@ def both_differ(x: pd.Series, y: pd.Series) -> np.ndarray:
         return (a.ne("") & b.ne("") & a.ne(b)).to_numpy(dtype=bool, na_value=False)
     both = pc.and_(pc.not_equal(ax, ""), pc.not_equal(ay, ""))
     return pc.fill_null(pc.and_(both, pc.not_equal(ax, ay)), False).to_numpy(zero_copy_only=False)
+
+
+def eq_text(col: pd.Series, value: str) -> np.ndarray:
+    """``col.eq(value)`` as a boolean array (missing: False)."""
+    return ~ne_text(col, value)
+
+
+def present_differ(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """Rows where both values are present and differ (``x.notna() & y.notna() & x.ne(y)``)."""
+    ax, ay = _arrow(x), _arrow(y)
+    if ax is None or ay is None:
+        return (x.notna() & y.notna() & x.ne(y)).to_numpy(dtype=bool, na_value=False)
+    return pc.fill_null(pc.not_equal(ax, ay), False).to_numpy(zero_copy_only=False)
+
+
+def dates(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A datetime column as ``datetime64[ns]`` (NaT for missing)."""
+    return df[col].to_numpy(dtype="datetime64[ns]")
+
+
+def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A numeric column as float64 (NaN for missing)."""
+    return df[col].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def flags(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A boolean column as a boolean array (missing: False)."""
+    return df[col].to_numpy(dtype=bool, na_value=False)

@@ -8,7 +8,8 @@
 - ``verified_ratio``: the ratio two sources agree on (online and card), or the single
   source present when it is plausible for age; NA when online and card disagree (the
   rules say so and never guess which is right). ``verified_source`` says which.
-- ``card_kind``: the linked card's 証の種類 as a ``CardKind`` code; ``card_in_force``: the
+- ``card_kind``: the linked card's 証の種類 as a ``CardKind`` code (``card_paper``: it is
+  the old 健康保険証); ``card_in_force``: the
   linked card is in force on ``on_date`` (``rules.domain.cards.in_force``: started, not
   expired, an old 健康保険証 only until 2026-03-31).
 
@@ -28,18 +29,28 @@ from rules.domain.codes import CardKind, OnlineValidity
 from rules.domain.insurer import fusho_array, fusho_claim_array, kouki_array
 
 
+def _texts(col: pd.Series) -> list[str]:
+    """A column's values as display text ('' for missing), as a list."""
+    missing = col.isna().to_numpy()
+    return ["" if m else str(v) for v, m in zip(col.to_numpy(dtype=object), missing, strict=True)]
+
+
+def _series(values: list[str] | np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(np.array(values, dtype=object) if isinstance(values, list) else values, index=index, dtype=object)
+
+
 def text(col: pd.Series) -> pd.Series:
     """A column as display text: '' for missing."""
-    return col.astype("object").where(col.notna(), "").astype(str).astype("object")
+    return _series(_texts(col), col.index)
 
 
 def eligibility_text(d: pd.DataFrame, prefix: str) -> pd.Series:
     """'保険者番号 X 記号 Y 番号 Z' of a source (``prefix``: '', 'on_', 'cd_' …), empty parts left out."""
-    out = pd.Series("", index=d.index, dtype="object")
-    for label, field in (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number")):
-        value = text(d[prefix + field])
-        out = out + (label + " " + value + " ").where(value.ne(""), "")
-    return out.str.strip()
+    labels = ("保険者番号", "記号", "番号")
+    values = [_texts(d[prefix + field]) for field in ("insurer_no", "card_symbol", "card_number")]
+    rows = zip(*values, strict=True)
+    out = ["".join(f"{label} {v} " for label, v in zip(labels, row, strict=True) if v).strip() for row in rows]
+    return _series(out, d.index)
 
 
 #: the three sources compared pairwise (column prefix and Japanese label of each side)
@@ -62,15 +73,18 @@ def labelled(d: pd.DataFrame, fn: Callable[[pd.DataFrame, str], pd.Series], p: s
 
 def ratio_text(r: pd.Series) -> pd.Series:
     """3.0 -> '3割'; NA -> ''."""
-    return r.map(lambda x: "" if pd.isna(x) else f"{int(x)}割").astype("object")
+    return _series(["" if pd.isna(x) else f"{int(x)}割" for x in r.tolist()], r.index)
 
 
 def date_text(d: pd.Series) -> pd.Series:
-    return d.dt.strftime("%Y-%m-%d").astype("object").where(d.notna(), "")
+    """'YYYY-MM-DD' ('' for missing), each distinct date formatted once."""
+    codes, uniques = pd.factorize(d, use_na_sentinel=True)
+    names = np.array([*pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), ""], dtype=object)
+    return _series(names[codes], d.index)
 
 
 def yen_text(x: pd.Series) -> pd.Series:
-    return x.map(lambda v: "" if pd.isna(v) else f"{int(v):,}円").astype("object")
+    return _series(["" if pd.isna(v) else f"{int(v):,}円" for v in x.tolist()], x.index)
 
 
 def yen(points: pd.Series, ratio: pd.Series) -> pd.Series:
@@ -148,6 +162,7 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     df["online_ok"] = pd.Series(online_ok, index=ix)
     df["card_kind"] = card_kind(df["cd_doc_type"])
     paper = df["card_kind"].to_numpy(dtype=object) == CardKind.PAPER
+    df["card_paper"] = pd.Series(paper, index=ix)
     in_force_now = in_force_array(paper, df["cd_effective_from"], df["cd_card_valid_until"], df["on_date"])
     df["card_in_force"] = pd.Series(df["cd_linked"].to_numpy(dtype=bool) & in_force_now, index=ix)
 

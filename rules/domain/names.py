@@ -39,6 +39,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from rules.domain.columns import contains
+
 MASK_CHAR: Final = "●"
 
 #: the variant table (generated; see the module docstring)
@@ -192,4 +194,5 @@ def names_differ(a: pd.Series, b: pd.Series, fold: Fold) -> pd.Series:
 
 
 def has_mask(col: pd.Series) -> pd.Series:
-    return col.fillna("").astype(str).str.contains(MASK_CHAR, regex=False)
+    """Rows whose text holds a ● (missing: False)."""
+    return pd.Series(contains(col.astype("str") if col.dtype == object else col, MASK_CHAR), index=col.index)
