@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain.cards import id_key
+from rules.domain.columns import ascii_alnum, ends_equal, eq_text, flags, ne_text, per_distinct_values
 from rules.domain.context import text
-from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "card_number_format"
@@ -31,9 +32,13 @@ def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Rows whose 番号 is a source's 番号 + 枝番 with an empty 枝番, and that source's split."""
     merged = pd.Series(False, index=df.index)
     right = pd.Series("", index=df.index, dtype="object")
-    # only rows with an empty 枝番 and a 番号 long enough can carry the export bug
+    # only rows with an empty 枝番 whose 番号 ends with a source's 枝番 can carry the export bug
+    num = df["card_number"]
+    ends = ends_equal(num, 2, df["cd_card_branch"], df["on_card_branch"])
+    rows = np.flatnonzero(ends & eq_text(df["card_branch"], ""))
     cols = ["card_number", "on_card_number", "on_card_branch", "cd_card_number", "cd_card_branch"]
-    cand = df.loc[df["card_branch"].eq("") & df["card_number"].str.len().ge(3).fillna(False).astype(bool), cols]
+    cand = df[cols].iloc[rows]
+    cand = cand.loc[cand["card_number"].str.len().ge(3).fillna(False).astype(bool)]
     if cand.empty:
         return merged, right
     num = cand["card_number"]
@@ -54,11 +59,21 @@ def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return merged, right
 
 
+def _bad_chars(num: pd.Series) -> np.ndarray:
+    """A 番号 with characters other than digits, letters and hyphens (blank: no)."""
+    out = np.zeros(len(num), dtype=bool)
+    rows = np.flatnonzero(~ascii_alnum(num))  # the regular expression only where the quick test fails
+    if len(rows):
+        sub = num.iloc[rows]
+        out[rows] = (sub.ne("") & ~sub.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool)).to_numpy(bool)
+    return out
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     num, br = df["card_number"], df["card_branch"]
-    bad_branch = br.ne("") & per_distinct(br, lambda b: not (len(b) == 2 and b.isdigit()))
+    bad_branch = ne_text(br, "") & per_distinct_values(br, lambda b: not (len(b) == 2 and b.isdigit()), False, bool)
     merged, _ = _split_like_source(df)
-    bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool) & ~df["is_fusho_claim"]
+    bad_chars = _bad_chars(num) & ~flags(df, "is_fusho_claim")
     return concat_findings(
         [
             make_findings(

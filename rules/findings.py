@@ -145,12 +145,23 @@ def _month_text(month: pd.Series | None, n: int) -> np.ndarray:
     return out
 
 
+def _sort_codes(col: pd.Series) -> np.ndarray:
+    """Integer codes that sort like ``col`` does in ``sort_values`` (missing last)."""
+    codes, uniques = pd.factorize(col, sort=True, use_na_sentinel=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
 def concat_findings(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate finding tables and sort them: errors first, then file, sheet, row."""
+    """Concatenate finding tables and sort them: errors first, then file, sheet, row (stable:
+    one ``np.lexsort`` over integer codes, as ``sort_values`` would order them)."""
     parts = [p for p in parts if len(p)]
     if not parts:
         return empty_findings()
-    out = pd.concat(parts, ignore_index=True)
-    out["_sev"] = out["severity"].map(SEVERITY_ORDER)
-    out = out.sort_values(["_sev", "source_file", "sheet", "row", "category"], kind="stable").drop(columns="_sev")
-    return out.reset_index(drop=True)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    sev_codes, severities = pd.factorize(out["severity"], use_na_sentinel=True)
+    ranks = np.array([SEVERITY_ORDER.get(str(s), len(SEVERITY_ORDER)) for s in severities] + [len(SEVERITY_ORDER)])
+    keys = [_sort_codes(out[c]) for c in ("category", "row", "sheet", "source_file")]
+    order = np.lexsort((*keys, ranks[sev_codes]))
+    if (order[1:] > order[:-1]).all():  # already in order
+        return out
+    return out.take(order).reset_index(drop=True)

@@ -32,14 +32,14 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from rules.domain.columns import contains
+from rules.domain.columns import contains, pair_state
 
 MASK_CHAR: Final = "●"
 
@@ -97,11 +97,13 @@ def _base(text: str) -> str:
     return _VARIATION_SELECTORS.sub("", s) if _VARIATION_SELECTORS.search(s) else s
 
 
+@lru_cache(maxsize=1 << 16)
 def name_readings(text: str) -> Readings:
     """Kanji name: NFKC, no variation selectors, 異体字 folded, both dash readings."""
     return _readings(_base(text).translate(variant_table()))
 
 
+@lru_cache(maxsize=1 << 16)
 def kana_readings(text: str) -> Readings:
     """Kana name: NFKC, katakana, small kana large, both dash readings."""
     return _readings(_base(text).translate(_KATAKANA))
@@ -157,8 +159,7 @@ def _squeezed(col: pd.Series) -> pd.Series:
 
 def _compare(a: pd.Series, b: pd.Series, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
     """(both present, equal after ``fold`` with ● as a wildcard), as boolean arrays."""
-    present = (a.notna() & b.notna() & a.ne("") & b.ne("")).to_numpy(dtype=bool, na_value=False)
-    same = present & a.eq(b).to_numpy(dtype=bool, na_value=False)
+    present, same = pair_state(a, b)
     todo = present & ~same
     if todo.any():
         same[np.flatnonzero(todo)] = _squeezed(a[todo]).eq(_squeezed(b[todo])).to_numpy(dtype=bool)
