@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -152,9 +152,12 @@ def _reached_75(df: pd.DataFrame) -> np.ndarray:
     return df["on_date"].to_numpy(dtype="datetime64[ns]") >= df["k75"].to_numpy(dtype="datetime64[ns]")
 
 
-def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
-    """The ratio the 限度額区分 implies for that row's age band; NA where it implies none."""
-    codes, uniques = distinct(df[limit_col])
+def _implied(
+    df: pd.DataFrame, limit_col: str, allowed_col: str, coded: tuple[np.ndarray, list[Any]] | None = None
+) -> pd.Series:
+    """The ratio the 限度額区分 implies for that row's age band; NA where it implies none
+    (``coded``: the limit column's ``distinct``, when already read)."""
+    codes, uniques = coded or distinct(df[limit_col])
     kouki = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
     elderly = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
     allowed = df[allowed_col].to_numpy()
@@ -168,9 +171,10 @@ def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
 def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
     """A ratio that contradicts the 限度額区分 of the same source (e.g. 後期 3割 with 一般Ⅰ)."""
     out = []
+    coded = {c: distinct(df[c]) for c in {limit for _, limit, _, _, _ in _LIMIT_SOURCES}}
     for ratio_col, limit_col, allowed_col, label, rule_id in _LIMIT_SOURCES:
         ratio = df[ratio_col].to_numpy(dtype="float64", na_value=np.nan)
-        implied = _implied(df, limit_col, allowed_col).to_numpy()
+        implied = _implied(df, limit_col, allowed_col, coded[limit_col]).to_numpy()
         mask = ~np.isnan(ratio) & ~np.isnan(implied) & (ratio != implied) & (ratio != 10)
 
         def message(

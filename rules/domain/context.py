@@ -26,7 +26,8 @@ import pandas as pd
 from rules.domain import age as _age
 from rules.domain.cards import card_kind, in_force_array
 from rules.domain.codes import CardKind, OnlineValidity
-from rules.domain.insurer import fusho_array, fusho_claim_array, kouki_array
+from rules.domain.columns import distinct
+from rules.domain.insurer import fusho_claim_array, fusho_insurer_valid, is_kouki_number, kouki_array
 
 
 def _texts(col: pd.Series) -> list[str]:
@@ -146,7 +147,8 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
         return last | np.where(no_service_date, at_first.allowed_array(kouki), 0)
 
     insurer = df["insurer_no"]
-    kouki_billed = kouki_array(insurer)
+    codes, uniques = distinct(insurer)  # one reading of the claim's insurer numbers for both tests
+    kouki_billed = np.array([is_kouki_number(str(u)) for u in uniques] + [False])[codes]
     allowed_billed = allowed(kouki_billed)
     df["allowed_billed"] = pd.Series(allowed_billed, index=ix)
     sources = {}
@@ -155,7 +157,7 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
         sources[side] = allowed(np.where(other.isna().to_numpy(), kouki_billed, kouki_array(other)))
     df["allowed_online"] = pd.Series(sources["on_"], index=ix)
     df["allowed_card"] = pd.Series(sources["cd_"], index=ix)
-    fusho = fusho_array(insurer)
+    fusho = np.array([fusho_insurer_valid(str(u)) for u in uniques] + [fusho_insurer_valid("")])[codes]
     df["is_fusho"] = pd.Series(fusho, index=ix)
     df["is_fusho_claim"] = pd.Series(fusho_claim_array(fusho, df["card_number"], df["tekiyo"]), index=ix)
     online_ok = online_usable(df).to_numpy(dtype=bool)

@@ -84,9 +84,14 @@ def is_kouki(numbers: pd.Series) -> pd.Series:
     return pd.Series(kouki_array(numbers), index=numbers.index)
 
 
+def is_kouki_number(number: str) -> bool:
+    """後期高齢者医療: 8 digits starting 39."""
+    return len(number) == 8 and number.startswith("39")
+
+
 def kouki_array(numbers: pd.Series) -> np.ndarray:
     """``is_kouki`` as a boolean array (missing: False)."""
-    return per_distinct_values(numbers, lambda n: len(n) == 8 and n.startswith("39"), False, bool)
+    return per_distinct_values(numbers, is_kouki_number, False, bool)
 
 
 class InsuranceKind(enum.StrEnum):
