@@ -32,6 +32,8 @@ SUMMARY_JA: Final = "証の有効期限切れ、2026年3月31日を過ぎた従�
 RULE_IDS: Final = ("CARD_EXPIRED", "PAPER_CARD_AFTER_GRACE", "PAPER_CARD_RECORDED")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("cards",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_date", "cd_card_valid_until", "cd_doc_type", "confirmation_method")
 
 _RECHECK: Final = "マイナ保険証または資格確認書で資格を確認し直してください。"
 
@@ -57,6 +59,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 expired,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_EXPIRED",
                 severity="warning",
@@ -75,6 +78,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 paper,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="PAPER_CARD_AFTER_GRACE",
                 severity="warning",
@@ -90,6 +94,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 recorded,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="PAPER_CARD_RECORDED",
                 severity="warning",

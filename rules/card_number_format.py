@@ -26,6 +26,15 @@ SUMMARY_JA: Final = "枝番が番号に入り込んでいる、枝番が2桁で�
 RULE_IDS: Final = ("CARD_BRANCH_IN_NUMBER", "CARD_BRANCH_FORM", "CARD_NUMBER_CHARS")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = (
+    "card_number",
+    "card_branch",
+    "on_card_number",
+    "on_card_branch",
+    "cd_card_number",
+    "cd_card_branch",
+)
 
 
 def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -79,6 +88,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 merged,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_BRANCH_IN_NUMBER",
                 severity="error",
@@ -92,6 +102,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 bad_branch & ~merged,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_BRANCH_FORM",
                 severity="error",
@@ -103,6 +114,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 bad_chars,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_NUMBER_CHARS",
                 severity="warning",

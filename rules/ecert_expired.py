@@ -25,6 +25,8 @@ SUMMARY_JA: Final = "マイナンバーカードの電子証明書が期限か�
 RULE_IDS: Final = ("ECERT_EXPIRED",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_ecert_expiry", "on_checked_on", "on_date")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,6 +40,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ECERT_EXPIRED",
         severity="warning",

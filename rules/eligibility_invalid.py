@@ -27,6 +27,8 @@ SUMMARY_JA: Final = "オンラインで「資格無効」「無効（新しい�
 RULE_IDS: Final = ("ELIG_INVALID", "ELIG_INVALID_NEW")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_insurer_no", "on_card_symbol", "on_card_number")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -35,6 +37,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     lost = make_findings(
         df,
         invalid,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_INVALID",
         severity="error",
@@ -49,6 +52,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     new = make_findings(
         df,
         invalid_new,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_INVALID_NEW",
         severity="error",

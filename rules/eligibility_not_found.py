@@ -26,6 +26,8 @@ SUMMARY_JA: Final = "オンラインで「該当資格なし」"
 RULE_IDS: Final = ("ELIG_NOT_FOUND", "ELIG_NOT_FOUND_FUSHO")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ()
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -34,6 +36,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     open_ = make_findings(
         df,
         none & ~fusho,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_NOT_FOUND",
         severity="error",
@@ -46,6 +49,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     filed = make_findings(
         df,
         none & fusho,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_NOT_FOUND_FUSHO",
         severity="info",

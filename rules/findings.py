@@ -5,7 +5,8 @@ The categories themselves are declared by the rule modules (``rules.registry``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, Literal
 
 import numpy as np
@@ -90,12 +91,16 @@ def make_findings(
     expected: Text = None,
     actual: Text = None,
     copay_diff_yen: pd.Series | Callable[[pd.DataFrame], pd.Series] | None = None,
+    reads: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Findings for the rows of ``table`` selected by ``mask``.
 
     ``table`` must carry ``_file``, ``_sheet``, ``_row``, ``patient_id`` and ``claim_month``
     (the row's origin). Text arguments are one string for all rows, a column, or — best on
     large tables — a function of the selected rows, so text is only built for findings.
+    ``reads``: the columns those functions read (default: all); the selected rows are then
+    taken from these columns alone, which on a wide table is most of the fixed cost of a
+    call. Should a function read another column, the call is made again with every column.
     The table is built from NumPy arrays of the selected rows (no index alignment).
     """
     from rules.registry import CATEGORIES  # here: the registry imports the rule modules, which import this
@@ -105,7 +110,29 @@ def make_findings(
     rows = np.flatnonzero(np.asarray(mask, dtype=bool))
     if not len(rows):
         return empty_findings()
-    sub = table.iloc[rows]
+    texts = {"expected": expected, "actual": actual, "message": message, "action": action}
+    if reads is not None:
+        narrow = [c for c in dict.fromkeys([*_ORIGIN, *reads]) if c in table.columns]
+        with contextlib.suppress(KeyError):
+            return _findings(table, table[narrow].iloc[rows], rows, texts, copay_diff_yen, category, rule_id, severity)
+    return _findings(table, table.iloc[rows], rows, texts, copay_diff_yen, category, rule_id, severity)
+
+
+#: the columns every finding takes from its row
+_ORIGIN: Final = ("_file", "_sheet", "_row", "patient_id", "claim_month")
+
+
+def _findings(
+    table: pd.DataFrame,
+    sub: pd.DataFrame,
+    rows: np.ndarray,
+    texts: Mapping[str, Text],
+    copay_diff_yen: pd.Series | Callable[[pd.DataFrame], pd.Series] | None,
+    category: str,
+    rule_id: str,
+    severity: Severity,
+) -> pd.DataFrame:
+    """The findings table of the selected rows ``sub`` (at positions ``rows`` of ``table``)."""
     if callable(copay_diff_yen):
         copay_diff_yen = copay_diff_yen(sub)
     diff = (
@@ -114,6 +141,7 @@ def make_findings(
         else _on_rows(copay_diff_yen, table, sub, rows).round().astype("Int64").array
     )
     ix = pd.RangeIndex(len(rows))
+    built = {k: _object(_texts(v, table, sub, rows), ix) for k, v in texts.items()}
     columns: dict[str, object] = {
         "source_file": _object(np.array(sub["_file"].astype("object"), dtype=object), ix),
         "sheet": _object(np.array(sub["_sheet"].astype("object"), dtype=object), ix),
@@ -123,10 +151,7 @@ def make_findings(
         "category": category,
         "rule_id": rule_id,
         "severity": severity,
-        "expected": _object(_texts(expected, table, sub, rows), ix),
-        "actual": _object(_texts(actual, table, sub, rows), ix),
-        "message": _object(_texts(message, table, sub, rows), ix),
-        "action": _object(_texts(action, table, sub, rows), ix),
+        **built,
         "copay_diff_yen": pd.Series(diff, index=ix, copy=False),
     }
     return pd.DataFrame(columns, index=ix)

@@ -28,6 +28,8 @@ SUMMARY_JA: Final = "資格があるのに10割を徴収している（返金額
 RULE_IDS: Final = ("FULL_CHARGE",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("verified_ratio", "allowed_billed", "billed_ratio", "copay_collected", "points")
 
 _SINGLE = {_age.BIT[1]: 1.0, _age.BIT[2]: 2.0, _age.BIT[3]: 3.0}
 
@@ -60,6 +62,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         charged_full & insured,
+        reads=_READS,
         category=CATEGORY,
         rule_id="FULL_CHARGE",
         severity="error",

@@ -27,6 +27,8 @@ SUMMARY_JA: Final = "生年月日・性別が食い違う（別人の情報の�
 RULE_IDS: Final = ("IDENTITY_RC_ON", "IDENTITY_RC_CD", "IDENTITY_ON_CD")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("birth_date", "sex", "on_birth_date", "on_sex", "cd_birth_date", "cd_sex")
 
 _SEX: Final = labels_ja(Sex)
 
@@ -69,6 +71,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=pair_rule_id("IDENTITY", a, b),
                 severity="error",

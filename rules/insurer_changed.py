@@ -46,6 +46,24 @@ SUMMARY_JA: Final = (
 RULE_IDS: Final = ("INSURER_ONLINE_STALE", "INSURER_BILLED_OTHER", "INSURER_BILLED_NOT_ONLINE")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = (
+    "insurer_no",
+    "card_symbol",
+    "card_number",
+    "card_branch",
+    "on_insurer_no",
+    "on_card_symbol",
+    "on_card_number",
+    "on_card_branch",
+    "cd_insurer_no",
+    "cd_card_symbol",
+    "cd_card_number",
+    "cd_card_branch",
+    "card_in_force",
+    "points",
+    "billed_ratio",
+)
 
 #: (label, field) of the parts of a qualification, in the order a clerk reads them
 _PARTS: Final = (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number"))
@@ -124,6 +142,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     stale = make_findings(
         df,
         online & card & online_card_differ,
+        reads=_READS,
         category=CATEGORY,
         rule_id="INSURER_ONLINE_STALE",
         severity="warning",
@@ -169,6 +188,7 @@ def _billed_other(
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id=rule_id,
         severity="error",

@@ -28,6 +28,8 @@ SUMMARY_JA: Final = "保険者番号の桁数・法別番号・検証番号の�
 RULE_IDS: Final = ("INSURER_FORM", "INSURER_HOUBETSU", "INSURER_CHECK_DIGIT")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ()
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("insurer_no", "on_insurer_no", "cd_insurer_no")
 
 
 def _hint(d: pd.DataFrame) -> pd.Series:
@@ -58,6 +60,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         return make_findings(
             df,
             mask,
+            reads=_READS,
             category=CATEGORY,
             rule_id=rule_id,
             severity="error",

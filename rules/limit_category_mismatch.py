@@ -23,6 +23,8 @@ SUMMARY_JA: Final = "限度額適用区分がオンラインと証で違う"
 RULE_IDS: Final = ("LIMIT_ONLINE_CARD",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_limit_category", "cd_limit_category")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -30,6 +32,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="LIMIT_ONLINE_CARD",
         severity="warning",

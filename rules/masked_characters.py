@@ -26,6 +26,8 @@ SUMMARY_JA: Final = "氏名・住所の●（参考のみ。そのまま請求�
 RULE_IDS: Final = ("MASKED_CHAR",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("name", "on_name", "cd_name", "address", "on_address", "cd_address")
 
 _LABELS = {
     "name": "レセプトの氏名", "on_name": "オンライン資格確認の氏名", "cd_name": "券面の氏名",
@@ -49,6 +51,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         masked,
+        reads=_READS,
         category=CATEGORY,
         rule_id="MASKED_CHAR",
         severity="info",

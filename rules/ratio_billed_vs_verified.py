@@ -26,6 +26,8 @@ SUMMARY_JA: Final = "請求した負担割合が、確認できた割合と違�
 RULE_IDS: Final = ("RATIO_BILLED",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("points", "billed_ratio", "verified_ratio", "verified_source")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,6 +54,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="RATIO_BILLED",
         severity="error",

@@ -40,6 +40,21 @@ RULE_IDS: Final = (
 )
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = (
+    "birth",
+    "on_date",
+    "k75",
+    "insurer_no",
+    "billed_ratio",
+    "usable_online_ratio",
+    "cd_card_ratio",
+    "allowed_billed",
+    "allowed_online",
+    "allowed_card",
+    "on_limit_category",
+    "cd_limit_category",
+)
 
 _SOURCES = (
     ("billed_ratio", "allowed_billed", "請求", "error", "RATIO_AGE_BILLED",
@@ -93,6 +108,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=rule_id,
                 severity=severity,  # type: ignore[arg-type]
@@ -115,6 +131,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         make_findings(
             df,
             not_kouki,
+            reads=_READS,
             category=CATEGORY,
             rule_id="AGE75_NOT_KOUKI",
             severity="warning",
@@ -199,6 +216,7 @@ def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=rule_id,
                 severity="warning",

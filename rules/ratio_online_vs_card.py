@@ -26,6 +26,8 @@ SUMMARY_JA: Final = "オンライン資格確認と券面で負担割合が違�
 RULE_IDS: Final = ("RATIO_ONLINE_CARD",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("usable_online_ratio", "cd_card_ratio", "cd_doc_type")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -38,6 +40,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="RATIO_ONLINE_CARD",
         severity="warning",

@@ -25,6 +25,8 @@ SUMMARY_JA: Final = "本人・家族の区分が食い違う"
 RULE_IDS: Final = ("RELATION_ON", "RELATION_CD", "RELATION_ONLINE_CARD")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("relation", "on_relation", "cd_relation")
 
 _LABEL: Final = labels_ja(Relation)
 
@@ -58,6 +60,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="RELATION_" + p.upper().rstrip("_"),
                 severity="error",
@@ -72,6 +75,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         make_findings(
             df,
             both,
+            reads=_READS,
             category=CATEGORY,
             rule_id="RELATION_ONLINE_CARD",
             severity="warning",
