@@ -112,6 +112,9 @@ class Boundaries:
 
 _NAT: Final = np.iinfo(np.int64).min
 _DAY_NS: Final = 86_400_000_000_000
+#: up to this many days between the first and the last birth date (≈ 270 years), the
+#: boundaries are computed for every day of the range and looked up by day number
+_RANGE_DAYS: Final = 100_000
 
 
 def _ns(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -135,8 +138,14 @@ class RowBounds:
     def of(cls, birth: pd.Series) -> RowBounds:
         ns = _ns(birth)
         nat = ns == _NAT
-        codes, distinct = pd.factorize(np.where(nat, _NAT, ns // _DAY_NS))
-        days = np.where(distinct == _NAT, 0, distinct).astype("datetime64[D]")
+        day_numbers = np.where(nat, 0, ns // _DAY_NS)
+        first = int(day_numbers.min()) if len(ns) else 0
+        if len(ns) and int(day_numbers.max()) - first < _RANGE_DAYS:  # every day of the range: no hashing
+            codes = day_numbers - first
+            distinct = np.arange(first, first + int(codes.max()) + 1)
+        else:
+            codes, distinct = pd.factorize(day_numbers)
+        days = distinct.astype("datetime64[D]")
         months = days.astype("datetime64[M]")
         day = (days - months.astype("datetime64[D]")).astype("int64")  # day of month - 1
 
@@ -166,9 +175,9 @@ class AgeBands:
     Computed once per date column; ``allowed`` then applies an insurer column cheaply.
     """
 
-    base: np.ndarray  # allowed mask ignoring the insurer (0 where birth/date unknown)
+    base: np.ndarray  # allowed mask ignoring the insurer (0 where birth/date unknown), int8
     kouki_ratios: np.ndarray  # the 後期 mask on that date (2割 only from 2022-10-01)
-    band_65_74: np.ndarray  # may be a disabled 後期 member
+    band_65_74: np.ndarray  # may be a disabled 後期 member (False where birth/date unknown)
     known: np.ndarray
 
     @classmethod
@@ -182,11 +191,17 @@ class AgeBands:
         d = _ns(on)
         # NaT is the smallest int64: the comparisons below are wrong there, but every row
         # with a NaT birth or date is cut by ``known``
-        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.value, BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
-        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.value, BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3])
-        base = np.select([d <= pre, d < e70, d < k75], [BIT[2], BIT[3], elderly], default=kouki_ratios)
-        band = (d >= a65) & (d < k75)
+        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.value, np.int8(7), np.int8(5))  # 1・2・3割, 1・3割
+        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.value, np.int8(7), np.int8(6))  # 1・2・3割, 2・3割
         known = (birth != _NAT) & (d != _NAT)
+        base = np.where(
+            ~known,
+            np.int8(0),
+            np.where(
+                d <= pre, np.int8(BIT[2]), np.where(d < e70, np.int8(BIT[3]), np.where(d < k75, elderly, kouki_ratios))
+            ),
+        )
+        band = (d >= a65) & (d < k75) & known
         return cls(base, kouki_ratios, band, known)
 
     def allowed(self, kouki_insurer: pd.Series | np.ndarray) -> pd.Series:
@@ -199,8 +214,8 @@ class AgeBands:
             kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
         else:
             kouki = np.asarray(kouki_insurer, dtype=bool)
-        mask = np.where(kouki & self.band_65_74, self.kouki_ratios, self.base)
-        return np.where(self.known, mask, 0).astype("int64")
+        # ``base`` is 0 and ``band_65_74`` False where the birth or the date is unknown
+        return np.where(kouki & self.band_65_74, self.kouki_ratios, self.base).astype("int64")
 
 
 def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd.Series:

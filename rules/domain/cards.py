@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rules.domain.codes import CardKind, spelling_table
-from rules.domain.columns import per_distinct_values
+from rules.domain.columns import lookup_text, per_distinct_values
 
 #: the day paper 健康保険証 ceased to be valid (DOMAIN §1), and the last day one is still
 #: accepted (the provisional period, DOMAIN §3)
@@ -57,8 +57,9 @@ def card_kind(col: pd.Series) -> pd.Series:
 
 
 def is_paper(col: pd.Series) -> np.ndarray:
-    """``card_kind(col) == CardKind.PAPER`` as a boolean array, read once per distinct value."""
-    return per_distinct_values(col, lambda t: card_kind_text(t) == CardKind.PAPER, False, bool)
+    """``card_kind(col) == CardKind.PAPER`` as a boolean array."""
+    paper = {k: v == CardKind.PAPER for k, v in _KINDS.items()}
+    return lookup_text(col, paper, lambda t: card_kind_text(t) == CardKind.PAPER, bool)
 
 
 @lru_cache(maxsize=1 << 16)

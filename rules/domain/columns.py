@@ -150,3 +150,31 @@ def pair_state(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return present, present & a.eq(b).to_numpy(dtype=bool, na_value=False)
     present = pc.fill_null(pc.and_(pc.not_equal(aa, ""), pc.not_equal(ab, "")), False).to_numpy(zero_copy_only=False)
     return present, present & pc.fill_null(pc.equal(aa, ab), False).to_numpy(zero_copy_only=False)
+
+
+def differs_from(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """Rows where ``x`` has a value and ``y`` has none or another one."""
+    ax, ay = _arrow(x), _arrow(y)
+    if ax is None or ay is None:
+        return (x.notna() & (y.isna() | x.ne(y))).to_numpy(dtype=bool, na_value=True)
+    return pc.and_(pc.is_valid(ax), pc.fill_null(pc.not_equal(ax, ay), True)).to_numpy(zero_copy_only=False)
+
+
+def lookup_text(col: pd.Series, table: dict[str, Any], fn: Callable[[str], Any], dtype: Any) -> np.ndarray:
+    """``fn(str(value))`` of every row (``fn('')`` for missing): a value that is a key of
+    ``table`` takes ``table[value]`` (which must equal ``fn(value)``), found in one pass;
+    ``fn`` reads the others once per distinct value."""
+    arr = _arrow(col)
+    if arr is None:
+        return per_distinct_values(col, fn, fn(""), dtype)
+    keys = list(table)
+    values = np.array([*(table[k] for k in keys), fn("")], dtype=dtype)
+    found = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
+    index = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    out = values[index]  # -1: missing, for now
+    other = np.flatnonzero((index < 0) & pc.is_valid(arr).to_numpy(zero_copy_only=False))
+    if len(other) > len(col) // 4:  # mostly other spellings: one pass over all the values
+        return per_distinct_values(col, fn, fn(""), dtype)
+    if len(other):
+        out[other] = per_distinct_values(col.iloc[other], fn, fn(""), dtype)
+    return out

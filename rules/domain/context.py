@@ -26,7 +26,7 @@ import pandas as pd
 from rules.domain import age as _age
 from rules.domain.cards import card_kind, in_force_array
 from rules.domain.codes import CardKind, OnlineValidity
-from rules.domain.columns import distinct
+from rules.domain.columns import differs_from, distinct
 from rules.domain.insurer import fusho_claim_array, fusho_insurer_valid, is_kouki_number, kouki_array
 
 
@@ -101,6 +101,9 @@ def online_usable(df: pd.DataFrame) -> pd.Series:
 
 def _month_ends(months: pd.Series) -> np.ndarray:
     """The last day of each row's month (``datetime64[ns]``), computed once per distinct month."""
+    values = months.to_numpy(dtype="datetime64[ns]")
+    if len(values) and not np.isnat(values[0]) and (values == values[0]).all():  # one claim month
+        return np.full(len(values), (pd.Timestamp(values[0]) + pd.offsets.MonthEnd(0)).to_datetime64(), "M8[ns]")
     codes, uniques = pd.factorize(months, use_na_sentinel=True)
     ends = (pd.DatetimeIndex(uniques) + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[ns]")
     return np.append(ends, np.datetime64("NaT", "ns"))[codes]
@@ -154,7 +157,10 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     sources = {}
     for side in ("on_", "cd_"):
         other = df[side + "insurer_no"]
-        sources[side] = allowed(np.where(other.isna().to_numpy(), kouki_billed, kouki_array(other)))
+        kouki = kouki_billed.copy()  # a missing or equal number: the claim's
+        rows = np.flatnonzero(differs_from(other, insurer))
+        kouki[rows] = kouki_array(other.iloc[rows])
+        sources[side] = allowed(kouki)
     df["allowed_online"] = pd.Series(sources["on_"], index=ix)
     df["allowed_card"] = pd.Series(sources["cd_"], index=ix)
     fusho = np.array([fusho_insurer_valid(str(u)) for u in uniques] + [fusho_insurer_valid("")])[codes]
@@ -176,10 +182,9 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     agree = ~on_na & ~cd_na & (on == cd)
     only_on = on_ok & cd_na
     only_cd = cd_ok & on_na
-    df["verified_ratio"] = pd.Series(
-        np.select([agree, only_on, only_cd], [on, on, cd], default=np.nan).astype("float64"), index=ix
-    )
-    source = np.select([agree, only_on, only_cd], [1, 2, 3], default=0)
+    # the three cases exclude one another
+    df["verified_ratio"] = pd.Series(np.where(agree | only_on, on, np.where(only_cd, cd, np.nan)), index=ix)
+    source = agree.view(np.int8) + only_on.view(np.int8) * np.int8(2) + only_cd.view(np.int8) * np.int8(3)
     df["verified_source"] = pd.Series(_VERIFIED_SOURCES[source], index=ix, dtype="object")
     df["usable_online_ratio"] = pd.Series(on, index=ix)
     return df
