@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
-from rules.domain.columns import distinct, ne_text, per_distinct_values
+from rules.domain.columns import index_of, ne_text, per_distinct_values
 from rules.domain.context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
@@ -120,13 +120,11 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         )
     parts.extend(_limit_category_checks(df))
     ins = df["insurer_no"]
-    not_kouki = (
-        _reached_75(df)
-        & ne_text(ins, "")
-        & ~per_distinct_values(ins, lambda n: n.startswith("39"), False, bool)
-        & ~fusho
-        & df["service_date"].notna().to_numpy()
-    )
+    not_kouki = _reached_75(df) & ~fusho & df["service_date"].notna().to_numpy()
+    rows = np.flatnonzero(not_kouki)  # the insurer numbers are read on these rows alone
+    if len(rows):
+        number = ins.iloc[rows]
+        not_kouki[rows] = ne_text(number, "") & ~per_distinct_values(number, lambda n: n.startswith("39"), False, bool)
     parts.append(
         make_findings(
             df,
@@ -169,26 +167,34 @@ def _reached_75(df: pd.DataFrame) -> np.ndarray:
     return df["on_date"].to_numpy(dtype="datetime64[ns]") >= df["k75"].to_numpy(dtype="datetime64[ns]")
 
 
-def _implied(
-    df: pd.DataFrame, limit_col: str, allowed_col: str, coded: tuple[np.ndarray, list[Any]] | None = None
-) -> pd.Series:
+#: every 限度額区分 that implies a ratio in some band
+_LIMITS: Final = list(dict.fromkeys([*_KOUKI_LIMIT_RATIO, *_ELDERLY_LIMIT_RATIO]))
+_KOUKI_OF: Final = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in _LIMITS] + [np.nan])
+_ELDERLY_OF: Final = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in _LIMITS] + [np.nan])
+
+
+def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str, coded: np.ndarray | None = None) -> pd.Series:
     """The ratio the 限度額区分 implies for that row's age band; NA where it implies none
-    (``coded``: the limit column's ``distinct``, when already read)."""
-    codes, uniques = coded or distinct(df[limit_col])
-    kouki = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
-    elderly = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
-    allowed = df[allowed_col].to_numpy()
-    kouki_band = _reached_75(df) | (allowed == _age.BIT[1] | _age.BIT[2] | _age.BIT[3])
+    (``coded``: the limit column's ``index_of(_LIMITS)``, when already read)."""
+    codes = index_of(df[limit_col], _LIMITS) if coded is None else coded
+    implied = np.full(len(df), np.nan)
+    rows = np.flatnonzero(codes >= 0)  # only the rows whose 区分 implies a ratio in some band
+    kouki_of, elderly_of = _KOUKI_OF, _ELDERLY_OF
+    if not len(rows):
+        return pd.Series(implied, index=df.index, dtype="float64")
+    kouki, elderly = kouki_of[codes[rows]], elderly_of[codes[rows]]
+    allowed = df[allowed_col].to_numpy()[rows]
+    kouki_band = _reached_75(df)[rows] | (allowed == _age.BIT[1] | _age.BIT[2] | _age.BIT[3])
     elderly_band = allowed == _age.BIT[2] | _age.BIT[3]
-    implied = np.where(kouki_band, kouki, np.nan)
-    implied = np.where(np.isnan(implied) & elderly_band, elderly, implied)
+    found = np.where(kouki_band, kouki, np.nan)
+    implied[rows] = np.where(np.isnan(found) & elderly_band, elderly, found)
     return pd.Series(implied, index=df.index, dtype="float64")
 
 
 def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
     """A ratio that contradicts the 限度額区分 of the same source (e.g. 後期 3割 with 一般Ⅰ)."""
     out = []
-    coded = {c: distinct(df[c]) for c in {limit for _, limit, _, _, _ in _LIMIT_SOURCES}}
+    coded = {c: index_of(df[c], _LIMITS) for c in {limit for _, limit, _, _, _ in _LIMIT_SOURCES}}
     for ratio_col, limit_col, allowed_col, label, rule_id in _LIMIT_SOURCES:
         ratio = df[ratio_col].to_numpy(dtype="float64", na_value=np.nan)
         implied = _implied(df, limit_col, allowed_col, coded[limit_col]).to_numpy()

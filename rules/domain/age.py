@@ -125,14 +125,18 @@ def _ns(values: pd.Series | np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RowBounds:
-    """``Boundaries`` as int64 nanoseconds per row (NaT birth: the smallest int64), computed
-    once per distinct birth date and spread by code — what ``AgeBands.on`` compares with."""
+    """``Boundaries`` of a birth-date column as int64 nanoseconds, computed once per distinct
+    birth date (``codes`` index them) and taken per row only where compared, one at a time
+    (four whole-column boundary arrays would be ~32 MB a million rows) — what ``AgeBands.on``
+    compares with. A row's NaT birth reads some other row's boundaries: ``nat`` marks them."""
 
-    birth: np.ndarray
-    preschool_end: np.ndarray
-    elderly_start: np.ndarray
-    kouki_start: np.ndarray
-    age65: np.ndarray
+    birth: np.ndarray  # ns, NaT as the smallest int64
+    nat: np.ndarray
+    codes: np.ndarray
+    distinct_preschool_end: np.ndarray  # ns per distinct birth date
+    distinct_elderly_start: np.ndarray
+    distinct_kouki_start: np.ndarray
+    distinct_age65: np.ndarray
 
     @classmethod
     def of(cls, birth: pd.Series) -> RowBounds:
@@ -156,16 +160,20 @@ class RowBounds:
         pre = ((r6 // 12 + (r6 % 12 >= 3)) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1
         e70 = ((nth(70) - 1).astype("datetime64[M]") + 1).astype("datetime64[D]")
 
-        def spread(values: np.ndarray) -> np.ndarray:
-            out = values.astype("int64")[codes] * _DAY_NS
-            out[nat] = _NAT
-            return out
+        def in_ns(values: np.ndarray) -> np.ndarray:
+            return values.astype("int64") * _DAY_NS
 
-        return cls(ns, spread(pre), spread(e70), spread(nth(75)), spread(nth(65)))
+        return cls(ns, nat, codes, in_ns(pre), in_ns(e70), in_ns(nth(75)), in_ns(nth(65)))
 
-    def column(self, values: np.ndarray, index: pd.Index) -> pd.Series:
-        """One of the boundaries as a ``datetime64[ns]`` column (NaT where the birth is unknown)."""
-        return pd.Series(values.view("datetime64[ns]"), index=index)
+    def row_values(self, distinct_values: np.ndarray) -> np.ndarray:
+        """A boundary per row (garbage where ``nat``)."""
+        return distinct_values[self.codes]
+
+    def column(self, distinct_values: np.ndarray, index: pd.Index) -> pd.Series:
+        """A boundary as a ``datetime64[ns]`` column (NaT where the birth is unknown)."""
+        out = self.row_values(distinct_values)
+        out[self.nat] = _NAT
+        return pd.Series(out.view("datetime64[ns]"), index=index)
 
 
 @dataclass(frozen=True)
@@ -182,26 +190,30 @@ class AgeBands:
 
     @classmethod
     def on(cls, b: Boundaries | RowBounds, on: pd.Series | np.ndarray) -> AgeBands:
-        rb = b if isinstance(b, RowBounds) else None
-        birth = rb.birth if rb else _ns(b.birth)
-        pre = rb.preschool_end if rb else _ns(b.preschool_end)
-        e70 = rb.elderly_start if rb else _ns(b.elderly_start)
-        k75 = rb.kouki_start if rb else _ns(b.kouki_start)
-        a65 = rb.age65 if rb else _ns(b.age65)
+        if isinstance(b, RowBounds):
+            birth = b.birth
+
+            def bound(name: str) -> np.ndarray:
+                return b.row_values(getattr(b, "distinct_" + name))
+        else:
+            birth = _ns(b.birth)
+
+            def bound(name: str) -> np.ndarray:
+                return _ns(getattr(b, name))
+
         d = _ns(on)
         # NaT is the smallest int64: the comparisons below are wrong there, but every row
-        # with a NaT birth or date is cut by ``known``
+        # with a NaT birth or date is cut by ``known``; one boundary taken at a time
         kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.value, np.int8(7), np.int8(5))  # 1・2・3割, 1・3割
-        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.value, np.int8(7), np.int8(6))  # 1・2・3割, 2・3割
         known = (birth != _NAT) & (d != _NAT)
-        base = np.where(
-            ~known,
-            np.int8(0),
-            np.where(
-                d <= pre, np.int8(BIT[2]), np.where(d < e70, np.int8(BIT[3]), np.where(d < k75, elderly, kouki_ratios))
-            ),
-        )
-        band = (d >= a65) & (d < k75) & known
+        before_75 = d < bound("kouki_start")
+        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.value, np.int8(7), np.int8(6))  # 1・2・3割, 2・3割
+        base = np.where(before_75, elderly, kouki_ratios)
+        del elderly
+        base = np.where(d < bound("elderly_start"), np.int8(BIT[3]), base)
+        base = np.where(d <= bound("preschool_end"), np.int8(BIT[2]), base)
+        base[~known] = 0
+        band = (d >= bound("age65")) & before_75 & known
         return cls(base, kouki_ratios, band, known)
 
     def allowed(self, kouki_insurer: pd.Series | np.ndarray) -> pd.Series:

@@ -178,3 +178,14 @@ def lookup_text(col: pd.Series, table: dict[str, Any], fn: Callable[[str], Any],
     if len(other):
         out[other] = per_distinct_values(col.iloc[other], fn, fn(""), dtype)
     return out
+
+
+def index_of(col: pd.Series, keys: list[str]) -> np.ndarray:
+    """Each row's position in ``keys`` (-1 for a missing value or one not among them)."""
+    arr = _arrow(col)
+    if arr is None:
+        position = {k: i for i, k in enumerate(keys)}
+        codes, uniques = distinct(col)
+        return np.array([position.get(u, -1) for u in uniques] + [-1], dtype=np.intp)[codes]
+    found = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)

@@ -137,7 +137,7 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     df["birth"] = pd.Series(birth, index=ix)
     bounds = _age.RowBounds.of(df["birth"])
     no_service_date = np.isnat(service)
-    df["k75"] = bounds.column(bounds.kouki_start, ix)
+    df["k75"] = bounds.column(bounds.distinct_kouki_start, ix)
 
     at_last = _age.AgeBands.on(bounds, on_date)
     at_first = _age.AgeBands.on(bounds, on_date_first) if no_service_date.any() else None
