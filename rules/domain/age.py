@@ -35,7 +35,7 @@ def _parts(birth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _series(values: np.ndarray, nat: np.ndarray, index: pd.Index) -> pd.Series:
     out = values.astype("datetime64[ns]")
     out[nat] = np.datetime64("NaT")
-    return pd.Series(out, index=index)
+    return pd.Series(out, index=index, copy=False)
 
 
 def anniversary(birth: pd.Series, years: int) -> pd.Series:
@@ -173,7 +173,7 @@ class RowBounds:
         """A boundary as a ``datetime64[ns]`` column (NaT where the birth is unknown)."""
         out = self.row_values(distinct_values)
         out[self.nat] = _NAT
-        return pd.Series(out.view("datetime64[ns]"), index=index)
+        return pd.Series(out.view("datetime64[ns]"), index=index, copy=False)
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,9 @@ class AgeBands:
 
     def allowed(self, kouki_insurer: pd.Series | np.ndarray) -> pd.Series:
         """Bit mask (1割=1, 2割=2, 3割=4) of possible ratios for rows with that insurer kind."""
-        return pd.Series(self.allowed_array(kouki_insurer), index=getattr(kouki_insurer, "index", None), dtype="int64")
+        return pd.Series(
+            self.allowed_array(kouki_insurer), index=getattr(kouki_insurer, "index", None), dtype="int64", copy=False
+        )
 
     def allowed_array(self, kouki_insurer: pd.Series | np.ndarray) -> np.ndarray:
         """``allowed`` as an int64 array."""
@@ -242,14 +244,17 @@ def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd
 def ratio_allowed(ratio: pd.Series, mask: pd.Series) -> pd.Series:
     """True where ``ratio`` (in 割) is one of the ratios in ``mask``; NA ratios are True."""
     values = ratio.to_numpy(dtype="float64", na_value=np.nan)
-    return pd.Series(ratio_allowed_array(values, mask.to_numpy()), index=ratio.index)
+    return pd.Series(ratio_allowed_array(values, mask.to_numpy()), index=ratio.index, copy=False)
 
 
 def ratio_allowed_array(ratio: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``ratio_allowed`` on arrays (float ratios, NaN for NA; int masks)."""
-    r = np.trunc(ratio)  # as int64 would: 2.5 is read as 2
-    bit = (r == 1) * BIT[1] | (r == 2) * BIT[2] | (r == 3) * BIT[3]
-    return np.isnan(ratio) | (mask == 0) | ((bit & mask) != 0)
+    # n割 for n <= ratio < n + 1 (as int64 would read it: 2.5 is 2), on 1-byte arrays
+    m = mask.astype(np.int8)
+    out = np.isnan(ratio) | (m == 0)
+    for n, bit in BIT.items():
+        out |= (ratio >= n) & (ratio < n + 1) & ((m & np.int8(bit)) != 0)
+    return out
 
 
 def describe_mask(mask: pd.Series) -> pd.Series:

@@ -43,7 +43,7 @@ _SMALL: Final = 2000
 def _per_distinct_text(col: pd.Series, fn: Callable[[str], str]) -> pd.Series:
     """``fn`` applied once per distinct value of a text column (missing -> '')."""
     # missing values take the last slot (code -1): no fillna first (slow on Arrow text)
-    return pd.Series(per_distinct_values(col, fn, fn(""), object), index=col.index, dtype="object")
+    return pd.Series(per_distinct_values(col, fn, fn(""), object), index=col.index, dtype="object", copy=False)
 
 
 def card_kind_text(value: str) -> str:
@@ -96,7 +96,7 @@ def in_force(kind: pd.Series, start: pd.Series, until: pd.Series, on: pd.Series)
     """A card in force on ``on``: started (blank 発効期日: yes) and not past its
     ``effective_until`` (blank: no end)."""
     paper = kind.eq(CardKind.PAPER).to_numpy(dtype=bool, na_value=False)
-    return pd.Series(in_force_array(paper, start, until, on), index=kind.index)
+    return pd.Series(in_force_array(paper, start, until, on), index=kind.index, copy=False)
 
 
 def in_force_array(paper: np.ndarray, start: pd.Series, until: pd.Series, on: pd.Series) -> np.ndarray:

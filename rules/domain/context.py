@@ -37,7 +37,9 @@ def _texts(col: pd.Series) -> list[str]:
 
 
 def _series(values: list[str] | np.ndarray, index: pd.Index) -> pd.Series:
-    return pd.Series(np.array(values, dtype=object) if isinstance(values, list) else values, index=index, dtype=object)
+    return pd.Series(
+        np.array(values, dtype=object) if isinstance(values, list) else values, index=index, dtype=object, copy=False
+    )
 
 
 def text(col: pd.Series) -> pd.Series:
@@ -128,13 +130,13 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     claim = df["claim_month"].to_numpy(dtype="datetime64[ns]")
     on_date = _fill(service, _month_ends(df["claim_month"]))
     on_date_first = _fill(service, claim)
-    df["on_date"] = pd.Series(on_date, index=ix)
-    df["on_date_first"] = pd.Series(on_date_first, index=ix)
+    df["on_date"] = pd.Series(on_date, index=ix, copy=False)
+    df["on_date_first"] = pd.Series(on_date_first, index=ix, copy=False)
     birth = _fill(
         _fill(df["birth_date"].to_numpy(dtype="datetime64[ns]"), df["on_birth_date"].to_numpy(dtype="datetime64[ns]")),
         df["cd_birth_date"].to_numpy(dtype="datetime64[ns]"),
     )
-    df["birth"] = pd.Series(birth, index=ix)
+    df["birth"] = pd.Series(birth, index=ix, copy=False)
     bounds = _age.RowBounds.of(df["birth"])
     no_service_date = np.isnat(service)
     df["k75"] = bounds.column(bounds.distinct_kouki_start, ix)
@@ -153,7 +155,7 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     codes, uniques = distinct(insurer)  # one reading of the claim's insurer numbers for both tests
     kouki_billed = np.array([is_kouki_number(str(u)) for u in uniques] + [False])[codes]
     allowed_billed = allowed(kouki_billed)
-    df["allowed_billed"] = pd.Series(allowed_billed, index=ix)
+    df["allowed_billed"] = pd.Series(allowed_billed, index=ix, copy=False)
     sources = {}
     for side in ("on_", "cd_"):
         other = df[side + "insurer_no"]
@@ -161,18 +163,18 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
         rows = np.flatnonzero(differs_from(other, insurer))
         kouki[rows] = kouki_array(other.iloc[rows])
         sources[side] = allowed(kouki)
-    df["allowed_online"] = pd.Series(sources["on_"], index=ix)
-    df["allowed_card"] = pd.Series(sources["cd_"], index=ix)
+    df["allowed_online"] = pd.Series(sources["on_"], index=ix, copy=False)
+    df["allowed_card"] = pd.Series(sources["cd_"], index=ix, copy=False)
     fusho = np.array([fusho_insurer_valid(str(u)) for u in uniques] + [fusho_insurer_valid("")])[codes]
-    df["is_fusho"] = pd.Series(fusho, index=ix)
-    df["is_fusho_claim"] = pd.Series(fusho_claim_array(fusho, df["card_number"], df["tekiyo"]), index=ix)
+    df["is_fusho"] = pd.Series(fusho, index=ix, copy=False)
+    df["is_fusho_claim"] = pd.Series(fusho_claim_array(fusho, df["card_number"], df["tekiyo"]), index=ix, copy=False)
     online_ok = online_usable(df).to_numpy(dtype=bool)
-    df["online_ok"] = pd.Series(online_ok, index=ix)
+    df["online_ok"] = pd.Series(online_ok, index=ix, copy=False)
     df["card_kind"] = card_kind(df["cd_doc_type"])
     paper = df["card_kind"].to_numpy(dtype=object) == CardKind.PAPER
-    df["card_paper"] = pd.Series(paper, index=ix)
+    df["card_paper"] = pd.Series(paper, index=ix, copy=False)
     in_force_now = in_force_array(paper, df["cd_effective_from"], df["cd_card_valid_until"], df["on_date"])
-    df["card_in_force"] = pd.Series(df["cd_linked"].to_numpy(dtype=bool) & in_force_now, index=ix)
+    df["card_in_force"] = pd.Series(df["cd_linked"].to_numpy(dtype=bool) & in_force_now, index=ix, copy=False)
 
     on = np.where(online_ok, df["on_online_ratio"].to_numpy(dtype="float64"), np.nan)
     cd = df["cd_card_ratio"].to_numpy(dtype="float64")
@@ -183,8 +185,8 @@ def prepare(linked: pd.DataFrame) -> pd.DataFrame:
     only_on = on_ok & cd_na
     only_cd = cd_ok & on_na
     # the three cases exclude one another
-    df["verified_ratio"] = pd.Series(np.where(agree | only_on, on, np.where(only_cd, cd, np.nan)), index=ix)
+    df["verified_ratio"] = pd.Series(np.where(agree | only_on, on, np.where(only_cd, cd, np.nan)), index=ix, copy=False)
     source = agree.view(np.int8) + only_on.view(np.int8) * np.int8(2) + only_cd.view(np.int8) * np.int8(3)
-    df["verified_source"] = pd.Series(_VERIFIED_SOURCES[source], index=ix, dtype="object")
-    df["usable_online_ratio"] = pd.Series(on, index=ix)
+    df["verified_source"] = pd.Series(_VERIFIED_SOURCES[source], index=ix, dtype="object", copy=False)
+    df["usable_online_ratio"] = pd.Series(on, index=ix, copy=False)
     return df

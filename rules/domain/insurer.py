@@ -22,7 +22,7 @@ DISASTER_INSURER: Final = "99999999"
 
 def per_distinct(col: pd.Series, test: Callable[[str], bool]) -> pd.Series:
     """``test`` applied once per distinct value of a text column (missing -> False)."""
-    return pd.Series(per_distinct_values(col, test, False, bool), index=col.index)
+    return pd.Series(per_distinct_values(col, test, False, bool), index=col.index, copy=False)
 
 
 def check_digit_valid(number: str) -> bool:
@@ -56,7 +56,7 @@ def fusho_insurer_valid(number: str) -> bool:
 
 def is_fusho(numbers: pd.Series) -> pd.Series:
     """The insurer number is a 不詳 marker (DOMAIN §5)."""
-    return pd.Series(fusho_array(numbers), index=numbers.index)
+    return pd.Series(fusho_array(numbers), index=numbers.index, copy=False)
 
 
 def fusho_array(numbers: pd.Series) -> np.ndarray:
@@ -66,7 +66,7 @@ def fusho_array(numbers: pd.Series) -> np.ndarray:
 
 def is_fusho_claim(insurer: pd.Series, card_number: pd.Series, tekiyo: pd.Series) -> pd.Series:
     """A 不詳 claim: marker insurer, 番号 777777777 (後期 77777777), or 摘要 starting 「不詳」."""
-    return pd.Series(fusho_claim_array(fusho_array(insurer), card_number, tekiyo), index=insurer.index)
+    return pd.Series(fusho_claim_array(fusho_array(insurer), card_number, tekiyo), index=insurer.index, copy=False)
 
 
 def fusho_claim_array(fusho_insurer: np.ndarray, card_number: pd.Series, tekiyo: pd.Series) -> np.ndarray:
@@ -81,7 +81,7 @@ def fusho_claim_array(fusho_insurer: np.ndarray, card_number: pd.Series, tekiyo:
 
 def is_kouki(numbers: pd.Series) -> pd.Series:
     """後期高齢者医療: 8 digits starting 39."""
-    return pd.Series(kouki_array(numbers), index=numbers.index)
+    return pd.Series(kouki_array(numbers), index=numbers.index, copy=False)
 
 
 def is_kouki_number(number: str) -> bool:
@@ -148,4 +148,4 @@ def insurance_kind(numbers: pd.Series) -> pd.Series:
     """``insurance_kind_of`` on a column (once per distinct number; missing: 不明), as text."""
     codes, uniques = pd.factorize(numbers.astype(object).where(numbers.notna(), ""), use_na_sentinel=True)
     kinds = np.array([str(insurance_kind_of(str(u))) for u in uniques] + [str(InsuranceKind.UNKNOWN)], dtype=object)
-    return pd.Series(kinds[codes], index=numbers.index, dtype=object)
+    return pd.Series(kinds[codes], index=numbers.index, dtype=object, copy=False)
