@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
-from rules.domain.columns import index_of, ne_text, per_distinct_values
+from rules.domain.columns import float_values, index_of, ne_text, per_distinct_values
 from rules.domain.context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
@@ -82,7 +82,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     fusho = df["is_fusho"].to_numpy(dtype=bool)
     for col, allowed, label, severity, rule_id, action in _SOURCES:
-        ratio = df[col].to_numpy(dtype="float64", na_value=np.nan)
+        ratio = float_values(df[col])
         allowed_mask = df[allowed].to_numpy()
         judged = ~np.isnan(ratio) & (ratio != 10) & (allowed_mask != 0)
         if col == "billed_ratio":
@@ -196,7 +196,7 @@ def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
     out = []
     coded = {c: index_of(df[c], _LIMITS) for c in {limit for _, limit, _, _, _ in _LIMIT_SOURCES}}
     for ratio_col, limit_col, allowed_col, label, rule_id in _LIMIT_SOURCES:
-        ratio = df[ratio_col].to_numpy(dtype="float64", na_value=np.nan)
+        ratio = float_values(df[ratio_col])
         implied = _implied(df, limit_col, allowed_col, coded[limit_col]).to_numpy()
         mask = ~np.isnan(ratio) & ~np.isnan(implied) & (ratio != implied) & (ratio != 10)
 

@@ -16,6 +16,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from rules.domain.columns import float_values
+
 KOUKI_2WARI_FROM: Final = pd.Timestamp("2022-10-01")
 ELDERLY_1WARI_BORN_BEFORE: Final = pd.Timestamp("1944-04-02")
 
@@ -243,7 +245,7 @@ def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd
 
 def ratio_allowed(ratio: pd.Series, mask: pd.Series) -> pd.Series:
     """True where ``ratio`` (in 割) is one of the ratios in ``mask``; NA ratios are True."""
-    values = ratio.to_numpy(dtype="float64", na_value=np.nan)
+    values = float_values(ratio)
     return pd.Series(ratio_allowed_array(values, mask.to_numpy()), index=ratio.index, copy=False)
 
 

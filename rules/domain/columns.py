@@ -110,12 +110,22 @@ def dates(df: pd.DataFrame, col: str) -> np.ndarray:
 
 def numbers(df: pd.DataFrame, col: str) -> np.ndarray:
     """A numeric column as float64 (NaN for missing)."""
-    return df[col].to_numpy(dtype="float64", na_value=np.nan)
+    return float_values(df[col])
 
 
 def flags(df: pd.DataFrame, col: str) -> np.ndarray:
     """A boolean column as a boolean array (missing: False)."""
-    return df[col].to_numpy(dtype=bool, na_value=False)
+    values = df[col]
+    if values.dtype == bool:  # as it is: no copy
+        return values.to_numpy()
+    return values.to_numpy(dtype=bool, na_value=False)
+
+
+def float_values(col: pd.Series) -> np.ndarray:
+    """A numeric column as float64 (NaN for missing); a float64 column as it is (no copy)."""
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    return col.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def ends_equal(col: pd.Series, k: int, *others: pd.Series) -> np.ndarray:
