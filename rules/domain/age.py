@@ -225,13 +225,13 @@ class AgeBands:
         )
 
     def allowed_array(self, kouki_insurer: pd.Series | np.ndarray) -> np.ndarray:
-        """``allowed`` as an int64 array."""
+        """``allowed`` as an int8 array."""
         if isinstance(kouki_insurer, pd.Series):
             kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
         else:
             kouki = np.asarray(kouki_insurer, dtype=bool)
         # ``base`` is 0 and ``band_65_74`` False where the birth or the date is unknown
-        return np.where(kouki & self.band_65_74, self.kouki_ratios, self.base).astype("int64")
+        return np.where(kouki & self.band_65_74, self.kouki_ratios, self.base)
 
 
 def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd.Series:

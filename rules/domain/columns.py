@@ -34,8 +34,8 @@ def distinct(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         return np.asarray(codes, dtype=np.intp), list(uniques)
     encoded = pc.dictionary_encode(arr)
-    codes_arr = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    return codes_arr.astype(np.intp, copy=False), encoded.dictionary.to_pylist()
+    # int32 codes as Arrow made them (index arrays need no widening)
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
 def per_distinct_values(col: pd.Series, fn: Callable[[str], Any], missing: Any, dtype: Any) -> np.ndarray:
@@ -180,7 +180,7 @@ def lookup_text(col: pd.Series, table: dict[str, Any], fn: Callable[[str], Any],
     keys = list(table)
     values = np.array([*(table[k] for k in keys), fn("")], dtype=dtype)
     found = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
-    index = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    index = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
     out = values[index]  # -1: missing, for now
     other = np.flatnonzero((index < 0) & pc.is_valid(arr).to_numpy(zero_copy_only=False))
     if len(other) > len(col) // 4:  # mostly other spellings: one pass over all the values
@@ -198,4 +198,4 @@ def index_of(col: pd.Series, keys: list[str]) -> np.ndarray:
         codes, uniques = distinct(col)
         return np.array([position.get(u, -1) for u in uniques] + [-1], dtype=np.intp)[codes]
     found = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
