@@ -160,14 +160,16 @@ def _squeezed(col: pd.Series) -> pd.Series:
 def _compare(a: pd.Series, b: pd.Series, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
     """(both present, equal after ``fold`` with ● as a wildcard), as boolean arrays."""
     present, same = pair_state(a, b)
-    todo = present & ~same
-    if todo.any():
-        same[np.flatnonzero(todo)] = _squeezed(a[todo]).eq(_squeezed(b[todo])).to_numpy(dtype=bool)
-        todo = present & ~same
-    if not todo.any():
+    rows = np.flatnonzero(present & ~same)  # the few rows whose raw names differ, by position
+    if len(rows):
+        same[rows] = _squeezed(a.iloc[rows]).eq(_squeezed(b.iloc[rows])).to_numpy(dtype=bool)
+        rows = rows[~same[rows]]
+    if not len(rows):
         return present, same
-    n = int(todo.sum())
-    both = np.concatenate([a[todo].to_numpy(dtype=object), b[todo].to_numpy(dtype=object)])
+    todo = np.zeros(len(same), dtype=bool)
+    todo[rows] = True
+    n = len(rows)
+    both = np.concatenate([a.iloc[rows].to_numpy(dtype=object), b.iloc[rows].to_numpy(dtype=object)])
     first, second, mask = _fold_distinct(both, fold)
     a1, a2, b1, b2 = first[:n], second[:n], first[n:], second[n:]
     eq = (a1 == b1) | (a1 == b2) | (a2 == b1) | (a2 == b2)
