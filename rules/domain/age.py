@@ -144,10 +144,12 @@ class RowBounds:
     def of(cls, birth: pd.Series) -> RowBounds:
         ns = _ns(birth)
         nat = ns == _NAT
-        day_numbers = np.where(nat, 0, ns // _DAY_NS)
+        day_numbers = ns // _DAY_NS
+        day_numbers[nat] = 0
         first = int(day_numbers.min()) if len(ns) else 0
         if len(ns) and int(day_numbers.max()) - first < _RANGE_DAYS:  # every day of the range: no hashing
-            codes = day_numbers - first
+            day_numbers -= first
+            codes = day_numbers
             distinct = np.arange(first, first + int(codes.max()) + 1)
         else:
             codes, distinct = pd.factorize(day_numbers)

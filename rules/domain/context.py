@@ -102,10 +102,11 @@ def online_usable(df: pd.DataFrame) -> pd.Series:
 
 
 def _month_ends(months: pd.Series) -> np.ndarray:
-    """The last day of each row's month (``datetime64[ns]``), computed once per distinct month."""
+    """The last day of each row's month (``datetime64[ns]``; one value when all rows share one
+    month), computed once per distinct month."""
     values = months.to_numpy(dtype="datetime64[ns]")
     if len(values) and not np.isnat(values[0]) and (values == values[0]).all():  # one claim month
-        return np.full(len(values), (pd.Timestamp(values[0]) + pd.offsets.MonthEnd(0)).to_datetime64(), "M8[ns]")
+        return np.array((pd.Timestamp(values[0]) + pd.offsets.MonthEnd(0)).to_datetime64(), dtype="M8[ns]")
     codes, uniques = pd.factorize(months, use_na_sentinel=True)
     ends = (pd.DatetimeIndex(uniques) + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[ns]")
     return np.append(ends, np.datetime64("NaT", "ns"))[codes]
