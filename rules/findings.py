@@ -112,14 +112,20 @@ def make_findings(
         return empty_findings()
     texts = {"expected": expected, "actual": actual, "message": message, "action": action}
     if reads is not None:
-        narrow = [c for c in dict.fromkeys([*_ORIGIN, *reads]) if c in table.columns]
         with contextlib.suppress(KeyError):
-            return _findings(table, table[narrow].iloc[rows], rows, texts, copay_diff_yen, category, rule_id, severity)
+            sub = columns_of(table, rows, reads)
+            return _findings(table, sub, rows, texts, copay_diff_yen, category, rule_id, severity)
     return _findings(table, table.iloc[rows], rows, texts, copay_diff_yen, category, rule_id, severity)
 
 
 #: the columns every finding takes from its row
-_ORIGIN: Final = ("_file", "_sheet", "_row", "patient_id", "claim_month")
+ORIGIN_COLUMNS: Final = ("_file", "_sheet", "_row", "patient_id", "claim_month")
+
+
+def columns_of(table: pd.DataFrame, rows: np.ndarray, reads: Sequence[str]) -> pd.DataFrame:
+    """The rows at positions ``rows`` of ``table``, with the origin columns and ``reads`` alone
+    (those of them that ``table`` has): on a wide table, far cheaper than every column."""
+    return table[[c for c in dict.fromkeys([*ORIGIN_COLUMNS, *reads]) if c in table.columns]].iloc[rows]
 
 
 def _findings(

@@ -20,7 +20,7 @@ import pandas as pd
 
 from rules.domain.context import date_text
 from rules.domain.tekiyo import parse_tekiyo
-from rules.findings import concat_findings, empty_findings, make_findings
+from rules.findings import columns_of, concat_findings, empty_findings, make_findings
 
 CATEGORY: Final = "fusho_followup_required"
 ORDER: Final = 180  # CONTRACT §2
@@ -29,6 +29,9 @@ SUMMARY_JA: Final = "不詳レセプトの要確認（下記）"
 RULE_IDS: Final = ("FUSHO_MANY_DAYS", "FUSHO_NO_CONTACT_DATE", "FUSHO_CONTACT_BEFORE_VISIT", "FUSHO_NEWBORN")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ()
+
+#: the columns read on the 不詳 rows
+_READS: Final = ("is_fusho_claim", "days", "service_date", "birth", "tekiyo", "claim_month")
 
 NEWBORN_DAYS = 28
 
@@ -49,7 +52,7 @@ def contact_dates(df: pd.DataFrame) -> pd.Series:
 def check(df: pd.DataFrame) -> pd.DataFrame:
     if not df["is_fusho_claim"].any():
         return empty_findings()
-    df = df.iloc[np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))]
+    df = columns_of(df, np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool)), _READS)
     fusho = df["is_fusho_claim"]
     many_days = fusho & df["days"].ge(2)
     contact = contact_dates(df)

@@ -20,7 +20,7 @@ import pandas as pd
 from rules.domain.codes import OnlineValidity
 from rules.domain.columns import isin, ne_text
 from rules.domain.context import date_text, eligibility_text, text
-from rules.findings import concat_findings, empty_findings, make_findings
+from rules.findings import columns_of, concat_findings, empty_findings, make_findings
 
 CATEGORY: Final = "fusho_not_allowed"
 ORDER: Final = 170  # CONTRACT §2
@@ -29,6 +29,13 @@ SUMMARY_JA: Final = "不詳レセプトにできない請求（下記）"
 RULE_IDS: Final = ("FUSHO_NO_MYNA", "FUSHO_REVISIT", "FUSHO_ONLINE_INVALID")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+
+
+#: the columns read on the 不詳 rows (besides the earlier claims joined to them)
+_READS: Final = (
+    "is_fusho_claim", "confirmation_method", "visit_type", "on_validity", "on_insurer_no", "on_card_symbol",
+    "on_card_number",
+)  # fmt: skip
 
 
 def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
@@ -74,7 +81,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     if not df["is_fusho_claim"].any():
         return empty_findings()
     prev = earlier_claims(df)
-    df = df.iloc[np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))].join(prev)
+    df = columns_of(df, np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool)), _READS).join(prev)
     fusho = df["is_fusho_claim"]
     method = df["confirmation_method"].fillna("")
     not_myna = fusho & method.ne("") & ~method.str.contains("マイナ", regex=False).fillna(False).astype(bool)
