@@ -95,12 +95,14 @@ def effective_until(kind: pd.Series, until: pd.Series) -> pd.Series:
 def in_force(kind: pd.Series, start: pd.Series, until: pd.Series, on: pd.Series) -> pd.Series:
     """A card in force on ``on``: started (blank 発効期日: yes) and not past its
     ``effective_until`` (blank: no end)."""
-    paper = kind.eq(CardKind.PAPER).to_numpy(dtype=bool, na_value=False)
-    return pd.Series(in_force_array(paper, start, until, on), index=kind.index, copy=False)
+    last = effective_until(kind, until)
+    started = start.isna() | (start <= on)
+    return (started & (last.isna() | (last >= on))).fillna(False).astype(bool)
 
 
 def in_force_array(paper: np.ndarray, start: pd.Series, until: pd.Series, on: pd.Series) -> np.ndarray:
-    """``in_force`` as a boolean array, the card kind given as "is an old 健康保険証"."""
+    """``in_force`` on datetime columns as a boolean array, the card kind given as "is an old
+    健康保険証" (``prepare``'s fast path; ``in_force`` takes any columns)."""
     s, u, d = (c.to_numpy(dtype="datetime64[ns]") for c in (start, until, on))
     cut = paper & (np.isnat(u) | (u >= PAPER_CARD_ABOLISHED.to_datetime64()))
     last = np.where(cut, PAPER_CARD_LAST_DAY.to_datetime64(), u)
