@@ -61,7 +61,40 @@ def contains(col: pd.Series, needle: str) -> np.ndarray:
     arr = _arrow(col)
     if arr is None:
         return col.str.contains(needle, regex=False).fillna(False).to_numpy(dtype=bool)
+    if needle and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return _find_rows(arr, needle.encode())
     return pc.fill_null(pc.match_substring(arr, needle), False).to_numpy(zero_copy_only=False)
+
+
+def _find_rows(arr: pa.Array, needle: bytes) -> np.ndarray:
+    """``contains`` for a rare needle: ``bytes.find`` over the array's UTF-8 data buffer (a
+    memchr-speed scan), each hit mapped to its row by the offsets — several times faster
+    than Arrow's match_substring row by row when the needle is rare (● in names)."""
+    out = np.zeros(len(arr), dtype=bool)
+    _, offsets_buf, data_buf = arr.buffers()
+    if data_buf is None or not len(arr):
+        return out
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    data = data_buf.to_pybytes()
+    start, end = int(offsets[0]), int(offsets[-1])
+    hits: list[int] = []
+    limit = len(arr) // 64 + 16  # a frequent needle: Arrow's kernel (the loop is Python's)
+    pos = data.find(needle, start, end)
+    while pos != -1:
+        hits.append(pos)
+        if len(hits) > limit:
+            return pc.fill_null(pc.match_substring(arr, needle.decode()), False).to_numpy(zero_copy_only=False)
+        pos = data.find(needle, pos + 1, end)
+    if hits:
+        at = np.asarray(hits, dtype=np.int64)
+        rows = np.searchsorted(offsets, at, side="right") - 1
+        ends = np.asarray(offsets[rows + 1], dtype=np.int64)
+        within = at + len(needle) <= ends  # not across two values
+        out[rows[within]] = True
+    if arr.null_count:
+        out &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    return out
 
 
 def filled(col: pd.Series) -> np.ndarray:
