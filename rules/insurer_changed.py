@@ -32,7 +32,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from rules.domain.cards import id_key
+from rules.domain.cards import id_key, id_key_text
 from rules.domain.columns import both_differ, filled, ne_text
 from rules.domain.context import eligibility_text, text, yen, yen_text
 from rules.findings import concat_findings, make_findings
@@ -109,17 +109,21 @@ def _which(d: pd.DataFrame, a: str, b: str) -> pd.Series:
 def _bill_text(d: pd.DataFrame, prefix: str, sep: str = " ") -> pd.Series:
     """'保険者番号 X 記号 Y 番号 Z' (parts joined by ``sep``) of source ``prefix``, each part
     in the form on the card in force, else on the claim, when that is the same value
-    (a claim keeps the form on the card: DOMAIN §4)."""
-    out = pd.Series("", index=d.index, dtype="object")
-    forms = (("cd_", d["card_in_force"]), ("", pd.Series(True, index=d.index)))
+    (a claim keeps the form on the card: DOMAIN §4). Built row by row: only reported rows."""
+    in_force = d["card_in_force"].to_numpy(dtype=bool)
+    parts = []
     for label, field in _PARTS:
-        value = text(d[prefix + field])
-        key = id_key(value)
-        for other, usable in reversed(forms):  # the card's form last: it wins
-            form = text(d[other + field])
-            value = form.where(usable & form.ne("") & id_key(form).eq(key), value)
-        out = out + (sep + label + " " + value).where(value.ne(""), "")
-    return out.str[len(sep) :]
+        values, claims, cards = (text(d[p + field]).tolist() for p in (prefix, "", "cd_"))
+        row = []
+        for value, claim, card, card_ok in zip(values, claims, cards, in_force, strict=True):
+            key = id_key_text(value)
+            if card_ok and card and id_key_text(card) == key:  # the card's form wins
+                value = card
+            elif claim and id_key_text(claim) == key:
+                value = claim
+            row.append(f"{sep}{label} {value}" if value else "")
+        parts.append(row)
+    return pd.Series(["".join(p)[len(sep) :] for p in zip(*parts, strict=True)], index=d.index, dtype=object)
 
 
 def _at_stake(d: pd.DataFrame) -> pd.Series:
