@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
-from rules.domain.cards import PAPER_CARD_ABOLISHED, PAPER_CARD_LAST_DAY, card_kind
-from rules.domain.codes import CardKind
+from rules.domain.cards import PAPER_CARD_ABOLISHED, PAPER_CARD_LAST_DAY, is_paper
+from rules.domain.columns import dates, flags
 from rules.domain.context import date_text, text
 from rules.findings import concat_findings, make_findings
 
@@ -31,6 +32,8 @@ SUMMARY_JA: Final = "証の有効期限切れ、2026年3月31日を過ぎた従�
 RULE_IDS: Final = ("CARD_EXPIRED", "PAPER_CARD_AFTER_GRACE", "PAPER_CARD_RECORDED")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("cards",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_date", "cd_card_valid_until", "cd_doc_type", "confirmation_method")
 
 _RECHECK: Final = "マイナ保険証または資格確認書で資格を確認し直してください。"
 
@@ -40,21 +43,23 @@ def _doc(d: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    until = df["cd_card_valid_until"]
-    day = df["on_date"]
-    after_grace = day.notna() & (day > PAPER_CARD_LAST_DAY)
-    paper_card = df["cd_linked"] & df["card_kind"].eq(CardKind.PAPER)
+    until, day = dates(df, "cd_card_valid_until"), dates(df, "on_date")
+    after_grace = ~np.isnat(day) & (day > PAPER_CARD_LAST_DAY.to_datetime64())
+    linked = flags(df, "cd_linked")
+    paper_card = linked & flags(df, "card_paper")
     # a paper card cut short by the abolition is accepted until the end of the grace
-    in_grace = paper_card & (until >= PAPER_CARD_ABOLISHED) & ~after_grace
-    expired = df["cd_linked"] & until.notna() & day.notna() & (until < day) & ~in_grace
+    in_grace = paper_card & (until >= PAPER_CARD_ABOLISHED.to_datetime64()) & ~after_grace
+    expired = linked & ~np.isnat(until) & ~np.isnat(day) & (until < day) & ~in_grace
     paper = paper_card & after_grace & ~expired
-    recorded_paper = card_kind(df["confirmation_method"]).eq(CardKind.PAPER)
-    recorded = recorded_paper & after_grace & ~df["card_in_force"] & ~paper_card & ~expired
+    recorded = after_grace & ~flags(df, "card_in_force") & ~paper_card & ~expired
+    if recorded.any():
+        recorded &= is_paper(df["confirmation_method"])
     return concat_findings(
         [
             make_findings(
                 df,
                 expired,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_EXPIRED",
                 severity="warning",
@@ -73,6 +78,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 paper,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="PAPER_CARD_AFTER_GRACE",
                 severity="warning",
@@ -88,6 +94,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 recorded,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="PAPER_CARD_RECORDED",
                 severity="warning",

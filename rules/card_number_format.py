@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain.cards import id_key
+from rules.domain.columns import ascii_alnum, ends_equal, eq_text, flags, ne_text, per_distinct_values
 from rules.domain.context import text
-from rules.domain.insurer import per_distinct
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "card_number_format"
@@ -25,15 +26,28 @@ SUMMARY_JA: Final = "枝番が番号に入り込んでいる、枝番が2桁で�
 RULE_IDS: Final = ("CARD_BRANCH_IN_NUMBER", "CARD_BRANCH_FORM", "CARD_NUMBER_CHARS")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = (
+    "card_number",
+    "card_branch",
+    "on_card_number",
+    "on_card_branch",
+    "cd_card_number",
+    "cd_card_branch",
+)
 
 
 def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Rows whose 番号 is a source's 番号 + 枝番 with an empty 枝番, and that source's split."""
     merged = pd.Series(False, index=df.index)
     right = pd.Series("", index=df.index, dtype="object")
-    # only rows with an empty 枝番 and a 番号 long enough can carry the export bug
+    # only rows with an empty 枝番 whose 番号 ends with a source's 枝番 can carry the export bug
+    num = df["card_number"]
+    ends = ends_equal(num, 2, df["cd_card_branch"], df["on_card_branch"])
+    rows = np.flatnonzero(ends & eq_text(df["card_branch"], ""))
     cols = ["card_number", "on_card_number", "on_card_branch", "cd_card_number", "cd_card_branch"]
-    cand = df.loc[df["card_branch"].eq("") & df["card_number"].str.len().ge(3).fillna(False).astype(bool), cols]
+    cand = df[cols].iloc[rows]
+    cand = cand.loc[cand["card_number"].str.len().ge(3).fillna(False).astype(bool)]
     if cand.empty:
         return merged, right
     num = cand["card_number"]
@@ -54,16 +68,27 @@ def _split_like_source(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return merged, right
 
 
+def _bad_chars(num: pd.Series) -> np.ndarray:
+    """A 番号 with characters other than digits, letters and hyphens (blank: no)."""
+    out = np.zeros(len(num), dtype=bool)
+    rows = np.flatnonzero(~ascii_alnum(num))  # the regular expression only where the quick test fails
+    if len(rows):
+        sub = num.iloc[rows]
+        out[rows] = (sub.ne("") & ~sub.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool)).to_numpy(bool)
+    return out
+
+
 def check(df: pd.DataFrame) -> pd.DataFrame:
     num, br = df["card_number"], df["card_branch"]
-    bad_branch = br.ne("") & per_distinct(br, lambda b: not (len(b) == 2 and b.isdigit()))
+    bad_branch = ne_text(br, "") & per_distinct_values(br, lambda b: not (len(b) == 2 and b.isdigit()), False, bool)
     merged, _ = _split_like_source(df)
-    bad_chars = num.ne("") & ~num.str.fullmatch(r"[0-9A-Za-z\-]+").fillna(True).astype(bool) & ~df["is_fusho_claim"]
+    bad_chars = _bad_chars(num) & ~flags(df, "is_fusho_claim")
     return concat_findings(
         [
             make_findings(
                 df,
                 merged,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_BRANCH_IN_NUMBER",
                 severity="error",
@@ -77,6 +102,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 bad_branch & ~merged,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_BRANCH_FORM",
                 severity="error",
@@ -88,6 +114,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 bad_chars,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="CARD_NUMBER_CHARS",
                 severity="warning",

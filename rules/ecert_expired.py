@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import dates
 from rules.domain.context import date_text
 from rules.findings import make_findings
 
@@ -23,15 +25,22 @@ SUMMARY_JA: Final = "マイナンバーカードの電子証明書が期限か�
 RULE_IDS: Final = ("ECERT_EXPIRED",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_ecert_expiry", "on_checked_on", "on_date")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     exp = df["on_ecert_expiry"]
-    when = df["on_checked_on"].fillna(df["on_date"])
-    mask = exp.notna() & when.notna() & (when > exp + pd.DateOffset(months=3))
+    checked = dates(df, "on_checked_on")
+    when = np.where(np.isnat(checked), dates(df, "on_date"), checked)
+    codes, uniques = pd.factorize(exp, use_na_sentinel=True)  # a few hundred distinct dates
+    grace = (pd.DatetimeIndex(uniques) + pd.DateOffset(months=3)).to_numpy(dtype="datetime64[ns]")
+    limit = np.append(grace, np.datetime64("NaT", "ns"))[codes]
+    mask = ~np.isnat(limit) & ~np.isnat(when) & (when > limit)
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ECERT_EXPIRED",
         severity="warning",

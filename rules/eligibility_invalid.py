@@ -16,6 +16,7 @@ from typing import Final
 import pandas as pd
 
 from rules.domain.codes import OnlineValidity
+from rules.domain.columns import eq_text
 from rules.domain.context import eligibility_text
 from rules.findings import concat_findings, make_findings
 
@@ -26,13 +27,17 @@ SUMMARY_JA: Final = "オンラインで「資格無効」「無効（新しい�
 RULE_IDS: Final = ("ELIG_INVALID", "ELIG_INVALID_NEW")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_insurer_no", "on_card_symbol", "on_card_number")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     validity = df["on_validity"]
+    invalid, invalid_new = eq_text(validity, OnlineValidity.INVALID), eq_text(validity, OnlineValidity.INVALID_NEW)
     lost = make_findings(
         df,
-        validity.eq(OnlineValidity.INVALID),
+        invalid,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_INVALID",
         severity="error",
@@ -46,7 +51,8 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     )
     new = make_findings(
         df,
-        validity.eq(OnlineValidity.INVALID_NEW),
+        invalid_new,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_INVALID_NEW",
         severity="error",

@@ -16,6 +16,7 @@ from typing import Final
 import pandas as pd
 
 from rules.domain.codes import OnlineValidity
+from rules.domain.columns import eq_text, flags
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "eligibility_not_found"
@@ -25,14 +26,17 @@ SUMMARY_JA: Final = "オンラインで「該当資格なし」"
 RULE_IDS: Final = ("ELIG_NOT_FOUND", "ELIG_NOT_FOUND_FUSHO")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ()
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    none = df["on_validity"].eq(OnlineValidity.NOT_FOUND)
-    fusho = df["is_fusho"]
+    none = eq_text(df["on_validity"], OnlineValidity.NOT_FOUND)
+    fusho = flags(df, "is_fusho")
     open_ = make_findings(
         df,
         none & ~fusho,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_NOT_FOUND",
         severity="error",
@@ -45,6 +49,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     filed = make_findings(
         df,
         none & fusho,
+        reads=_READS,
         category=CATEGORY,
         rule_id="ELIG_NOT_FOUND_FUSHO",
         severity="info",

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
+from rules.domain.columns import flags, numbers
 from rules.domain.context import ratio_text, yen, yen_text
 from rules.findings import make_findings
 
@@ -26,6 +28,8 @@ SUMMARY_JA: Final = "資格があるのに10割を徴収している（返金額
 RULE_IDS: Final = ("FULL_CHARGE",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("verified_ratio", "allowed_billed", "billed_ratio", "copay_collected", "points")
 
 _SINGLE = {_age.BIT[1]: 1.0, _age.BIT[2]: 2.0, _age.BIT[3]: 3.0}
 
@@ -46,10 +50,11 @@ def _refund(d: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    points = df["points"]
-    collected = df["copay_collected"]
-    charged_full = df["billed_ratio"].eq(10) | (collected.notna() & points.gt(0) & collected.ge(points * 10 - 10))
-    insured = df["verified_ratio"].notna() | df["cd_linked"] | df["online_ok"]
+    points, collected = numbers(df, "points"), numbers(df, "copay_collected")
+    charged_full = (numbers(df, "billed_ratio") == 10) | (
+        ~np.isnan(collected) & (points > 0) & (collected >= points * 10 - 10)
+    )
+    insured = ~np.isnan(numbers(df, "verified_ratio")) | flags(df, "cd_linked") | flags(df, "online_ok")
 
     def right_t(d: pd.DataFrame) -> pd.Series:
         return ratio_text(_right_ratio(d)).replace("", "正しい負担割合")
@@ -57,6 +62,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         charged_full & insured,
+        reads=_READS,
         category=CATEGORY,
         rule_id="FULL_CHARGE",
         severity="error",

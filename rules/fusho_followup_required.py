@@ -20,7 +20,7 @@ import pandas as pd
 
 from rules.domain.context import date_text
 from rules.domain.tekiyo import parse_tekiyo
-from rules.findings import concat_findings, empty_findings, make_findings
+from rules.findings import columns_of, concat_findings, empty_findings, make_findings
 
 CATEGORY: Final = "fusho_followup_required"
 ORDER: Final = 180  # CONTRACT §2
@@ -30,26 +30,29 @@ RULE_IDS: Final = ("FUSHO_MANY_DAYS", "FUSHO_NO_CONTACT_DATE", "FUSHO_CONTACT_BE
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ()
 
+#: the columns read on the 不詳 rows
+_READS: Final = ("is_fusho_claim", "days", "service_date", "birth", "tekiyo", "claim_month")
+
 NEWBORN_DAYS = 28
 
 
 def contact_dates(df: pd.DataFrame) -> pd.Series:
     """The patient-contact date written in the 摘要 of each 不詳 claim (NaT if none)."""
-    out = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    sel = df.index[df["is_fusho_claim"]]
-    for i in sel:
-        month = df.at[i, "claim_month"]
-        hint = month.date() if isinstance(month, pd.Timestamp) and not pd.isna(month) else None
-        found: date | None = parse_tekiyo(str(df.at[i, "tekiyo"] or ""), claim_month=hint).contact_date
+    out = np.full(len(df), np.datetime64("NaT"), dtype="datetime64[ns]")
+    rows = np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))
+    sub = df.iloc[rows]
+    months = sub["claim_month"].to_numpy(dtype="datetime64[D]")
+    for k, (text, month) in enumerate(zip(sub["tekiyo"].tolist(), months.tolist(), strict=True)):
+        found: date | None = parse_tekiyo(str(text or ""), claim_month=month).contact_date
         if found is not None:
-            out.at[i] = pd.Timestamp(found)
-    return out
+            out[rows[k]] = np.datetime64(found, "ns")
+    return pd.Series(out, index=df.index)
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     if not df["is_fusho_claim"].any():
         return empty_findings()
-    df = df.iloc[np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))]
+    df = columns_of(df, np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool)), _READS)
     fusho = df["is_fusho_claim"]
     many_days = fusho & df["days"].ge(2)
     contact = contact_dates(df)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from rules.domain.codes import Relation
 from rules.domain.tekiyo import ITEM_LABELS_JA, Tekiyo, missing_items, parse_tekiyo
-from rules.findings import empty_findings, make_findings
+from rules.findings import columns_of, empty_findings, make_findings
 
 CATEGORY: Final = "fusho_missing_entry"
 ORDER: Final = 160  # CONTRACT §2
@@ -34,6 +34,8 @@ RULE_IDS: Final = ("FUSHO_MISSING",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ()
 
+#: the columns read on the 不詳 rows
+_READS: Final = ("is_fusho_claim", "tekiyo", "claim_month", "relation")
 _ACTUAL_MAX = 80
 _RELATIONS: Final[frozenset[str]] = frozenset(str(r) for r in Relation)
 
@@ -82,8 +84,10 @@ def _missing(df: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    if not df["is_fusho_claim"].any():
+    fusho = np.flatnonzero(df["is_fusho_claim"].fillna(False).to_numpy(dtype=bool))
+    if not len(fusho):
         return empty_findings()
+    df = columns_of(df, fusho, _READS)  # the findings are these rows' (in the same order)
     missing = _missing(df)
     return make_findings(
         df,

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from rules.domain.codes import OnlineValidity
+from rules.domain.columns import isin, ne_text
 from rules.domain.context import date_text, eligibility_text, text
-from rules.findings import concat_findings, empty_findings, make_findings
+from rules.findings import columns_of, concat_findings, empty_findings, make_findings
 
 CATEGORY: Final = "fusho_not_allowed"
 ORDER: Final = 170  # CONTRACT §2
@@ -30,6 +31,13 @@ ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online",)
 
 
+#: the columns read on the 不詳 rows (besides the earlier claims joined to them)
+_READS: Final = (
+    "is_fusho_claim", "confirmation_method", "visit_type", "on_validity", "on_insurer_no", "on_card_symbol",
+    "on_card_number",
+)  # fmt: skip
+
+
 def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
     """For each 不詳 claim, the patient's latest earlier claim month with a known insurer
     (``prev_month``, ``prev_insurer_no``, ``prev_card_symbol``, ``prev_card_number``)."""
@@ -37,11 +45,16 @@ def earlier_claims(df: pd.DataFrame) -> pd.DataFrame:
     at = df.index[df["is_fusho_claim"]]
     out = pd.DataFrame(index=at, columns=cols, dtype="object")
     out["prev_month"] = pd.Series(pd.NaT, index=at, dtype="datetime64[ns]")
-    fusho = df.loc[df["is_fusho_claim"] & df["claim_month"].notna(), ["patient_id", "claim_month"]]
-    candidates = df["patient_id"].isin(fusho["patient_id"]) & ~df["is_fusho_claim"]
-    known = df.loc[
-        candidates & df["insurer_no"].ne("") & df["claim_month"].notna(),
-        ["patient_id", "claim_month", "insurer_no", "card_symbol", "card_number"],
+    is_fusho = df["is_fusho_claim"].to_numpy(dtype=bool)
+    has_month = df["claim_month"].notna().to_numpy()
+    fusho = df[["patient_id", "claim_month"]].iloc[np.flatnonzero(is_fusho & has_month)]
+    ids = [str(p) for p in fusho["patient_id"].dropna().unique()]  # rows are taken by position
+    same_patient = isin(df["patient_id"], ids)
+    if fusho["patient_id"].isna().any():  # as Series.isin: a missing ID matches the missing IDs
+        same_patient |= df["patient_id"].isna().to_numpy()
+    candidates = same_patient & ~is_fusho & ne_text(df["insurer_no"], "") & has_month
+    known = df[["patient_id", "claim_month", "insurer_no", "card_symbol", "card_number"]].iloc[
+        np.flatnonzero(candidates)
     ]
     if fusho.empty or known.empty:
         return out
@@ -68,7 +81,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     if not df["is_fusho_claim"].any():
         return empty_findings()
     prev = earlier_claims(df)
-    df = df.iloc[np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool))].join(prev)
+    df = columns_of(df, np.flatnonzero(df["is_fusho_claim"].to_numpy(dtype=bool)), _READS).join(prev)
     fusho = df["is_fusho_claim"]
     method = df["confirmation_method"].fillna("")
     not_myna = fusho & method.ne("") & ~method.str.contains("マイナ", regex=False).fillna(False).astype(bool)

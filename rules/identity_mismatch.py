@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain.codes import Sex, labels_ja
+from rules.domain.columns import dates, present_differ
 from rules.domain.context import SOURCE_PAIRS, date_text, labelled, pair_rule_id
 from rules.findings import concat_findings, make_findings
 
@@ -25,6 +27,8 @@ SUMMARY_JA: Final = "生年月日・性別が食い違う（別人の情報の�
 RULE_IDS: Final = ("IDENTITY_RC_ON", "IDENTITY_RC_CD", "IDENTITY_ON_CD")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("birth_date", "sex", "on_birth_date", "on_sex", "cd_birth_date", "cd_sex")
 
 _SEX: Final = labels_ja(Sex)
 
@@ -35,11 +39,11 @@ def _side(d: pd.DataFrame, p: str) -> pd.Series:
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
-    seen = pd.Series(False, index=df.index)
+    seen = np.zeros(len(df), dtype=bool)
     for a, b, la, lb in SOURCE_PAIRS:
-        ba, bb = df[a + "birth_date"], df[b + "birth_date"]
-        sa, sb = df[a + "sex"], df[b + "sex"]
-        mask = ((ba.notna() & bb.notna() & ba.ne(bb)) | (sa.notna() & sb.notna() & sa.ne(sb))) & ~seen
+        ba, bb = dates(df, a + "birth_date"), dates(df, b + "birth_date")
+        births = ~np.isnat(ba) & ~np.isnat(bb) & (ba != bb)
+        mask = (births | present_differ(df[a + "sex"], df[b + "sex"])) & ~seen
         seen |= mask
 
         def message(d: pd.DataFrame, a: str = a, b: str = b, la: str = la, lb: str = lb) -> pd.Series:
@@ -67,6 +71,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=pair_rule_id("IDENTITY", a, b),
                 severity="error",

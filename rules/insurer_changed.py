@@ -29,9 +29,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
-from rules.domain.cards import id_key
+from rules.domain.cards import id_key, id_key_text
+from rules.domain.columns import both_differ, filled, ne_text
 from rules.domain.context import eligibility_text, text, yen, yen_text
 from rules.findings import concat_findings, make_findings
 
@@ -44,32 +46,53 @@ SUMMARY_JA: Final = (
 RULE_IDS: Final = ("INSURER_ONLINE_STALE", "INSURER_BILLED_OTHER", "INSURER_BILLED_NOT_ONLINE")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = (
+    "insurer_no",
+    "card_symbol",
+    "card_number",
+    "card_branch",
+    "on_insurer_no",
+    "on_card_symbol",
+    "on_card_number",
+    "on_card_branch",
+    "cd_insurer_no",
+    "cd_card_symbol",
+    "cd_card_number",
+    "cd_card_branch",
+    "card_in_force",
+    "points",
+    "billed_ratio",
+)
 
 #: (label, field) of the parts of a qualification, in the order a clerk reads them
 _PARTS: Final = (("保険者番号", "insurer_no"), ("記号", "card_symbol"), ("番号", "card_number"))
 
 
-def _part_differs(df: pd.DataFrame, a: str, b: str, field: str) -> pd.Series:
+def _part_differs(df: pd.DataFrame, a: str, b: str, field: str) -> np.ndarray:
     """One part of two sources' qualifications differs (``a``/``b``: column prefixes).
 
     Only the rows whose texts differ can differ on the key: the keys are read there alone."""
-    x, y = df[a + field].fillna(""), df[b + field].fillna("")
-    differs = (x.ne("") & y.ne("") & x.ne(y)).fillna(False).astype(bool)
+    differs = both_differ(df[a + field], df[b + field])
     if field == "insurer_no" or not differs.any():
         return differs
-    d = df.loc[differs]
-    kx, ky = id_key(x[differs]), id_key(y[differs])
-    still = kx.ne(ky)
+    rows = np.flatnonzero(differs)
+
+    def at(col: str) -> pd.Series:
+        return df[col].iloc[rows].fillna("")
+
+    kx, ky = id_key(at(a + field)), id_key(at(b + field))
+    still = kx.ne(ky).to_numpy(dtype=bool, na_value=False).copy()
     if field == "card_number":
         for p, kp, q in ((a, kx, b), (b, ky, a)):  # 枝番 exported at the end of the 番号 (card_number_format)
-            appended = id_key(d[q + field].fillna("") + d[q + "card_branch"].fillna(""))
-            still &= ~(d[p + "card_branch"].fillna("").eq("") & kp.eq(appended))
-    differs.loc[differs] = still.fillna(False).astype(bool).to_numpy()
+            appended = id_key(at(q + field) + at(q + "card_branch"))
+            still &= ~(at(p + "card_branch").eq("") & kp.eq(appended)).to_numpy(dtype=bool, na_value=False)
+    differs[rows] = still
     return differs
 
 
-def _differs(df: pd.DataFrame, a: str, b: str) -> pd.Series:
-    out = pd.Series(False, index=df.index)
+def _differs(df: pd.DataFrame, a: str, b: str) -> np.ndarray:
+    out = np.zeros(len(df), dtype=bool)
     for _, field in _PARTS:
         out |= _part_differs(df, a, b, field)
     return out
@@ -79,24 +102,28 @@ def _which(d: pd.DataFrame, a: str, b: str) -> pd.Series:
     """'記号' / '保険者番号・番号' …: the parts that differ between two sources."""
     out = pd.Series("", index=d.index, dtype="object")
     for label, field in _PARTS:
-        out = out + pd.Series("・" + label, index=d.index).where(_part_differs(d, a, b, field), "")
+        out = out + pd.Series(np.where(_part_differs(d, a, b, field), "・" + label, ""), index=d.index, dtype=object)
     return out.str[1:]
 
 
 def _bill_text(d: pd.DataFrame, prefix: str, sep: str = " ") -> pd.Series:
     """'保険者番号 X 記号 Y 番号 Z' (parts joined by ``sep``) of source ``prefix``, each part
     in the form on the card in force, else on the claim, when that is the same value
-    (a claim keeps the form on the card: DOMAIN §4)."""
-    out = pd.Series("", index=d.index, dtype="object")
-    forms = (("cd_", d["card_in_force"]), ("", pd.Series(True, index=d.index)))
+    (a claim keeps the form on the card: DOMAIN §4). Built row by row: only reported rows."""
+    in_force = d["card_in_force"].to_numpy(dtype=bool)
+    parts = []
     for label, field in _PARTS:
-        value = text(d[prefix + field])
-        key = id_key(value)
-        for other, usable in reversed(forms):  # the card's form last: it wins
-            form = text(d[other + field])
-            value = form.where(usable & form.ne("") & id_key(form).eq(key), value)
-        out = out + (sep + label + " " + value).where(value.ne(""), "")
-    return out.str[len(sep) :]
+        values, claims, cards = (text(d[p + field]).tolist() for p in (prefix, "", "cd_"))
+        row = []
+        for value, claim, card, card_ok in zip(values, claims, cards, in_force, strict=True):
+            key = id_key_text(value)
+            if card_ok and card and id_key_text(card) == key:  # the card's form wins
+                value = card
+            elif claim and id_key_text(claim) == key:
+                value = claim
+            row.append(f"{sep}{label} {value}" if value else "")
+        parts.append(row)
+    return pd.Series(["".join(p)[len(sep) :] for p in zip(*parts, strict=True)], index=d.index, dtype=object)
 
 
 def _at_stake(d: pd.DataFrame) -> pd.Series:
@@ -106,18 +133,20 @@ def _at_stake(d: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
+    checked = df["on_checked_on"].to_numpy(dtype="datetime64[ns]")
     online = (
-        df["online_ok"]
-        & df["on_insurer_no"].fillna("").ne("")
-        & (df["on_checked_on"].isna() | (df["on_checked_on"] <= df["on_date"]))
+        df["online_ok"].to_numpy(dtype=bool)
+        & filled(df["on_insurer_no"])
+        & (np.isnat(checked) | (checked <= df["on_date"].to_numpy(dtype="datetime64[ns]")))
     )
-    card = df["card_in_force"] & df["cd_insurer_no"].fillna("").ne("")
+    card = df["card_in_force"].to_numpy(dtype=bool) & filled(df["cd_insurer_no"])
     online_card_differ = _differs(df, "on_", "cd_")
     claim_online_differ = _differs(df, "", "on_")
-    claimed = df["insurer_no"].ne("") & ~df["is_fusho_claim"]
+    claimed = ne_text(df["insurer_no"], "") & ~df["is_fusho_claim"].to_numpy(dtype=bool)
     stale = make_findings(
         df,
         online & card & online_card_differ,
+        reads=_READS,
         category=CATEGORY,
         rule_id="INSURER_ONLINE_STALE",
         severity="warning",
@@ -157,12 +186,13 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _billed_other(
-    df: pd.DataFrame, mask: pd.Series, rule_id: str, *, source: str, fact: str = "", advice: str = ""
+    df: pd.DataFrame, mask: np.ndarray, rule_id: str, *, source: str, fact: str = "", advice: str = ""
 ) -> pd.DataFrame:
     """The claim bills another qualification than the one the online check shows: bill that one."""
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id=rule_id,
         severity="error",

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import distinct, flags, ne_text
 from rules.domain.context import text
-from rules.domain.insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_ok, per_distinct
+from rules.domain.insurer import DISASTER_INSURER, KNOWN_HOUBETSU, check_digit_valid
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "insurer_number_invalid"
@@ -26,6 +28,8 @@ SUMMARY_JA: Final = "保険者番号の桁数・法別番号・検証番号の�
 RULE_IDS: Final = ("INSURER_FORM", "INSURER_HOUBETSU", "INSURER_CHECK_DIGIT")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ()
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("insurer_no", "on_insurer_no", "cd_insurer_no")
 
 
 def _hint(d: pd.DataFrame) -> pd.Series:
@@ -41,16 +45,22 @@ def _form_hint(d: pd.DataFrame) -> pd.Series:
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     ins = df["insurer_no"]
-    judged = ins.ne("") & ~df["is_fusho_claim"] & ins.ne(DISASTER_INSURER)
-    bad_form = judged & per_distinct(ins, lambda n: not (n.isdigit() and len(n) in (6, 8)))
-    bad_houbetsu = judged & ~bad_form & per_distinct(ins, lambda n: len(n) == 8 and n[:2] not in KNOWN_HOUBETSU)
-    bad_check = judged & ~bad_form & ~bad_houbetsu & ~check_digit_ok(ins)
+    judged = ne_text(ins, "") & ~flags(df, "is_fusho_claim") & ne_text(ins, DISASTER_INSURER)
+    codes, uniques = distinct(ins)  # each distinct number tested once, for the three tests
+    names = [str(u) for u in uniques]
+    form = np.array([not (n.isdigit() and len(n) in (6, 8)) for n in names] + [False])[codes]
+    houbetsu = np.array([len(n) == 8 and n[:2] not in KNOWN_HOUBETSU for n in names] + [False])[codes]
+    digit_ok = np.array([check_digit_valid(n) for n in names] + [False])[codes]
+    bad_form = judged & form
+    bad_houbetsu = judged & ~bad_form & houbetsu
+    bad_check = judged & ~bad_form & ~bad_houbetsu & ~digit_ok
     action = "証またはオンライン資格確認の保険者番号を確認して入力し直してください。"
 
-    def found(mask: pd.Series, rule_id: str, expected: str, what: str) -> pd.DataFrame:
+    def found(mask: np.ndarray, rule_id: str, expected: str, what: str) -> pd.DataFrame:
         return make_findings(
             df,
             mask,
+            reads=_READS,
             category=CATEGORY,
             rule_id=rule_id,
             severity="error",

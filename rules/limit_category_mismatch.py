@@ -12,6 +12,7 @@ from typing import Final
 
 import pandas as pd
 
+from rules.domain.columns import flags, present_differ
 from rules.domain.context import text
 from rules.findings import make_findings
 
@@ -22,14 +23,16 @@ SUMMARY_JA: Final = "限度額適用区分がオンラインと証で違う"
 RULE_IDS: Final = ("LIMIT_ONLINE_CARD",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("on_limit_category", "cd_limit_category")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    on, cd = df["on_limit_category"], df["cd_limit_category"]
-    mask = df["online_ok"] & on.notna() & cd.notna() & on.ne(cd)
+    mask = flags(df, "online_ok") & present_differ(df["on_limit_category"], df["cd_limit_category"])
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="LIMIT_ONLINE_CARD",
         severity="warning",

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import contains
 from rules.domain.context import text
-from rules.domain.names import has_mask
+from rules.domain.names import MASK_CHAR, has_mask
 from rules.findings import make_findings
 
 CATEGORY: Final = "masked_characters"
@@ -24,6 +26,8 @@ SUMMARY_JA: Final = "氏名・住所の●（参考のみ。そのまま請求�
 RULE_IDS: Final = ("MASKED_CHAR",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("name", "on_name", "cd_name", "address", "on_address", "cd_address")
 
 _LABELS = {
     "name": "レセプトの氏名", "on_name": "オンライン資格確認の氏名", "cd_name": "券面の氏名",
@@ -41,12 +45,13 @@ def _where(d: pd.DataFrame) -> pd.Series:
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    masked = pd.Series(False, index=df.index)
+    masked = np.zeros(len(df), dtype=bool)
     for c in _LABELS:
-        masked |= has_mask(df[c])
+        masked |= contains(df[c], MASK_CHAR)
     return make_findings(
         df,
         masked,
+        reads=_READS,
         category=CATEGORY,
         rule_id="MASKED_CHAR",
         severity="info",

@@ -29,6 +29,8 @@ SUMMARY_JA: Final = "氏名・カナが食い違う（●、異体字 髙/高、
 RULE_IDS: Final = ("NAME_RC_ON", "NAME_RC_CD", "NAME_ON_CD")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("name", "name_kana", "on_name", "on_name_kana", "cd_name", "cd_name_kana")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
@@ -63,6 +65,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=pair_rule_id("NAME", a, b),
                 severity="warning",

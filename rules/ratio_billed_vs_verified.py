@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import numbers
 from rules.domain.context import ratio_text, text, yen
 from rules.findings import make_findings
 
@@ -24,11 +26,13 @@ SUMMARY_JA: Final = "請求した負担割合が、確認できた割合と違�
 RULE_IDS: Final = ("RATIO_BILLED",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("points", "billed_ratio", "verified_ratio", "verified_source")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    billed, ver = df["billed_ratio"], df["verified_ratio"]
-    mask = billed.notna() & ver.notna() & billed.ne(ver) & billed.ne(10)
+    billed, ver = numbers(df, "billed_ratio"), numbers(df, "verified_ratio")
+    mask = ~np.isnan(billed) & ~np.isnan(ver) & (billed != ver) & (billed != 10)
 
     def diff(d: pd.DataFrame) -> pd.Series:
         return yen(d["points"], d["billed_ratio"]) - yen(d["points"], d["verified_ratio"])
@@ -50,6 +54,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="RATIO_BILLED",
         severity="error",

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rules.domain import age as _age
+from rules.domain.columns import float_values, index_of, ne_text, per_distinct_values
 from rules.domain.context import date_text, ratio_text, text
 from rules.findings import concat_findings, make_findings
 
@@ -39,6 +40,21 @@ RULE_IDS: Final = (
 )
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = (
+    "birth",
+    "on_date",
+    "k75",
+    "insurer_no",
+    "billed_ratio",
+    "usable_online_ratio",
+    "cd_card_ratio",
+    "allowed_billed",
+    "allowed_online",
+    "allowed_card",
+    "on_limit_category",
+    "cd_limit_category",
+)
 
 _SOURCES = (
     ("billed_ratio", "allowed_billed", "請求", "error", "RATIO_AGE_BILLED",
@@ -64,12 +80,14 @@ def _implied_text(d: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Serie
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
+    fusho = df["is_fusho"].to_numpy(dtype=bool)
     for col, allowed, label, severity, rule_id, action in _SOURCES:
-        ratio = df[col]
-        judged = ratio.notna() & ratio.ne(10) & df[allowed].ne(0)
+        ratio = float_values(df[col])
+        allowed_mask = df[allowed].to_numpy()
+        judged = ~np.isnan(ratio) & (ratio != 10) & (allowed_mask != 0)
         if col == "billed_ratio":
-            judged &= ~df["is_fusho"]
-        mask = judged & ~_age.ratio_allowed(ratio, df[allowed])
+            judged &= ~fusho
+        mask = judged & ~_age.ratio_allowed_array(ratio, allowed_mask)
 
         def message(d: pd.DataFrame, col: str = col, allowed: str = allowed, label: str = label) -> pd.Series:
             age = _age.age_on(d["birth"], d["on_date"]).map(lambda a: "" if pd.isna(a) else f"{a}歳")
@@ -90,6 +108,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=rule_id,
                 severity=severity,  # type: ignore[arg-type]
@@ -101,17 +120,16 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
         )
     parts.extend(_limit_category_checks(df))
     ins = df["insurer_no"]
-    not_kouki = (
-        df["on_date"].ge(df["k75"])
-        & ins.ne("")
-        & ~ins.str.startswith("39")
-        & ~df["is_fusho"]
-        & df["service_date"].notna()
-    )
+    not_kouki = _reached_75(df) & ~fusho & df["service_date"].notna().to_numpy()
+    rows = np.flatnonzero(not_kouki)  # the insurer numbers are read on these rows alone
+    if len(rows):
+        number = ins.iloc[rows]
+        not_kouki[rows] = ne_text(number, "") & ~per_distinct_values(number, lambda n: n.startswith("39"), False, bool)
     parts.append(
         make_findings(
             df,
             not_kouki,
+            reads=_READS,
             category=CATEGORY,
             rule_id="AGE75_NOT_KOUKI",
             severity="warning",
@@ -144,25 +162,43 @@ _LIMIT_SOURCES = (
 )  # fmt: skip
 
 
-def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str) -> pd.Series:
-    """The ratio the 限度額区分 implies for that row's age band; NA where it implies none."""
-    codes, uniques = pd.factorize(df[limit_col], use_na_sentinel=True)
-    kouki = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
-    elderly = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in uniques] + [np.nan])[codes]
-    kouki_band = (df["on_date"].ge(df["k75"]) | df[allowed_col].eq(_age.BIT[1] | _age.BIT[2] | _age.BIT[3])).to_numpy()
-    elderly_band = df[allowed_col].eq(_age.BIT[2] | _age.BIT[3]).to_numpy()
-    implied = np.where(kouki_band, kouki, np.nan)
-    implied = np.where(np.isnan(implied) & elderly_band, elderly, implied)
+def _reached_75(df: pd.DataFrame) -> np.ndarray:
+    """On or after the 75th birthday on the judged date (unknown: False)."""
+    return df["on_date"].to_numpy(dtype="datetime64[ns]") >= df["k75"].to_numpy(dtype="datetime64[ns]")
+
+
+#: every 限度額区分 that implies a ratio in some band
+_LIMITS: Final = list(dict.fromkeys([*_KOUKI_LIMIT_RATIO, *_ELDERLY_LIMIT_RATIO]))
+_KOUKI_OF: Final = np.array([_KOUKI_LIMIT_RATIO.get(u, np.nan) for u in _LIMITS] + [np.nan])
+_ELDERLY_OF: Final = np.array([_ELDERLY_LIMIT_RATIO.get(u, np.nan) for u in _LIMITS] + [np.nan])
+
+
+def _implied(df: pd.DataFrame, limit_col: str, allowed_col: str, coded: np.ndarray | None = None) -> pd.Series:
+    """The ratio the 限度額区分 implies for that row's age band; NA where it implies none
+    (``coded``: the limit column's ``index_of(_LIMITS)``, when already read)."""
+    codes = index_of(df[limit_col], _LIMITS) if coded is None else coded
+    implied = np.full(len(df), np.nan)
+    rows = np.flatnonzero(codes >= 0)  # only the rows whose 区分 implies a ratio in some band
+    kouki_of, elderly_of = _KOUKI_OF, _ELDERLY_OF
+    if not len(rows):
+        return pd.Series(implied, index=df.index, dtype="float64")
+    kouki, elderly = kouki_of[codes[rows]], elderly_of[codes[rows]]
+    allowed = df[allowed_col].to_numpy()[rows]
+    kouki_band = _reached_75(df)[rows] | (allowed == _age.BIT[1] | _age.BIT[2] | _age.BIT[3])
+    elderly_band = allowed == _age.BIT[2] | _age.BIT[3]
+    found = np.where(kouki_band, kouki, np.nan)
+    implied[rows] = np.where(np.isnan(found) & elderly_band, elderly, found)
     return pd.Series(implied, index=df.index, dtype="float64")
 
 
 def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
     """A ratio that contradicts the 限度額区分 of the same source (e.g. 後期 3割 with 一般Ⅰ)."""
     out = []
+    coded = {c: index_of(df[c], _LIMITS) for c in {limit for _, limit, _, _, _ in _LIMIT_SOURCES}}
     for ratio_col, limit_col, allowed_col, label, rule_id in _LIMIT_SOURCES:
-        ratio = df[ratio_col]
-        implied = _implied(df, limit_col, allowed_col)
-        mask = ratio.notna() & implied.notna() & ratio.ne(implied) & ratio.ne(10)
+        ratio = float_values(df[ratio_col])
+        implied = _implied(df, limit_col, allowed_col, coded[limit_col]).to_numpy()
+        mask = ~np.isnan(ratio) & ~np.isnan(implied) & (ratio != implied) & (ratio != 10)
 
         def message(
             d: pd.DataFrame,
@@ -186,6 +222,7 @@ def _limit_category_checks(df: pd.DataFrame) -> list[pd.DataFrame]:
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id=rule_id,
                 severity="warning",

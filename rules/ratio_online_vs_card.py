@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
+from rules.domain.columns import numbers
 from rules.domain.context import ratio_text, text
 from rules.findings import make_findings
 
@@ -24,12 +26,13 @@ SUMMARY_JA: Final = "オンライン資格確認と券面で負担割合が違�
 RULE_IDS: Final = ("RATIO_ONLINE_CARD",)
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("usable_online_ratio", "cd_card_ratio", "cd_doc_type")
 
 
 def check(df: pd.DataFrame) -> pd.DataFrame:
-    on = df["usable_online_ratio"]
-    cd = df["cd_card_ratio"]
-    mask = on.notna() & cd.notna() & on.ne(cd)
+    on, cd = numbers(df, "usable_online_ratio"), numbers(df, "cd_card_ratio")
+    mask = ~np.isnan(on) & ~np.isnan(cd) & (on != cd)
 
     def doc(d: pd.DataFrame) -> pd.Series:
         return text(d["cd_doc_type"]).replace("", "券面")
@@ -37,6 +40,7 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
     return make_findings(
         df,
         mask,
+        reads=_READS,
         category=CATEGORY,
         rule_id="RATIO_ONLINE_CARD",
         severity="warning",

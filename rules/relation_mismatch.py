@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from rules.domain.codes import Relation, labels_ja
+from rules.domain.columns import flags, present_differ
 from rules.findings import concat_findings, make_findings
 
 CATEGORY: Final = "relation_mismatch"
@@ -23,6 +25,8 @@ SUMMARY_JA: Final = "本人・家族の区分が食い違う"
 RULE_IDS: Final = ("RELATION_ON", "RELATION_CD", "RELATION_ONLINE_CARD")
 ALIASES: Final[Mapping[str, str]] = {}
 NEEDS: Final[tuple[str, ...]] = ("online", "cards")
+#: the columns the finding texts read (``make_findings(reads=...)``)
+_READS: Final[tuple[str, ...]] = ("relation", "on_relation", "cd_relation")
 
 _LABEL: Final = labels_ja(Relation)
 
@@ -45,15 +49,18 @@ def _message(d: pd.DataFrame, p: str, label: str) -> pd.Series:
 def check(df: pd.DataFrame) -> pd.DataFrame:
     rel = df["relation"]
     parts = []
-    seen = pd.Series(False, index=df.index)
-    for p, label, usable in (("on_", "オンライン資格確認", df["online_ok"]), ("cd_", "券面", df["cd_linked"])):
-        other = df[p + "relation"]
-        mask = usable & rel.notna() & other.notna() & rel.ne(other) & ~seen
+    seen = np.zeros(len(df), dtype=bool)
+    for p, label, usable in (
+        ("on_", "オンライン資格確認", flags(df, "online_ok")),
+        ("cd_", "券面", flags(df, "cd_linked")),
+    ):
+        mask = usable & present_differ(rel, df[p + "relation"]) & ~seen
         seen |= mask
         parts.append(
             make_findings(
                 df,
                 mask,
+                reads=_READS,
                 category=CATEGORY,
                 rule_id="RELATION_" + p.upper().rstrip("_"),
                 severity="error",
@@ -63,12 +70,12 @@ def check(df: pd.DataFrame) -> pd.DataFrame:
                 action="証で本人・家族を確認し、正しい区分で請求してください（審査で訂正されず返戻になります）。",
             )
         )
-    on, cd = df["on_relation"], df["cd_relation"]
-    both = df["online_ok"] & on.notna() & cd.notna() & on.ne(cd) & rel.isna()
+    both = flags(df, "online_ok") & present_differ(df["on_relation"], df["cd_relation"]) & rel.isna().to_numpy()
     parts.append(
         make_findings(
             df,
             both,
+            reads=_READS,
             category=CATEGORY,
             rule_id="RELATION_ONLINE_CARD",
             severity="warning",

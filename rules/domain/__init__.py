@@ -4,6 +4,8 @@ variant table, ``rules/name_variants.json``, once).
 - ``age``: the burden ratio by age at every legal boundary (DOMAIN §2);
 - ``cards``: the kind of card (資格確認方法, 証の種類), whether it is in force (the paper
   card's grace), and the comparison key of 記号・番号 (DOMAIN §3, §4);
+- ``columns``: fast whole-column primitives on the Arrow-backed text columns (distinct values,
+  membership, comparisons) as NumPy arrays;
 - ``codes``: the stored codes as enums (資格有効性, 本人・家族, 性別, 証の種類, 返戻の分類, 照合方法) with
   labels and spellings;
 - ``context``: the columns every rule uses, derived once from the linked table, and text helpers;
@@ -20,6 +22,7 @@ __all__ = [
     "age",
     "cards",
     "codes",
+    "columns",
     "context",
     "eras",
     "insurer",

@@ -16,6 +16,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from rules.domain.columns import float_values
+
 KOUKI_2WARI_FROM: Final = pd.Timestamp("2022-10-01")
 ELDERLY_1WARI_BORN_BEFORE: Final = pd.Timestamp("1944-04-02")
 
@@ -35,7 +37,7 @@ def _parts(birth: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _series(values: np.ndarray, nat: np.ndarray, index: pd.Index) -> pd.Series:
     out = values.astype("datetime64[ns]")
     out[nat] = np.datetime64("NaT")
-    return pd.Series(out, index=index)
+    return pd.Series(out, index=index, copy=False)
 
 
 def anniversary(birth: pd.Series, years: int) -> pd.Series:
@@ -110,6 +112,74 @@ class Boundaries:
         return cls(birth, spread(pre), spread(e70), spread(nth(75)), spread(nth(65)))
 
 
+_NAT: Final = np.iinfo(np.int64).min
+_DAY_NS: Final = 86_400_000_000_000
+#: up to this many days between the first and the last birth date (≈ 270 years), the
+#: boundaries are computed for every day of the range and looked up by day number
+_RANGE_DAYS: Final = 100_000
+
+
+def _ns(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A datetime column as int64 nanoseconds (NaT: the smallest int64)."""
+    arr = values.to_numpy(dtype="datetime64[ns]") if isinstance(values, pd.Series) else values
+    return np.asarray(arr, dtype="datetime64[ns]").view("int64")
+
+
+@dataclass(frozen=True)
+class RowBounds:
+    """``Boundaries`` of a birth-date column as int64 nanoseconds, computed once per distinct
+    birth date (``codes`` index them) and taken per row only where compared, one at a time
+    (four whole-column boundary arrays would be ~32 MB a million rows) — what ``AgeBands.on``
+    compares with. A row's NaT birth reads some other row's boundaries: ``nat`` marks them."""
+
+    birth: np.ndarray  # ns, NaT as the smallest int64
+    nat: np.ndarray
+    codes: np.ndarray
+    distinct_preschool_end: np.ndarray  # ns per distinct birth date
+    distinct_elderly_start: np.ndarray
+    distinct_kouki_start: np.ndarray
+    distinct_age65: np.ndarray
+
+    @classmethod
+    def of(cls, birth: pd.Series) -> RowBounds:
+        ns = _ns(birth)
+        nat = ns == _NAT
+        day_numbers = ns // _DAY_NS
+        day_numbers[nat] = 0
+        first = int(day_numbers.min()) if len(ns) else 0
+        if len(ns) and int(day_numbers.max()) - first < _RANGE_DAYS:  # every day of the range: no hashing
+            day_numbers -= first
+            codes = day_numbers
+            distinct = np.arange(first, first + int(codes.max()) + 1)
+        else:
+            codes, distinct = pd.factorize(day_numbers)
+        days = distinct.astype("datetime64[D]")
+        months = days.astype("datetime64[M]")
+        day = (days - months.astype("datetime64[D]")).astype("int64")  # day of month - 1
+
+        def nth(years: int) -> np.ndarray:  # the Nth birthday, in days
+            return (months + 12 * years).astype("datetime64[D]") + day
+
+        r6 = (nth(6) - 1).astype("datetime64[M]").astype("int64")
+        pre = ((r6 // 12 + (r6 % 12 >= 3)) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]") - 1
+        e70 = ((nth(70) - 1).astype("datetime64[M]") + 1).astype("datetime64[D]")
+
+        def in_ns(values: np.ndarray) -> np.ndarray:
+            return values.astype("int64") * _DAY_NS
+
+        return cls(ns, nat, codes, in_ns(pre), in_ns(e70), in_ns(nth(75)), in_ns(nth(65)))
+
+    def row_values(self, distinct_values: np.ndarray) -> np.ndarray:
+        """A boundary per row (garbage where ``nat``)."""
+        return distinct_values[self.codes]
+
+    def column(self, distinct_values: np.ndarray, index: pd.Index) -> pd.Series:
+        """A boundary as a ``datetime64[ns]`` column (NaT where the birth is unknown)."""
+        out = self.row_values(distinct_values)
+        out[self.nat] = _NAT
+        return pd.Series(out.view("datetime64[ns]"), index=index, copy=False)
+
+
 @dataclass(frozen=True)
 class AgeBands:
     """Where each row stands on one date: the age-only ratio mask and the 65–74 band.
@@ -117,36 +187,53 @@ class AgeBands:
     Computed once per date column; ``allowed`` then applies an insurer column cheaply.
     """
 
-    base: np.ndarray  # allowed mask ignoring the insurer (0 where birth/date unknown)
+    base: np.ndarray  # allowed mask ignoring the insurer (0 where birth/date unknown), int8
     kouki_ratios: np.ndarray  # the 後期 mask on that date (2割 only from 2022-10-01)
-    band_65_74: np.ndarray  # may be a disabled 後期 member
+    band_65_74: np.ndarray  # may be a disabled 後期 member (False where birth/date unknown)
     known: np.ndarray
 
     @classmethod
-    def on(cls, b: Boundaries, on: pd.Series) -> AgeBands:
-        d = on.to_numpy(dtype="datetime64[ns]")
-        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[1] | BIT[3])
-        birth = b.birth.to_numpy(dtype="datetime64[ns]")
-        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.to_datetime64(), BIT[1] | BIT[2] | BIT[3], BIT[2] | BIT[3])
-        k75 = b.kouki_start.to_numpy(dtype="datetime64[ns]")
-        base = np.select(
-            [
-                d <= b.preschool_end.to_numpy(dtype="datetime64[ns]"),
-                d < b.elderly_start.to_numpy(dtype="datetime64[ns]"),
-                d < k75,
-            ],
-            [BIT[2], BIT[3], elderly],
-            default=kouki_ratios,
-        )
-        band = (d >= b.age65.to_numpy(dtype="datetime64[ns]")) & (d < k75)
-        known = ~np.isnat(birth) & ~np.isnat(d)
+    def on(cls, b: Boundaries | RowBounds, on: pd.Series | np.ndarray) -> AgeBands:
+        if isinstance(b, RowBounds):
+            birth = b.birth
+
+            def bound(name: str) -> np.ndarray:
+                return b.row_values(getattr(b, "distinct_" + name))
+        else:
+            birth = _ns(b.birth)
+
+            def bound(name: str) -> np.ndarray:
+                return _ns(getattr(b, name))
+
+        d = _ns(on)
+        # NaT is the smallest int64: the comparisons below are wrong there, but every row
+        # with a NaT birth or date is cut by ``known``; one boundary taken at a time
+        kouki_ratios = np.where(d >= KOUKI_2WARI_FROM.value, np.int8(7), np.int8(5))  # 1・2・3割, 1・3割
+        known = (birth != _NAT) & (d != _NAT)
+        before_75 = d < bound("kouki_start")
+        elderly = np.where(birth < ELDERLY_1WARI_BORN_BEFORE.value, np.int8(7), np.int8(6))  # 1・2・3割, 2・3割
+        base = np.where(before_75, elderly, kouki_ratios)
+        del elderly
+        base = np.where(d < bound("elderly_start"), np.int8(BIT[3]), base)
+        base = np.where(d <= bound("preschool_end"), np.int8(BIT[2]), base)
+        base[~known] = 0
+        band = (d >= bound("age65")) & before_75 & known
         return cls(base, kouki_ratios, band, known)
 
-    def allowed(self, kouki_insurer: pd.Series) -> pd.Series:
+    def allowed(self, kouki_insurer: pd.Series | np.ndarray) -> pd.Series:
         """Bit mask (1割=1, 2割=2, 3割=4) of possible ratios for rows with that insurer kind."""
-        kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
-        mask = np.where(kouki & self.band_65_74, self.kouki_ratios, self.base)
-        return pd.Series(np.where(self.known, mask, 0), index=kouki_insurer.index, dtype="int64")
+        return pd.Series(
+            self.allowed_array(kouki_insurer), index=getattr(kouki_insurer, "index", None), dtype="int64", copy=False
+        )
+
+    def allowed_array(self, kouki_insurer: pd.Series | np.ndarray) -> np.ndarray:
+        """``allowed`` as an int8 array."""
+        if isinstance(kouki_insurer, pd.Series):
+            kouki = kouki_insurer.fillna(False).to_numpy(dtype=bool)
+        else:
+            kouki = np.asarray(kouki_insurer, dtype=bool)
+        # ``base`` is 0 and ``band_65_74`` False where the birth or the date is unknown
+        return np.where(kouki & self.band_65_74, self.kouki_ratios, self.base)
 
 
 def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd.Series:
@@ -160,9 +247,18 @@ def allowed_ratios(b: Boundaries, on: pd.Series, kouki_insurer: pd.Series) -> pd
 
 def ratio_allowed(ratio: pd.Series, mask: pd.Series) -> pd.Series:
     """True where ``ratio`` (in 割) is one of the ratios in ``mask``; NA ratios are True."""
-    r = ratio.fillna(-1).astype("int64")
-    bit = r.map({1: BIT[1], 2: BIT[2], 3: BIT[3]}).fillna(0).astype("int64")
-    return ratio.isna() | (mask == 0) | ((bit & mask) != 0)
+    values = float_values(ratio)
+    return pd.Series(ratio_allowed_array(values, mask.to_numpy()), index=ratio.index, copy=False)
+
+
+def ratio_allowed_array(ratio: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``ratio_allowed`` on arrays (float ratios, NaN for NA; int masks)."""
+    # n割 for n <= ratio < n + 1 (as int64 would read it: 2.5 is 2), on 1-byte arrays
+    m = mask.astype(np.int8)
+    out = np.isnan(ratio) | (m == 0)
+    for n, bit in BIT.items():
+        out |= (ratio >= n) & (ratio < n + 1) & ((m & np.int8(bit)) != 0)
+    return out
 
 
 def describe_mask(mask: pd.Series) -> pd.Series:

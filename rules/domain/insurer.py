@@ -9,6 +9,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from rules.domain.columns import contains, isin, per_distinct_values
+
 #: 法別番号 known to be valid for medical insurance (DOMAIN §4).
 KNOWN_HOUBETSU: Final[frozenset[str]] = frozenset(
     {"01", "02", "03", "04", "06", "07", "31", "32", "33", "34", "39", "63", "67", "72", "73", "74", "75"}
@@ -20,9 +22,7 @@ DISASTER_INSURER: Final = "99999999"
 
 def per_distinct(col: pd.Series, test: Callable[[str], bool]) -> pd.Series:
     """``test`` applied once per distinct value of a text column (missing -> False)."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    results = np.fromiter((test(str(u)) for u in uniques), dtype=bool, count=len(uniques))
-    return pd.Series(np.append(results, False)[codes], index=col.index)
+    return pd.Series(per_distinct_values(col, test, False, bool), index=col.index, copy=False)
 
 
 def check_digit_valid(number: str) -> bool:
@@ -56,18 +56,42 @@ def fusho_insurer_valid(number: str) -> bool:
 
 def is_fusho(numbers: pd.Series) -> pd.Series:
     """The insurer number is a 不詳 marker (DOMAIN §5)."""
-    return per_distinct(numbers.fillna(""), fusho_insurer_valid)
+    return pd.Series(fusho_array(numbers), index=numbers.index, copy=False)
+
+
+def fusho_array(numbers: pd.Series) -> np.ndarray:
+    """``is_fusho`` as a boolean array."""
+    return per_distinct_values(numbers, fusho_insurer_valid, fusho_insurer_valid(""), bool)
 
 
 def is_fusho_claim(insurer: pd.Series, card_number: pd.Series, tekiyo: pd.Series) -> pd.Series:
     """A 不詳 claim: marker insurer, 番号 777777777 (後期 77777777), or 摘要 starting 「不詳」."""
-    head = tekiyo.fillna("").str.lstrip().str.startswith("不詳").fillna(False).astype(bool)
-    return is_fusho(insurer) | card_number.fillna("").isin(FUSHO_NUMBERS) | head
+    return pd.Series(fusho_claim_array(fusho_array(insurer), card_number, tekiyo), index=insurer.index, copy=False)
+
+
+def fusho_claim_array(fusho_insurer: np.ndarray, card_number: pd.Series, tekiyo: pd.Series) -> np.ndarray:
+    """``is_fusho_claim`` as a boolean array, the insurer's ``fusho_array`` given."""
+    out = fusho_insurer | isin(card_number, FUSHO_NUMBERS)
+    rows = np.flatnonzero(contains(tekiyo, "不詳"))  # only these can start with it
+    if len(rows):
+        head = tekiyo.iloc[rows].fillna("").str.lstrip().str.startswith("不詳").fillna(False)
+        out[rows] |= head.to_numpy(dtype=bool)
+    return out
 
 
 def is_kouki(numbers: pd.Series) -> pd.Series:
     """後期高齢者医療: 8 digits starting 39."""
-    return per_distinct(numbers, lambda n: len(n) == 8 and n.startswith("39"))
+    return pd.Series(kouki_array(numbers), index=numbers.index, copy=False)
+
+
+def is_kouki_number(number: str) -> bool:
+    """後期高齢者医療: 8 digits starting 39."""
+    return len(number) == 8 and number.startswith("39")
+
+
+def kouki_array(numbers: pd.Series) -> np.ndarray:
+    """``is_kouki`` as a boolean array (missing: False)."""
+    return per_distinct_values(numbers, is_kouki_number, False, bool)
 
 
 class InsuranceKind(enum.StrEnum):
@@ -124,4 +148,4 @@ def insurance_kind(numbers: pd.Series) -> pd.Series:
     """``insurance_kind_of`` on a column (once per distinct number; missing: 不明), as text."""
     codes, uniques = pd.factorize(numbers.astype(object).where(numbers.notna(), ""), use_na_sentinel=True)
     kinds = np.array([str(insurance_kind_of(str(u))) for u in uniques] + [str(InsuranceKind.UNKNOWN)], dtype=object)
-    return pd.Series(kinds[codes], index=numbers.index, dtype=object)
+    return pd.Series(kinds[codes], index=numbers.index, dtype=object, copy=False)

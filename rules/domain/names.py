@@ -32,12 +32,14 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 import pandas as pd
+
+from rules.domain.columns import contains, pair_state
 
 MASK_CHAR: Final = "●"
 
@@ -95,11 +97,13 @@ def _base(text: str) -> str:
     return _VARIATION_SELECTORS.sub("", s) if _VARIATION_SELECTORS.search(s) else s
 
 
+@lru_cache(maxsize=1 << 16)
 def name_readings(text: str) -> Readings:
     """Kanji name: NFKC, no variation selectors, 異体字 folded, both dash readings."""
     return _readings(_base(text).translate(variant_table()))
 
 
+@lru_cache(maxsize=1 << 16)
 def kana_readings(text: str) -> Readings:
     """Kana name: NFKC, katakana, small kana large, both dash readings."""
     return _readings(_base(text).translate(_KATAKANA))
@@ -155,16 +159,17 @@ def _squeezed(col: pd.Series) -> pd.Series:
 
 def _compare(a: pd.Series, b: pd.Series, fold: Fold) -> tuple[np.ndarray, np.ndarray]:
     """(both present, equal after ``fold`` with ● as a wildcard), as boolean arrays."""
-    present = (a.notna() & b.notna() & a.ne("") & b.ne("")).to_numpy(dtype=bool, na_value=False)
-    same = present & a.eq(b).to_numpy(dtype=bool, na_value=False)
-    todo = present & ~same
-    if todo.any():
-        same[np.flatnonzero(todo)] = _squeezed(a[todo]).eq(_squeezed(b[todo])).to_numpy(dtype=bool)
-        todo = present & ~same
-    if not todo.any():
+    present, same = pair_state(a, b)
+    rows = np.flatnonzero(present & ~same)  # the few rows whose raw names differ, by position
+    if len(rows):
+        same[rows] = _squeezed(a.iloc[rows]).eq(_squeezed(b.iloc[rows])).to_numpy(dtype=bool)
+        rows = rows[~same[rows]]
+    if not len(rows):
         return present, same
-    n = int(todo.sum())
-    both = np.concatenate([a[todo].to_numpy(dtype=object), b[todo].to_numpy(dtype=object)])
+    todo = np.zeros(len(same), dtype=bool)
+    todo[rows] = True
+    n = len(rows)
+    both = np.concatenate([a.iloc[rows].to_numpy(dtype=object), b.iloc[rows].to_numpy(dtype=object)])
     first, second, mask = _fold_distinct(both, fold)
     a1, a2, b1, b2 = first[:n], second[:n], first[n:], second[n:]
     eq = (a1 == b1) | (a1 == b2) | (a2 == b1) | (a2 == b2)
@@ -192,4 +197,5 @@ def names_differ(a: pd.Series, b: pd.Series, fold: Fold) -> pd.Series:
 
 
 def has_mask(col: pd.Series) -> pd.Series:
-    return col.fillna("").astype(str).str.contains(MASK_CHAR, regex=False)
+    """Rows whose text holds a ● (missing: False)."""
+    return pd.Series(contains(col.astype("str") if col.dtype == object else col, MASK_CHAR), index=col.index)

@@ -74,6 +74,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Final
 
 from rules.domain.codes import Relation
@@ -165,8 +166,11 @@ def missing_items(t: Tekiyo, *, relation_known: bool = False) -> tuple[str, ...]
 _HEAD = re.compile(r"^\s*不詳(?:レセプト|請求)?")
 
 
+@lru_cache(maxsize=1 << 14)
 def parse_tekiyo(text: str, *, claim_month: date | None = None) -> Tekiyo:
-    """Read a 不詳 claim's 摘要; ``claim_month`` gives the year of a month/day date."""
+    """Read a 不詳 claim's 摘要; ``claim_month`` gives the year of a month/day date.
+
+    Remembered (the result is immutable): the 不詳 rules read the same 摘要 one after the other."""
     s = normalise(text)
     present: set[str] = set()
     if head := _HEAD.match(s):
