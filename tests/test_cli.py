@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import hostile
@@ -61,3 +62,30 @@ def test_demo_runs(tmp_path: Path) -> None:
     res = henrei("demo", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "corrections.xlsx").exists()
+
+
+def test_the_command_ends_quickly_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """``henrei`` ends with os._exit after the exit handlers (worker.cli.main): the exit code
+    is the command's, every line is printed, no reader process and no scratch folder stays."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "reconcile", str(SAMPLES), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "TMPDIR": str(scratch)},
+        start_new_session=True,  # its own session: whatever it started is found by the session ID
+    )
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert out.rstrip().endswith("窓口精算リスト.xlsx")  # the last line reached the pipe
+    for _ in range(50):  # the readers die with their parent (PR_SET_PDEATHSIG): give them a moment
+        left = subprocess.run(["ps", "-o", "pid=", "-s", str(proc.pid)], capture_output=True, text=True).stdout
+        if not left.strip():
+            break
+        time.sleep(0.1)
+    assert not left.strip()
+    assert not list(scratch.glob(".henrei-*"))
+    bad = henrei("reconcile", str(tmp_path / "missing"), "--out", str(tmp_path / "out2"))
+    assert bad.returncode == 2 and "見つかりません" in bad.stdout

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -409,5 +411,26 @@ app.add_typer(users_app, name="users")
 app.command("serve", cls=JaCommand)(serve_cmd)
 
 
+def main() -> None:
+    """The ``henrei`` command: the app, then a quick exit. The exit handlers still run
+    (reader servers stopped, scratch folders removed) and the streams are flushed; only the
+    interpreter's teardown of pandas and pyarrow (~0.15 s at the end of every run) is left out."""
+    try:
+        app()
+    except SystemExit as exc:  # how Typer ends every command
+        code = exc.code
+    else:
+        code = 0
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    atexit._run_exitfuncs()  # what a normal exit runs first (the reader servers, read-ahead folders)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()
