@@ -12,19 +12,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from worker.cli_ja import JaCommand, JaGroup, settings_or_exit
-from worker.clinic_ids import ClinicIdError, canonical_clinic_id
+from worker.cli_ja import JaCommand, JaGroup, say, settings_or_exit
+from worker.cli_jobs import JOB_COMMANDS
 from worker.config import Settings
 from worker.reading.read_ahead import start as read_ahead
 from worker.reading.schema import TABLE_KINDS, TABLE_LABELS_JA
 from worker.reading.warmup import warm_readers
-from worker.reports.text_lines import fit_lines, phrases
+from worker.reports.text_lines import phrases
 from worker.survey.cli import survey_app
-from worker.terminal import safe_name, safe_text
+from worker.terminal import safe_name
 from worker.web.cli import serve_cmd, users_app
 
 if TYPE_CHECKING:
@@ -139,14 +138,7 @@ def out_problem(out: Path, inputs: Sequence[Path]) -> str | None:
 
 
 def _say(label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
-    """Print ``label`` (in ``style``) and ``parts`` on lines of the console's width, broken
-    only between parts, so that no value (a month, a count, a file name) is split."""
-    safe = [safe_text(p) for p in (label, *parts)]  # no control character reaches the terminal
-    for i, line in enumerate(fit_lines(safe, console.width, indent)):
-        text = Text(line)
-        if i == 0 and style:
-            text.stylize(style, 0, len(label))
-        console.print(text, soft_wrap=True, highlight=False)
+    say(console, label, *parts, style=style, indent=indent)
 
 
 def _read_table(summary: RunSummary) -> Table:
@@ -286,127 +278,10 @@ def demo_cmd(
     raise typer.Exit(_run_shown(lambda say: reconcile([SAMPLES], out, config, progress=say)))
 
 
-# ------------------------------------------------------------------ the worker (Celery on Redis)
-
-
-@app.command("worker", cls=JaCommand)
-def worker_cmd(
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="作業プロセス数")] = 2,
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
-) -> None:
-    """Celery ワーカーを起動します（HENREI_BROKER_URL の Redis に接続）。"""
-    settings()  # a bad setting is named here, before Celery starts
-    from worker.jobs.celery_app import app as celery
-
-    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "henrei"])
-
-
-@app.command("beat", cls=JaCommand)
-def beat_cmd(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
-    """毎晩2時（日本時間）の照合と、取りこぼしの再投入（スイーパー）を起動します。"""
-    settings()
-    from worker.jobs.celery_app import app as celery
-
-    celery.start(["beat", f"--loglevel={loglevel}"])
-
-
-def _clinic_or_exit(raw: str) -> str:
-    """The canonical form of ``--clinic`` (``worker.clinic_ids``); a refused ID ends the
-    command (exit 2) with what is allowed, before anything is stored."""
-    try:
-        return canonical_clinic_id(raw)
-    except ClinicIdError as exc:
-        _say("医療機関IDの誤り: ", *phrases(str(exc)), style="red")
-        raise typer.Exit(2) from None
-
-
-@app.command("upload", cls=JaCommand)
-def upload_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="ファイル（複数可）", metavar="ファイル")],
-    clinic: Annotated[str, typer.Option("--clinic", help="医療機関ID", metavar="ID")],
-) -> None:
-    """ファイルを受け付けて保存し、照合をキューに入れます（同じファイルは1回だけ受け付けます）。"""
-    from kombu.exceptions import OperationalError as BrokerError
-
-    from worker.jobs import TaskName, accept_upload, celery_context, enqueue, queue_register
-
-    clinic = _clinic_or_exit(clinic)
-    missing = [p for p in paths if not p.is_file()]
-    for p in missing:
-        console.print(f"[red]ファイルが見つかりません[/]: {escape(safe_name(p))}", highlight=False)
-    if missing:
-        raise typer.Exit(2)
-    ctx = celery_context(settings())
-    not_queued = unreadable = 0
-    for p in paths:
-        try:
-            upload_id, created = accept_upload(ctx, clinic, p)
-        except OSError as exc:  # this file only: the others of the command are still taken
-            unreadable += 1
-            _say(f"読み込めないファイル: {safe_name(p)}: ", f"{exc.strerror or exc.__class__.__name__}", style="red")
-            continue
-        if not created:
-            _say(f"受付済み {safe_name(p.name)}: ", f"同じ内容のファイルはすでに受け付けています（upload {upload_id}）")
-            continue
-        queued: list[int] = []
-        try:
-            queue_register(ctx, upload_id, queued.append)
-            enqueue(TaskName.REGISTER)(queued[0])
-            note = f"進み具合: henrei status --job {queued[0]}"
-        except BrokerError:  # stored and in the database: the sweeper of `henrei beat` enqueues it
-            not_queued += 1
-            note = "キューに入れられませんでした（Redis に接続できません）。henrei beat の見回りが後で処理します"
-        console.print(f"受付 {escape(safe_name(p.name))}: ジョブ {queued[0]}（{note}）", highlight=False)
-    if unreadable:
-        raise typer.Exit(2)
-    if not_queued:
-        raise typer.Exit(1)
-
-
-@app.command("nightly", cls=JaCommand)
-def nightly_cmd() -> None:
-    """取り込みフォルダ（夜間処理と同じ）を今すぐ確認し、新しいファイルを照合します。"""
-    from worker.jobs import TaskName, celery_context, enqueue, queue_pickup
-
-    job_id = queue_pickup(celery_context(settings()), enqueue(TaskName.PICKUP))
-    console.print(
-        f"取り込みフォルダの確認をキューに入れました: ジョブ {job_id}（進み具合: henrei status --job {job_id}）"
-    )
-
-
-@app.command("status", cls=JaCommand)
-def status_cmd(
-    clinic: Annotated[str | None, typer.Option("--clinic", help="医療機関IDで絞り込み")] = None,
-    job: Annotated[int | None, typer.Option("--job", help="ジョブIDの詳細と、そこから続くジョブ")] = None,
-) -> None:
-    """ジョブと夜間処理の状態を表示します。"""
-    from worker.jobs import UnknownJobError, celery_context, status_report
-
-    clinic = None if clinic is None else _clinic_or_exit(clinic)
-    try:
-        report = status_report(celery_context(settings()), clinic=clinic, job=job)
-    except UnknownJobError:
-        console.print(f"[red]ジョブ {job} はありません[/]")
-        raise typer.Exit(2) from None
-    table = Table(title="ジョブ" if job is None else f"ジョブ {job} とそこから続くジョブ")
-    for col in ("ID", "種類", "医療機関", "診療年月", "状態", "試行", "結果・エラー"):
-        table.add_column(col)
-    for j in report.jobs:
-        table.add_row(
-            *(escape(safe_text(v)) for v in (j.id, j.kind, j.clinic_id, j.claim_month, j.status, j.attempts, j.outcome))
-        )
-    console.print(table)
-    for month, path in report.correction_lists:
-        console.print(f"訂正リスト（{month}）: {escape(safe_name(path))}", highlight=False)
-    if job is None:
-        for r in report.nightly_runs:
-            console.print(
-                f"夜間処理 {r.run_date}: {r.status}（新しいファイル {r.uploads}件、問題 {r.problems}件）",
-                highlight=False,
-            )
-
-
-# the clerks' web page (worker/web/cli.py), listed after the commands above
+# the worker's commands (worker/cli_jobs.py) and the clerks' web page (worker/web/cli.py),
+# listed after the commands above
+for _name, _command in JOB_COMMANDS.items():
+    app.command(_name, cls=JaCommand)(_command)
 app.add_typer(users_app, name="users")
 app.command("serve", cls=JaCommand)(serve_cmd)
 

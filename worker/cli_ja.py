@@ -28,9 +28,10 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from worker.config import Settings, SettingsError
+from worker.reports.text_lines import fit_lines
 from worker.terminal import safe_text
 
-__all__ = ["JaCommand", "JaGroup", "settings_or_exit", "usage_error_ja"]
+__all__ = ["JaCommand", "JaGroup", "say", "settings_or_exit", "usage_error_ja"]
 
 HELP_OPTION_JA: Final = "このヘルプを表示して終了します。"
 PANEL_JA: Final = {"argument": "引数", "option": "オプション", "command": "コマンド"}
@@ -176,6 +177,17 @@ class JaGroup(_Japanese, TyperGroup):
         if not standalone_mode:
             return rv
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def say(console: Console, label: str, *parts: str, style: str = "", indent: str = "  ") -> None:
+    """Print ``label`` (in ``style``) and ``parts`` on lines of the console's width, broken
+    only between parts, so that no value (a month, a count, a file name) is split."""
+    safe = [safe_text(p) for p in (label, *parts)]  # no control character reaches the terminal
+    for i, line in enumerate(fit_lines(safe, console.width, indent)):
+        text = Text(line)
+        if i == 0 and style:
+            text.stylize(style, 0, len(label))
+        console.print(text, soft_wrap=True, highlight=False)
 
 
 def settings_or_exit(console: Console) -> Settings:

@@ -17,7 +17,7 @@ from typing import Final
 
 from worker.config import Settings
 from worker.reading.isolation import IsolatedFailure, run_isolated_named
-from worker.reading.warmup import READER_MODULE, reader_memory_bytes
+from worker.reading.warmup import READER_MODULE, file_size, reader_memory_bytes
 
 __all__ = [
     "READER_FUNCTION",
@@ -73,7 +73,7 @@ def failure_message(exc: IsolatedFailure, path: Path) -> str:
     log.warning("reader failed on a file (%s, %s)", exc.reason, exc.exc_type or "-")
     # the library's text may quote cells and paths: for the developer, at debug level only
     log.debug("reader failure detail: %s", exc.detail)
-    if exc.reason == "memory" and _size(path) < SMALL_FILE_BYTES:
+    if exc.reason == "memory" and file_size(path) < SMALL_FILE_BYTES:
         return _SMALL_BUT_MEMORY  # a small file that asks for more is damaged
     return str(exc)
 
@@ -87,10 +87,3 @@ def parse_into(path: Path, settings: Settings, out: Path) -> str | None:
     except IsolatedFailure as exc:
         return failure_message(exc, path)
     return None
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -29,7 +29,7 @@ from pathlib import Path
 from worker.config import Settings
 from worker.reading.discovery import discover
 from worker.reading.parse import parse_into
-from worker.reading.warmup import SMALL_INPUT_BYTES, read_order
+from worker.reading.warmup import is_small_input, read_order
 
 __all__ = ["start", "taken"]
 
@@ -53,18 +53,11 @@ _LOCK = threading.Lock()
 _PENDING: dict[Path, _Ahead] = {}
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:  # the read reports it, per file
-        return 0
-
-
 def start(settings: Settings, paths: Sequence[Path]) -> int:
     """Start parsing the files of ``paths`` (files or folders) when they are all small;
     return how many files are being read ahead (0: none, they are read when asked)."""
     files, _ = discover(paths)
-    if not files or sum(_size(f) for f in files) >= SMALL_INPUT_BYTES:
+    if not files or not is_small_input(files):
         return 0
     items: list[tuple[Path, _Ahead]] = []
     with _LOCK:

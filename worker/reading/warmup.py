@@ -29,7 +29,9 @@ __all__ = [
     "READER_MODULE",
     "SMALL_INPUT_BYTES",
     "ReadGate",
+    "file_size",
     "is_big",
+    "is_small_input",
     "read_order",
     "reader_memory_bytes",
     "readers_for",
@@ -52,21 +54,27 @@ def reader_memory_bytes(settings: Settings) -> int:
     return settings.reader_memory_mb * 1024 * 1024
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """``path``'s size in bytes (0 when it cannot be read: the reader reports that, per file)."""
     try:
         return path.stat().st_size
-    except OSError:  # the reader reports it, per file
+    except OSError:
         return 0
+
+
+def is_small_input(files: Sequence[Path]) -> bool:
+    """True when ``files`` together are under :data:`SMALL_INPUT_BYTES` (one reader reads them)."""
+    return sum(file_size(f) for f in files) < SMALL_INPUT_BYTES
 
 
 def is_big(path: Path) -> bool:
     """True when ``path`` is read alone (see :data:`BIG_FILE_BYTES`)."""
-    return _size(path) >= BIG_FILE_BYTES
+    return file_size(path) >= BIG_FILE_BYTES
 
 
 def read_order(files: Sequence[Path]) -> list[int]:
     """Indexes of ``files`` in the order they are read: biggest first (stable for equal sizes)."""
-    sizes = [_size(f) for f in files]
+    sizes = [file_size(f) for f in files]
     return sorted(range(len(files)), key=lambda i: -sizes[i])
 
 
@@ -74,9 +82,9 @@ def readers_for(settings: Settings, files: Sequence[Path]) -> int:
     """How many readers read ``files`` at the same time: one for small inputs, else up to
     ``HENREI_READER_PROCESSES`` for the files below :data:`BIG_FILE_BYTES` (big ones are read
     alone), never more than there are such files."""
-    sizes = [_size(f) for f in files]
-    if sum(sizes) < SMALL_INPUT_BYTES:
+    if is_small_input(files):
         return 1
+    sizes = [file_size(f) for f in files]
     side_by_side = sum(1 for s in sizes if s < BIG_FILE_BYTES)
     return max(1, min(settings.reader_processes, side_by_side))
 
